@@ -1,0 +1,44 @@
+# One obvious way to run everything. `make run` starts the whole local stack, `make test`
+# runs the suite (lint and import contracts included). Both set up the virtualenv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format tokens bench-outbox asyncapi clean-local help
+
+help:
+	@echo "make run      start PostgreSQL, the broker, the four services and the gateway"
+	@echo "make test     lint, import contracts and the full test suite"
+	@echo "make lint     ruff and import-linter only"
+	@echo "make asyncapi write docs/asyncapi.json from the event registry"
+	@echo "make bench-outbox  outbox relay throughput benchmark"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m devstack run
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+test: lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+asyncapi: $(STAMP)
+	$(BIN)/python -m shared.events.asyncapi > docs/asyncapi.json
+
+bench-outbox: $(STAMP)
+	$(BIN)/python -m bench.outbox_relay
+
+clean-local:
+	rm -rf .local

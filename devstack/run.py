@@ -1,0 +1,225 @@
+"""`make run`: the whole platform on one machine, no Docker.
+
+Starts (or reuses, when URLs are given) PostgreSQL and the broker, creates and migrates one
+database per service, starts the four services and the gateway as separate processes, waits
+until every one is ready, prints where to reach them, and on Ctrl-C stops everything it
+started, in reverse order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from devstack.broker import TansuBroker
+from devstack.postgres import EmbeddedPostgres, create_databases
+from devstack.process import die_with_parent
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL = ROOT / ".local"
+SERVICES = ("registry", "grievance", "isaf", "budget")
+
+
+@dataclass
+class Proc:
+    name: str
+    port: int
+    app: str
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def step(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def _env_port(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+class Stack:
+    def __init__(self) -> None:
+        self.postgres: EmbeddedPostgres | None = None
+        self.broker: TansuBroker | None = None
+        self.procs: list[Proc] = []
+        self.env = dict(os.environ)
+
+    # -- infrastructure -----------------------------------------------------------------------
+
+    def start_infrastructure(self) -> dict[str, str]:
+        urls = {s: os.environ.get(f"{s.upper()}_DATABASE_URL", "") for s in SERVICES}
+        if not all(urls.values()):
+            port = _env_port("SP_POSTGRES_PORT", 55432)
+            step(f"starting embedded PostgreSQL on 127.0.0.1:{port} (data in .local/postgres)")
+            self.postgres = EmbeddedPostgres(
+                LOCAL / "postgres", port=port, log_file=LOCAL / "logs" / "postgres.log"
+            )
+            self.postgres.start()
+            asyncio.run(create_databases(self.postgres.url, [s for s, u in urls.items() if not u]))
+            for service, url in urls.items():
+                urls[service] = url or self.postgres.database_url(service)
+        else:
+            step("using the PostgreSQL servers given by *_DATABASE_URL")
+        for service, url in urls.items():
+            self.env[f"{service.upper()}_DATABASE_URL"] = url
+
+        bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        if bootstrap:
+            step(f"using the Kafka brokers at {bootstrap}")
+        else:
+            port = _env_port("SP_BROKER_PORT", 19092)
+            step(f"starting the Tansu Kafka-protocol broker on 127.0.0.1:{port} (in memory)")
+            self.broker = TansuBroker(port=port, log_file=LOCAL / "logs" / "broker.log")
+            self.broker.start()
+            bootstrap = self.broker.bootstrap_servers
+        self.env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
+        return urls
+
+    def migrate(self, urls: dict[str, str]) -> None:
+        from shared.migrations import upgrade
+
+        for service, url in urls.items():
+            step(f"migrating the {service} database")
+            upgrade(ROOT / "services" / service, url)
+
+    # -- processes ----------------------------------------------------------------------------
+
+    def start_processes(self) -> None:
+        gateway_port = _env_port("SP_GATEWAY_PORT", 8000)
+        for i, service in enumerate(SERVICES, start=1):
+            port = _env_port(f"SP_{service.upper()}_PORT", gateway_port + i)
+            self.procs.append(Proc(service, port, f"services.{service}.main:app"))
+            self.env.setdefault(f"GATEWAY_{service.upper()}_URL", f"http://127.0.0.1:{port}")
+        self.procs.append(Proc("gateway", gateway_port, "gateway.main:app"))
+        self.env.setdefault("SP_ENVIRONMENT", "development")
+        (LOCAL / "logs").mkdir(parents=True, exist_ok=True)
+        for proc in self.procs:
+            step(f"starting {proc.name} on {proc.url} (log: .local/logs/{proc.name}.log)")
+            log = open(LOCAL / "logs" / f"{proc.name}.log", "ab")  # noqa: SIM115
+            proc.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    proc.app,
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(proc.port),
+                    "--no-access-log",
+                    "--timeout-graceful-shutdown",
+                    "5",
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=die_with_parent,
+            )
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        pending = {p.name: p for p in self.procs}
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=2.0) as client:
+            while pending:
+                for name, proc in list(pending.items()):
+                    if proc.process and proc.process.poll() is not None:
+                        raise RuntimeError(
+                            f"{name} exited with code {proc.process.returncode}; "
+                            f"see .local/logs/{name}.log"
+                        )
+                    try:
+                        if client.get(f"{proc.url}/ready").status_code == 200:
+                            step(f"{name} is ready")
+                            del pending[name]
+                    except httpx.HTTPError:
+                        pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"not ready after {timeout:.0f}s: {', '.join(pending)}")
+                time.sleep(0.3)
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            if proc.process and proc.process.poll() is None:
+                proc.process.send_signal(signal.SIGTERM)
+        for proc in reversed(self.procs):
+            if proc.process:
+                try:
+                    proc.process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.process.kill()
+                    proc.process.wait()
+        if self.broker:
+            self.broker.stop()
+        if self.postgres:
+            self.postgres.stop()
+
+    def summary(self) -> str:
+        gateway = next(p for p in self.procs if p.name == "gateway")
+        lines = [
+            "",
+            "The social protection platform is running.",
+            "",
+            f"  gateway (the public API)  {gateway.url}",
+            f"    health of every service {gateway.url}/health",
+        ]
+        for proc in self.procs:
+            if proc.name != "gateway":
+                lines.append(f"  {proc.name:<25} {proc.url}  (internal: requests need the gateway)")
+        lines += ["", f"  broker                    {self.env['KAFKA_BOOTSTRAP_SERVERS']}"]
+        if self.postgres:
+            lines.append(f"  postgres                  {self.postgres.url}/<service>")
+        lines += [
+            "  logs                      .local/logs/",
+            "",
+            f"  try: curl -s {gateway.url}/health",
+            "",
+            "Press Ctrl-C to stop everything.",
+        ]
+        return "\n".join(lines)
+
+
+def main() -> int:
+    stack = Stack()
+
+    def terminate(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        urls = stack.start_infrastructure()
+        stack.migrate(urls)
+        stack.start_processes()
+        stack.wait_ready()
+        print(stack.summary(), flush=True)
+        while True:
+            for proc in stack.procs:
+                if proc.process and proc.process.poll() is not None:
+                    print(
+                        f"{proc.name} stopped unexpectedly (code {proc.process.returncode}); "
+                        f"see .local/logs/{proc.name}.log",
+                        flush=True,
+                    )
+                    return 1
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\nstopping...", flush=True)
+        return 0
+    except Exception as exc:
+        print(f"the stack could not start: {exc}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        stack.stop()
+        print("stopped.", flush=True)

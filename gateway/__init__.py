@@ -1,0 +1,1 @@
+"""The API gateway: the platform's only public entry."""

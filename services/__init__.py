@@ -1,0 +1,1 @@
+"""The four domain services. None imports another; they meet only through events."""

@@ -1,0 +1,18 @@
+"""Settings of the isaf service (env prefix `ISAF_`)."""
+
+from functools import cache
+from typing import ClassVar
+
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="ISAF_", extra="ignore", populate_by_name=True)
+    service_name: ClassVar[str] = "isaf"
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

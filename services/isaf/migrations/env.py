@@ -1,0 +1,6 @@
+"""Alembic environment of the isaf service."""
+
+from services.isaf.config import get_settings
+from shared.migrations import run_env
+
+run_env(target_metadata=None, default_url=get_settings().database_url)

@@ -1,0 +1,22 @@
+"""The registry service's app: `uvicorn services.registry.main:app`."""
+
+from fastapi import FastAPI
+
+from services.registry.config import Settings, get_settings
+from shared.service_app import create_service_app
+
+DESCRIPTION = (
+    "Households, members, poverty status (IDPoor), programmes, enrolments, benefits, cases, "
+    "change requests, imports, duplicates and the DCI social-registry API."
+)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service_app(
+        settings or get_settings(),
+        title="Beneficiary registry",
+        description=DESCRIPTION,
+    )
+
+
+app = create_app()

@@ -1,0 +1,20 @@
+"""The request-scoped session dependency."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    database = request.app.state.database
+    async with database.transaction() as session:
+        yield session
+
+
+# scope="function" runs the commit after the endpoint returns but before the response is
+# sent: a failed commit becomes an error response instead of a lie.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -1,0 +1,1 @@
+"""HTTP conventions every service follows: idempotent creates, cursor pages, ETags."""

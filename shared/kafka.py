@@ -1,0 +1,76 @@
+"""Small helpers around aiokafka shared by the relay, the consumer runner and /ready."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.client import AIOKafkaClient
+from aiokafka.errors import TopicAlreadyExistsError
+
+log = logging.getLogger(__name__)
+
+
+async def ensure_topics(bootstrap_servers: str, topics: list[str], *, partitions: int = 3) -> None:
+    """Create the topics that do not exist yet (production creates them in deploy/)."""
+    if not topics:
+        return
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in topics if t not in existing]
+        if missing:
+            # Another process may win the race; the topic is there, which is all we need.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(
+                    [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
+                )
+    finally:
+        await admin.close()
+
+
+def new_producer(bootstrap_servers: str, *, enable_idempotence: bool = False) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers,
+        acks="all",
+        enable_idempotence=enable_idempotence,
+        request_timeout_ms=10_000,
+        retry_backoff_ms=200,
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+    )
+
+
+class BrokerProbe:
+    """Answers "is the broker reachable?" for /ready without a client per request."""
+
+    def __init__(self, bootstrap_servers: str) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self._client: AIOKafkaClient | None = None
+
+    async def check(self, timeout: float = 3.0) -> None:  # noqa: ASYNC109
+        """Raises if no broker answers a metadata request within `timeout` seconds."""
+        if self._client is None:
+            client = AIOKafkaClient(
+                bootstrap_servers=self.bootstrap_servers, request_timeout_ms=int(timeout * 1000)
+            )
+            try:
+                await asyncio.wait_for(client.bootstrap(), timeout)
+            except BaseException:
+                await client.close()
+                raise
+            self._client = client
+        try:
+            await asyncio.wait_for(self._client.fetch_all_metadata(), timeout)
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.close()

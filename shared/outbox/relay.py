@@ -1,0 +1,231 @@
+"""The outbox relay: publishes committed outbox rows to Kafka in `seq` order.
+
+One relay per service database publishes at a time (a session-level PostgreSQL advisory lock
+held on the relay's own connection; the others stand by and take over when that connection
+dies). It wakes on LISTEN/NOTIFY and also polls, because a notification is only a hint. A
+row is marked published only after the broker acknowledged it (acks=all); when the broker is
+away the relay backs off and tries again, and the rows wait safely in PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import zlib
+from datetime import timedelta
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from prometheus_client import Counter, Gauge
+
+from shared.db.engine import asyncpg_dsn
+from shared.db.platform_tables import OUTBOX_CHANNEL
+from shared.events.envelope import CONTENT_TYPE, build_envelope, encode
+from shared.kafka import ensure_topics, new_producer
+
+log = logging.getLogger(__name__)
+
+PUBLISHED = Counter("sp_outbox_published_total", "Outbox events published", ["service"])
+FAILURES = Counter("sp_outbox_publish_failures_total", "Failed publication attempts", ["service"])
+LAG = Gauge("sp_outbox_lag_seconds", "Age of the oldest unpublished event", ["service"])
+LEADER = Gauge("sp_outbox_relay_leader", "1 while this process holds the relay lock", ["service"])
+
+_FETCH = """
+    SELECT seq, id, aggregate_type, aggregate_id, type, topic, dataschema, payload,
+           occurred_at, jurisdiction, traceparent, extract(epoch FROM now() - occurred_at) AS age
+    FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1
+"""
+
+
+def relay_lock_key(service: str) -> int:
+    """A stable 63-bit advisory-lock key per service."""
+    return zlib.crc32(f"sp.outbox.relay.{service}".encode()) | (1 << 40)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        *,
+        service: str,
+        database_url: str,
+        bootstrap_servers: str,
+        poll_interval: float = 1.0,
+        batch_size: int = 500,
+        retention: timedelta = timedelta(hours=72),
+        topic_partitions: int = 3,
+        enable_idempotence: bool = False,
+        maintenance_sql: tuple[str, ...] = (),
+        max_backoff: float = 30.0,
+    ) -> None:
+        self.service = service
+        self.source = f"/sp/{service}"
+        self.dsn = asyncpg_dsn(database_url)
+        self.bootstrap_servers = bootstrap_servers
+        self.poll_interval = poll_interval
+        self.batch_size = batch_size
+        self.retention = retention
+        self.topic_partitions = topic_partitions
+        self.enable_idempotence = enable_idempotence
+        self.maintenance_sql = maintenance_sql
+        self.max_backoff = max_backoff
+        self.is_leader = False
+        self.last_error: str | None = None
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._producer: AIOKafkaProducer | None = None
+        self._known_topics: set[str] = set()
+        self._task: asyncio.Task | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name=f"outbox-relay-{self.service}")
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._close_producer()
+
+    async def run(self) -> None:
+        backoff = 0.5
+        while not self._stopping.is_set():
+            conn: asyncpg.Connection | None = None
+            try:
+                conn = await asyncpg.connect(
+                    self.dsn, server_settings={"application_name": f"{self.service}-outbox-relay"}
+                )
+                await self._stand_by_until_leader(conn)
+                await conn.add_listener(OUTBOX_CHANNEL, self._on_notify)
+                backoff = 0.5
+                await self._lead(conn)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database or the broker is away: try again later
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                FAILURES.labels(self.service).inc()
+                log.warning("outbox relay paused, retrying in %.1fs: %s", backoff, self.last_error)
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+            finally:
+                self._set_leader(False)
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        await conn.close(timeout=2)
+
+    # -- leadership --------------------------------------------------------------------------
+
+    async def _stand_by_until_leader(self, conn: asyncpg.Connection) -> None:
+        key = relay_lock_key(self.service)
+        while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
+            await self._sleep(self.poll_interval)
+            if self._stopping.is_set():
+                raise asyncio.CancelledError
+        self._set_leader(True)
+        log.info("outbox relay for %s is the publisher", self.service)
+
+    def _set_leader(self, value: bool) -> None:
+        self.is_leader = value
+        LEADER.labels(self.service).set(1 if value else 0)
+
+    async def _lead(self, conn: asyncpg.Connection) -> None:
+        loop = asyncio.get_running_loop()
+        next_maintenance = 0.0
+        while not self._stopping.is_set():
+            self._wake.clear()
+            published = await self.publish_batch(conn)
+            if loop.time() >= next_maintenance:
+                await self._maintain(conn)
+                next_maintenance = loop.time() + 300
+            if published < self.batch_size:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+
+    # -- publishing --------------------------------------------------------------------------
+
+    async def publish_batch(self, conn: asyncpg.Connection) -> int:
+        rows = await conn.fetch(_FETCH, self.batch_size)
+        if not rows:
+            LAG.labels(self.service).set(0)
+            return 0
+        LAG.labels(self.service).set(float(rows[0]["age"]))
+        producer = await self._ensure_producer({r["topic"] for r in rows})
+        futures = []
+        for row in rows:
+            futures.append(
+                await producer.send(
+                    row["topic"],
+                    value=encode(build_envelope(row, self.source)),
+                    key=row["aggregate_id"].encode(),
+                    headers=[("content-type", CONTENT_TYPE.encode())],
+                )
+            )
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        # Mark only the acknowledged prefix: what follows a failure is sent again, in order.
+        done: list[int] = []
+        failure: BaseException | None = None
+        for row, result in zip(rows, results, strict=True):
+            if isinstance(result, BaseException):
+                failure = result
+                break
+            done.append(row["seq"])
+        if done:
+            await conn.execute(
+                "UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])", done
+            )
+            PUBLISHED.labels(self.service).inc(len(done))
+        if failure is not None:
+            await self._close_producer()
+            raise failure
+        self.last_error = None
+        return len(done)
+
+    async def _ensure_producer(self, topics: set[str]) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = new_producer(
+                self.bootstrap_servers, enable_idempotence=self.enable_idempotence
+            )
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                raise
+            self._producer = producer
+            self._known_topics.clear()  # a restarted broker may have forgotten them
+        missing = sorted(topics - self._known_topics)
+        if missing:
+            await ensure_topics(self.bootstrap_servers, missing, partitions=self.topic_partitions)
+            self._known_topics.update(missing)
+        return self._producer
+
+    async def _close_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            with contextlib.suppress(Exception, KafkaError):
+                await producer.stop()
+
+    async def _maintain(self, conn: asyncpg.Connection) -> None:
+        purged = await conn.execute(
+            "DELETE FROM outbox WHERE published_at < now() - $1::interval", self.retention
+        )
+        log.debug("outbox purge: %s", purged)
+        for statement in self.maintenance_sql:
+            await conn.execute(statement)
+
+    # -- wake-ups ----------------------------------------------------------------------------
+
+    def _on_notify(self, *_args: object) -> None:
+        self._wake.set()
+
+    def nudge(self) -> None:
+        """Wake the relay now (tests, and callers that know they just committed)."""
+        self._wake.set()
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)

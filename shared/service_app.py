@@ -1,0 +1,154 @@
+"""The app factory every domain service uses, so each gets the same platform behaviour.
+
+It wires settings, logging, the database, the internal-token check on every API route,
+problem documents, request context, metrics, `/health` and `/ready`, the outbox relay and the
+service's event consumers, all started and stopped by the app's lifespan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from shared.consumer import ConsumerRunner, EventConsumer
+from shared.db.engine import Database
+from shared.http.idempotency import RETENTION_SQL as IDEMPOTENCY_RETENTION_SQL
+from shared.kafka import BrokerProbe
+from shared.observability import RequestContextMiddleware, configure_logging, metrics_endpoint
+from shared.outbox.relay import OutboxRelay
+from shared.principal import InternalTokenVerifier, current_principal
+from shared.problems import (
+    PROBLEM_RESPONSES,
+    install_problem_handlers,
+    install_storage_problem_handlers,
+)
+from shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+def operation_id(service: str):
+    """Stable operation ids (`registry_list_households`) that client generators can rely on."""
+
+    def generate(route: APIRoute) -> str:
+        return f"{service}_{route.name}"
+
+    return generate
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter] = (),
+    consumers: Sequence[EventConsumer] = (),
+    version: str = "0.1.0",
+) -> FastAPI:
+    service = settings.service_name
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(service, level=settings.log_level, as_json=settings.log_json)
+        database = Database(
+            settings.database_url, pool_size=settings.database_pool_size, application_name=service
+        )
+        app.state.database = database
+        app.state.broker_probe = BrokerProbe(settings.kafka_bootstrap_servers)
+        relay = None
+        if settings.relay_enabled:
+            relay = OutboxRelay(
+                service=service,
+                database_url=settings.database_url,
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                poll_interval=settings.outbox_poll_interval_seconds,
+                retention=timedelta(hours=settings.outbox_retention_hours),
+                topic_partitions=settings.kafka_topic_partitions,
+                enable_idempotence=settings.kafka_enable_idempotence,
+                maintenance_sql=(IDEMPOTENCY_RETENTION_SQL,),
+            )
+            relay.start()
+        app.state.relay = relay
+        runners = []
+        if settings.consumers_enabled:
+            for consumer in consumers:
+                runner = ConsumerRunner(
+                    consumer,
+                    database=database,
+                    bootstrap_servers=settings.kafka_bootstrap_servers,
+                    topic_partitions=settings.kafka_topic_partitions,
+                )
+                runner.start()
+                runners.append(runner)
+        app.state.consumer_runners = runners
+        log.info("%s started", service)
+        try:
+            yield
+        finally:
+            for runner in runners:
+                await runner.stop()
+            if relay is not None:
+                await relay.stop()
+            await app.state.broker_probe.close()
+            await database.dispose()
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id(service),
+        responses={k: v for k, v in PROBLEM_RESPONSES.items() if k in (401, 403, 422)},
+    )
+    app.state.settings = settings
+    app.state.token_verifier = InternalTokenVerifier(
+        settings.internal_token_public_key, audience=service
+    )
+    install_problem_handlers(app)
+    install_storage_problem_handlers(app)
+    app.add_middleware(RequestContextMiddleware, service=service)
+
+    @app.get("/health", tags=["operations"], include_in_schema=False)
+    async def health() -> dict:
+        return {"status": "ok", "service": service}
+
+    @app.get("/ready", tags=["operations"], include_in_schema=False)
+    async def ready() -> JSONResponse:
+        checks = await readiness_checks(app)
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ok else "not ready", "service": service, "checks": checks},
+            status_code=200 if ok else 503,
+        )
+
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+
+    for router in routers:
+        app.include_router(router, dependencies=[Depends(current_principal)])
+    return app
+
+
+async def readiness_checks(app: FastAPI) -> dict[str, str]:
+    async def database() -> str:
+        try:
+            await asyncio.wait_for(app.state.database.ping(), 3)
+            return "ok"
+        except Exception as exc:
+            return f"unavailable: {type(exc).__name__}"
+
+    async def broker() -> str:
+        try:
+            await app.state.broker_probe.check(timeout=3)
+            return "ok"
+        except Exception as exc:
+            return f"unavailable: {type(exc).__name__}"
+
+    db_state, broker_state = await asyncio.gather(database(), broker())
+    return {"database": db_state, "broker": broker_state}
