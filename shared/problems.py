@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.context import request_id_var
@@ -196,11 +196,6 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return problem_response(request, _validation_problem(list(exc.errors())))
-
-    @app.exception_handler(ValidationError)
-    async def _model_validation(request: Request, exc: ValidationError) -> JSONResponse:
-        # A domain model rejected what the schema let through: still the client's input.
         return problem_response(request, _validation_problem(list(exc.errors())))
 
     @app.exception_handler(StarletteHTTPException)

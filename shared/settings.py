@@ -36,10 +36,6 @@ def _default_environment() -> Environment:
     return Environment(os.environ.get("SP_ENVIRONMENT", Environment.DEVELOPMENT))
 
 
-class DevelopmentSecretError(ValueError):
-    pass
-
-
 class ProcessSettings(BaseSettings):
     """What every process (service or gateway) is configured with."""
 
@@ -60,7 +56,7 @@ class ProcessSettings(BaseSettings):
         for name, dev_value in self.development_secrets.items():
             if getattr(self, name) == dev_value:
                 prefix = self.model_config.get("env_prefix", "")
-                raise DevelopmentSecretError(
+                raise ValueError(
                     f"{prefix}{name.upper()} is the development value shipped in the repository; "
                     f"set a real secret for environment '{self.environment}'"
                 )

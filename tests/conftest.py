@@ -31,9 +31,12 @@ def infrastructure() -> Iterator[Infrastructure]:
     postgres = broker = None
     postgres_url = os.environ.get("TEST_POSTGRES_URL")
     if not postgres_url:
-        postgres = EmbeddedPostgres(ROOT / ".local" / "test-postgres" / "data", port=free_port(),
-                                    fast_unsafe=True,
-                                    log_file=ROOT / ".local" / "test-postgres" / "postgres.log")
+        postgres = EmbeddedPostgres(
+            ROOT / ".local" / "test-postgres" / "data",
+            port=free_port(),
+            fast_unsafe=True,
+            log_file=ROOT / ".local" / "test-postgres" / "postgres.log",
+        )
         postgres.start()
         postgres_url = postgres.url
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
@@ -42,8 +45,9 @@ def infrastructure() -> Iterator[Infrastructure]:
         broker.start()
         bootstrap = broker.bootstrap_servers
     infra = Infrastructure(postgres_url.rstrip("/"), bootstrap)
-    asyncio.run(create_databases(infra.postgres_url, [f"test_{s}" for s in SERVICES],
-                                 recreate=True))
+    asyncio.run(
+        create_databases(infra.postgres_url, [f"test_{s}" for s in SERVICES], recreate=True)
+    )
     for service in SERVICES:
         upgrade(ROOT / "services" / service, infra.database_url(service))
     try:
@@ -60,10 +64,12 @@ async def truncate_all(dsn: str) -> None:
     try:
         tables = await conn.fetch(
             "SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) AS name "
-            "FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+            "FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+        )
         if tables:
-            await conn.execute(f"TRUNCATE {', '.join(t['name'] for t in tables)} "
-                               "RESTART IDENTITY CASCADE")
+            await conn.execute(
+                f"TRUNCATE {', '.join(t['name'] for t in tables)} RESTART IDENTITY CASCADE"
+            )
     finally:
         await conn.close()
 

@@ -29,12 +29,22 @@ SERVICES = ("registry", "grievance", "isaf", "budget")
 SIGNER = InternalTokenSigner(DEV_INTERNAL_TOKEN_PRIVATE_KEY)
 
 # The people the jurisdiction tests are about (Khan Sen Sok, Phnom Penh).
-NATIONAL = Principal(sub="national-officer", tier=Tier.NATIONAL, admin_code="", roles=frozenset({"viewer"}))
+NATIONAL = Principal(
+    sub="national-officer", tier=Tier.NATIONAL, admin_code="", roles=frozenset({"viewer"})
+)
 CP_PHNOM_PENH = Principal(sub="cp-12", tier=Tier.CP, admin_code="12", roles=frozenset({"viewer"}))
-DMK_SEN_SOK = Principal(sub="dmk-1208", tier=Tier.DMK, admin_code="1208", roles=frozenset({"registry.verifier"}))
-CS_PHNOM_PENH_THMEI = Principal(sub="cs-120801", tier=Tier.CS, admin_code="120801", roles=frozenset({"registry.officer"}))
-CS_TUEK_THLA = Principal(sub="cs-120802", tier=Tier.CS, admin_code="120802", roles=frozenset({"registry.officer"}))
-CP_BANTEAY_MEANCHEY = Principal(sub="cp-01", tier=Tier.CP, admin_code="01", roles=frozenset({"viewer"}))
+DMK_SEN_SOK = Principal(
+    sub="dmk-1208", tier=Tier.DMK, admin_code="1208", roles=frozenset({"registry.verifier"})
+)
+CS_PHNOM_PENH_THMEI = Principal(
+    sub="cs-120801", tier=Tier.CS, admin_code="120801", roles=frozenset({"registry.officer"})
+)
+CS_TUEK_THLA = Principal(
+    sub="cs-120802", tier=Tier.CS, admin_code="120802", roles=frozenset({"registry.officer"})
+)
+CP_BANTEAY_MEANCHEY = Principal(
+    sub="cp-01", tier=Tier.CP, admin_code="01", roles=frozenset({"viewer"})
+)
 
 
 def internal_headers(principal: Principal | None, audience: str) -> dict[str, str]:
@@ -59,7 +69,9 @@ def client_for(app: FastAPI, principal: Principal | None, *, audience: str) -> h
     )
 
 
-async def wait_for(predicate: Callable[[], Any], *, timeout: float = 15.0, interval: float = 0.05) -> Any:
+async def wait_for(
+    predicate: Callable[[], Any], *, timeout: float = 15.0, interval: float = 0.05
+) -> Any:
     """Poll an async or sync predicate until it returns something truthy."""
     deadline = time.monotonic() + timeout
     while True:
@@ -73,12 +85,17 @@ async def wait_for(predicate: Callable[[], Any], *, timeout: float = 15.0, inter
         await asyncio.sleep(interval)
 
 
-async def read_topic(bootstrap: str, topic: str, *, until: Callable[[list], bool],
-                     timeout: float = 20.0) -> list:
+async def read_topic(
+    bootstrap: str, topic: str, *, until: Callable[[list], bool], timeout: float = 20.0
+) -> list:
     """All records of `topic` from the beginning, read without a consumer group (no join
     delay), until `until(records)` holds; raises if it never does."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                group_id=None, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        group_id=None,
+        auto_offset_reset="earliest",
+    )
     await consumer.start()
     records: list = []
     try:
@@ -87,7 +104,7 @@ async def read_topic(bootstrap: str, topic: str, *, until: Callable[[list], bool
         while not partitions:
             partitions = consumer.partitions_for_topic(topic)
             if not partitions:
-                await consumer._client.force_metadata_update()  # noqa: SLF001
+                await consumer._client.force_metadata_update()
                 partitions = consumer.partitions_for_topic(topic)
             if not partitions:
                 if time.monotonic() > deadline:
@@ -112,7 +129,14 @@ async def read_topic(bootstrap: str, topic: str, *, until: Callable[[list], bool
 
 
 def envelopes(records: list) -> list[dict]:
-    return [json.loads(r.value) for r in records if r.value]
+    """The JSON envelopes among `records` (topics shared by tests also carry poison)."""
+    parsed = []
+    for record in records:
+        try:
+            parsed.append(json.loads(record.value))
+        except (TypeError, ValueError):
+            continue
+    return parsed
 
 
 async def produce(bootstrap: str, topic: str, value: bytes, *, key: bytes) -> None:

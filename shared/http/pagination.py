@@ -95,9 +95,8 @@ async def paginate(
         after = decode_cursor(page.cursor, len(order_by))
         statement = statement.where(tuple_(*order_by) > tuple_(*after))
     result = await session.execute(statement.order_by(*order_by).limit(page.limit + 1))
-    rows = (
-        list(result.scalars().all()) if len(statement.selected_columns) == 1 else list(result.all())
-    )
+    single_entity = len(statement.column_descriptions) == 1
+    rows = list(result.scalars().all()) if single_entity else list(result.all())
     more = len(rows) > page.limit
     rows = rows[: page.limit]
     next_cursor = None

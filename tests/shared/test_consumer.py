@@ -1,0 +1,174 @@
+"""The consumer runner: one effect per event, dead letters, offsets after the commit."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from shared.consumer import ConsumerRunner, EventConsumer, dead_letter_topic
+from shared.db.engine import Database, new_metadata
+from shared.events.envelope import CloudEvent, encode
+from tests.harness import produce, read_topic, unique, wait_for
+from tests.shared.sample_events import ThingHappened
+
+TOPIC = ThingHappened.topic()
+
+metadata = new_metadata()
+effects = sa.Table(
+    "test_consumed_effect",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("thing_id", sa.Text, nullable=False),
+    sa.Column("n", sa.Integer, nullable=False),
+)
+attempts: Counter = Counter()
+consumer = EventConsumer("platformtest", "library-tests")
+
+
+@consumer.on(ThingHappened)
+async def record_thing(session, event: ThingHappened, envelope: CloudEvent) -> None:
+    attempts[envelope.id] += 1
+    await session.execute(sa.insert(effects).values(thing_id=event.thing_id, n=event.n))
+    if event.fail:
+        # After the insert, so the test also shows that a failed attempt leaves no effect.
+        raise RuntimeError("the handler refuses this event")
+
+
+@pytest.fixture(scope="session")
+async def runner(infrastructure):
+    database = Database(infrastructure.database_url("registry"))
+    async with database.engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    running = ConsumerRunner(
+        consumer,
+        database=database,
+        bootstrap_servers=infrastructure.bootstrap_servers,
+        max_attempts=3,
+        retry_backoff=0.01,
+    )
+    running.start()
+    await wait_for(running.assigned.is_set, timeout=60)  # the group join happens once
+    yield running
+    await running.stop()
+    await database.dispose()
+
+
+def envelope_for(
+    thing_id: str, n: int, *, fail: bool = False, event_id: str | None = None
+) -> bytes:
+    event = ThingHappened(thing_id=thing_id, n=n, fail=fail)
+    return encode(
+        CloudEvent(
+            id=event_id or str(uuid.uuid4()),
+            source=ThingHappened.source(),
+            type=ThingHappened.event_type(),
+            subject=thing_id,
+            time=datetime.now(UTC),
+            dataschema=ThingHappened.dataschema(),
+            data=event.model_dump(mode="json"),
+            jurisdiction="120801",
+            sequence="00000000000000000001",
+        )
+    )
+
+
+async def effect_count(runner: ConsumerRunner, thing_id: str) -> int:
+    async with runner.database.transaction() as session:
+        return (
+            await session.execute(
+                sa.select(sa.func.count())
+                .select_from(effects)
+                .where(effects.c.thing_id == thing_id)
+            )
+        ).scalar_one()
+
+
+async def test_the_same_event_delivered_twice_has_one_effect(infrastructure, runner):
+    thing, marker = unique("dup"), unique("marker")
+    duplicate = envelope_for(thing, 1)
+    for value in (duplicate, duplicate, envelope_for(marker, 1)):
+        await produce(infrastructure.bootstrap_servers, TOPIC, value, key=b"same-partition")
+
+    await wait_for(lambda: effect_count(runner, marker))
+    assert await effect_count(runner, thing) == 1
+
+
+async def test_a_poison_message_goes_to_the_dead_letter_topic_and_the_next_is_processed(
+    infrastructure, runner
+):
+    key = unique("poison").encode()
+    after = unique("after-poison")
+    await produce(infrastructure.bootstrap_servers, TOPIC, b"{not a cloudevent", key=key)
+    await produce(infrastructure.bootstrap_servers, TOPIC, envelope_for(after, 1), key=key)
+
+    await wait_for(lambda: effect_count(runner, after))
+    dlq = dead_letter_topic(TOPIC, consumer.group)
+    assert dlq == "sp.platformtest.thing.dlq.platformtest.library-tests"
+    records = await read_topic(
+        infrastructure.bootstrap_servers, dlq, until=lambda rs: any(r.key == key for r in rs)
+    )
+    dead = next(r for r in records if r.key == key)
+    headers = dict(dead.headers)
+    assert dead.value == b"{not a cloudevent"
+    assert headers["x-dlq-original-topic"] == TOPIC.encode()
+    assert b"not a CloudEvents envelope" in headers["x-dlq-error"]
+
+
+async def test_a_failing_handler_is_retried_then_dead_lettered_without_effects(
+    infrastructure, runner
+):
+    key = unique("failing").encode()
+    failing, after = unique("fails"), unique("after-failure")
+    event_id = str(uuid.uuid4())
+    await produce(
+        infrastructure.bootstrap_servers,
+        TOPIC,
+        envelope_for(failing, 1, fail=True, event_id=event_id),
+        key=key,
+    )
+    await produce(infrastructure.bootstrap_servers, TOPIC, envelope_for(after, 1), key=key)
+
+    await wait_for(lambda: effect_count(runner, after))
+    assert attempts[event_id] == 3
+    assert await effect_count(runner, failing) == 0, "each failed attempt rolled back"
+    records = await read_topic(
+        infrastructure.bootstrap_servers,
+        dead_letter_topic(TOPIC, consumer.group),
+        until=lambda rs: any(r.key == key for r in rs),
+    )
+    dead = next(r for r in records if r.key == key)
+    assert b"the handler refuses this event" in dict(dead.headers)["x-dlq-error"]
+
+
+async def test_offsets_are_committed_after_processing(infrastructure, runner):
+    key = unique("offset").encode()
+    thing = unique("offset")
+    await produce(infrastructure.bootstrap_servers, TOPIC, envelope_for(thing, 1), key=key)
+    await wait_for(lambda: effect_count(runner, thing))
+    records = await read_topic(
+        infrastructure.bootstrap_servers, TOPIC, until=lambda rs: any(r.key == key for r in rs)
+    )
+    record = next(r for r in records if r.key == key)
+    tp = TopicPartition(TOPIC, record.partition)
+
+    # A group member that never subscribes does not join; it only reads committed offsets.
+    observer = AIOKafkaConsumer(
+        bootstrap_servers=infrastructure.bootstrap_servers,
+        group_id=consumer.group,
+        enable_auto_commit=False,
+    )
+    await observer.start()
+    try:
+
+        async def committed_past_record() -> bool:
+            committed = await observer.committed(tp)
+            return committed is not None and committed >= record.offset + 1
+
+        await wait_for(committed_past_record, timeout=10)
+    finally:
+        await observer.stop()
