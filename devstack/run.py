@@ -197,7 +197,9 @@ def main() -> int:
     def terminate(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, terminate)
+    # Set explicitly: a shell that starts us in the background makes SIGINT ignored by default.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, terminate)
     try:
         urls = stack.start_infrastructure()
         stack.migrate(urls)

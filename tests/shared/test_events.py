@@ -141,3 +141,10 @@ def test_the_platform_catalog_loads():
     document = asyncapi_document(platform_catalog())
     assert document["asyncapi"] == "3.0.0"
     assert set(document["channels"]) == {t.replace(".", "_") for t in platform_catalog().topics()}
+
+
+def test_the_committed_asyncapi_document_is_current():
+    from tests.harness import ROOT
+
+    committed = json.loads((ROOT / "docs" / "asyncapi.json").read_text())
+    assert committed == asyncapi_document(platform_catalog()), "run `make asyncapi`"
