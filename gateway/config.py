@@ -1,13 +1,18 @@
 """Settings of the gateway (env prefix `GATEWAY_`)."""
 
+from __future__ import annotations
+
 from functools import cache
+from pathlib import Path
 from typing import ClassVar
 
+from pydantic import model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import DEV_INTERNAL_TOKEN_PRIVATE_KEY, ProcessSettings
 
 SERVICES = ("registry", "grievance", "isaf", "budget")
+DEFAULT_POLICY = Path(__file__).parent / "policy.yml"
 
 
 class Settings(ProcessSettings):
@@ -23,8 +28,39 @@ class Settings(ProcessSettings):
     # PEM of the Ed25519 key that signs the internal principal token sent to services.
     internal_token_private_key: str = DEV_INTERNAL_TOKEN_PRIVATE_KEY
 
+    # The identity provider (Keycloak in production): issuer, audience and JWKS URL.
+    oidc_issuer: str = ""
+    oidc_audience: str = "sp-platform"
+    oidc_jwks_url: str = ""
+    token_leeway_seconds: int = 30
+    # The development issuer (demo users and clients); never outside development and test.
+    dev_issuer_enabled: bool = False
+    dev_issuer_url: str = "http://127.0.0.1:8000/dev/idp"
+
+    policy_file: Path = DEFAULT_POLICY
+    cors_origins: list[str] = []
+    max_body_bytes: int = 10 * 1024 * 1024
+    upstream_timeout_seconds: float = 10.0
+    upstream_max_connections: int = 200
+    breaker_failure_threshold: int = 5
+    breaker_reset_seconds: float = 10.0
+    openapi_cache_seconds: float = 5.0
+
     def upstreams(self) -> dict[str, str]:
         return {name: getattr(self, f"{name}_url").rstrip("/") for name in SERVICES}
+
+    @model_validator(mode="after")
+    def _identity_provider(self) -> Settings:
+        if self.dev_issuer_enabled and not self.environment.allows_development_secrets:
+            raise ValueError("GATEWAY_DEV_ISSUER_ENABLED is for development and test only")
+        configured = self.dev_issuer_enabled or (self.oidc_issuer and self.oidc_jwks_url)
+        if not configured and not self.environment.allows_development_secrets:
+            raise ValueError("set GATEWAY_OIDC_ISSUER and GATEWAY_OIDC_JWKS_URL")
+        return self
+
+    @property
+    def issuer(self) -> str:
+        return self.oidc_issuer or (self.dev_issuer_url if self.dev_issuer_enabled else "")
 
 
 @cache

@@ -1,59 +1,173 @@
-"""The gateway's app: `uvicorn gateway.main:app`."""
+"""The gateway's app: `uvicorn gateway.main:app`.
+
+Its own endpoints (`/health`, `/ready`, `/openapi.json`, `/docs`, `/asyncapi.json`,
+`/metrics`, and the development issuer when enabled) are FastAPI routes; everything else goes
+to the proxy, a plain ASGI app mounted last.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from functools import cache
 
 import httpx
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from gateway.config import Settings, get_settings
+from gateway.identity.dev_issuer import DevIssuer, dev_issuer_router
+from gateway.identity.jwks import JwksCache
+from gateway.identity.tokens import TokenVerifier
+from gateway.openapi import ApiDocument
+from gateway.policy import Policy
+from gateway.proxy import ProxyApp
+from gateway.ratelimit import RateLimiter
+from gateway.upstreams import CircuitBreaker, Upstream
+from shared.events.asyncapi import asyncapi_document
+from shared.events.catalog import platform_catalog
 from shared.observability import RequestContextMiddleware, configure_logging, metrics_endpoint
+from shared.principal import InternalTokenSigner
 from shared.problems import install_problem_handlers
+
+VERSION = "0.1.0"
+
+
+@cache
+def _asyncapi() -> dict:
+    return asyncapi_document(platform_catalog(), version=VERSION)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    policy = Policy.load(settings.policy_file, set(settings.upstreams()))
+    upstreams = {
+        name: Upstream(
+            name,
+            url,
+            max_connections=settings.upstream_max_connections,
+            breaker=CircuitBreaker(
+                threshold=settings.breaker_failure_threshold,
+                reset_after=settings.breaker_reset_seconds,
+            ),
+        )
+        for name, url in settings.upstreams().items()
+    }
+    dev_issuer = (
+        DevIssuer(settings.dev_issuer_url, settings.oidc_audience)
+        if settings.dev_issuer_enabled
+        else None
+    )
+    jwks_client = httpx.AsyncClient(timeout=5.0)
+    jwks = JwksCache(
+        settings.oidc_jwks_url or None,
+        client=jwks_client,
+        static_keys=[dev_issuer.jwk()] if dev_issuer else None,
+    )
+    verifier = TokenVerifier(
+        issuer=settings.issuer,
+        audience=settings.oidc_audience,
+        jwks=jwks,
+        leeway=settings.token_leeway_seconds,
+    )
+    proxy = ProxyApp(
+        policy=policy,
+        upstreams=upstreams,
+        verifier=verifier,
+        signer=InternalTokenSigner(settings.internal_token_private_key),
+        limiter=RateLimiter(),
+        max_body_bytes=settings.max_body_bytes,
+        default_timeout=settings.upstream_timeout_seconds,
+    )
+    token_url = (
+        f"{settings.dev_issuer_url}/token"
+        if dev_issuer
+        else f"{settings.oidc_issuer}/protocol/openid-connect/token"
+    )
+    api_document = ApiDocument(
+        upstreams,
+        policy,
+        ttl=settings.openapi_cache_seconds,
+        title="Social protection platform API",
+        version=VERSION,
+        token_url=token_url,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging("gateway", level=settings.log_level, as_json=settings.log_json)
-        async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client:
-            app.state.http = client
+        if settings.oidc_jwks_url:
+            with contextlib.suppress(Exception):
+                await jwks.refresh()  # warm the cache; an unknown kid refetches later anyway
+        try:
             yield
+        finally:
+            await asyncio.gather(*(u.aclose() for u in upstreams.values()))
+            await jwks_client.aclose()
 
-    app = FastAPI(title="Social protection platform API", lifespan=lifespan)
+    app = FastAPI(
+        title="Social protection platform gateway",
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.settings = settings
+    app.state.policy = policy
+    app.state.upstreams = upstreams
+    app.state.proxy = proxy
     install_problem_handlers(app)
-    app.add_middleware(RequestContextMiddleware, service="gateway")
 
-    @app.get("/health", include_in_schema=False)
+    @app.get("/health")
     async def health() -> JSONResponse:
         """Readiness of every upstream service, with its database and broker checks."""
-        upstreams = settings.upstreams()
-        results = await asyncio.gather(
-            *(upstream_readiness(app.state.http, url) for url in upstreams.values())
-        )
+        results = await asyncio.gather(*(upstream_readiness(u) for u in upstreams.values()))
         services = dict(zip(upstreams, results, strict=True))
         ok = all(s.get("status") == "ready" for s in services.values())
         # Always 200 while the gateway itself lives: an upstream being down must not make an
         # orchestrator restart the gateway. The body says which services are ready.
         return JSONResponse({"status": "ok" if ok else "degraded", "services": services})
 
-    @app.get("/ready", include_in_schema=False)
+    @app.get("/ready")
     async def ready() -> dict:
         return {"status": "ready", "service": "gateway"}
 
+    @app.get("/openapi.json")
+    async def openapi() -> JSONResponse:
+        return JSONResponse(await api_document.document())
+
+    @app.get("/docs")
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title="Social protection platform API"
+        )
+
+    @app.get("/asyncapi.json")
+    async def asyncapi() -> JSONResponse:
+        return JSONResponse(_asyncapi())
+
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    if dev_issuer is not None:
+        app.include_router(dev_issuer_router(dev_issuer))
+    app.mount("/", proxy)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"],
+        )
+    app.add_middleware(RequestContextMiddleware, service="gateway")
     return app
 
 
-async def upstream_readiness(client: httpx.AsyncClient, base_url: str) -> dict:
+async def upstream_readiness(upstream: Upstream) -> dict:
     try:
-        response = await client.get(f"{base_url}/ready")
+        response = await upstream.client.get(f"{upstream.base_url}/ready", timeout=3)
         body = response.json()
         return {"status": body.get("status", "unknown"), "checks": body.get("checks", {})}
     except (httpx.HTTPError, ValueError) as exc:

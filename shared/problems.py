@@ -139,13 +139,14 @@ def field_error(
     )
 
 
-def problem_response(request: Request | None, problem: Problem) -> JSONResponse:
+def problem_response(request: Request | None, problem: Problem,
+                     instance: str | None = None) -> JSONResponse:
     body: dict[str, Any] = {
         "type": problem.type,
         "title": problem.title,
         "status": problem.status,
         "detail": problem.detail,
-        "instance": request.url.path if request is not None else None,
+        "instance": request.url.path if request is not None else instance,
         "request_id": request_id_var.get(),
     }
     if problem.errors:

@@ -1,0 +1,1 @@
+"""Who is calling: bearer JWTs verified against the identity provider's JWKS."""

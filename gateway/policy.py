@@ -1,0 +1,135 @@
+"""The access policy table, compiled once at start-up into per-service matchers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from shared.principal import Principal
+from shared.tiers import Tier
+
+_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+
+
+class PolicyError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class RateClass:
+    name: str
+    per_second: float
+    burst: int
+
+
+@dataclass(frozen=True)
+class Rule:
+    service: str
+    path: str
+    methods: frozenset[str]
+    public: bool
+    tiers: frozenset[Tier]
+    roles: frozenset[str]
+    scopes: frozenset[str]
+    rate: RateClass
+    timeout: float | None
+    max_body: int | None
+
+    def allows(self, principal: Principal) -> bool:
+        if self.public:
+            return True
+        if principal.client:
+            return bool(self.scopes & principal.scopes)
+        if principal.tier is None or principal.tier not in self.tiers:
+            return False
+        return not self.roles or bool(self.roles & principal.roles)
+
+
+@dataclass(frozen=True)
+class Match:
+    rule: Rule | None
+    method_allowed: bool
+
+
+def _pattern(path: str) -> re.Pattern[str]:
+    if not path.startswith("/"):
+        raise PolicyError(f"path {path!r} must start with /")
+    parts = []
+    for segment in path.strip("/").split("/"):
+        if segment.startswith("{") and segment.endswith("}"):
+            parts.append("[^/]+")
+        elif re.fullmatch(r"[A-Za-z0-9._~-]*", segment):
+            parts.append(re.escape(segment))
+        else:
+            raise PolicyError(f"path {path!r}: segment {segment!r} is neither literal nor {{name}}")
+    return re.compile("^/" + "/".join(parts) + "/?$")
+
+
+class Policy:
+    def __init__(self, rules: list[Rule], rate_classes: dict[str, RateClass]) -> None:
+        self.rules = rules
+        self.rate_classes = rate_classes
+        self._by_service: dict[str, list[tuple[re.Pattern[str], Rule]]] = {}
+        for rule in rules:
+            self._by_service.setdefault(rule.service, []).append((_pattern(rule.path), rule))
+
+    def match(self, service: str, method: str, path: str) -> Match:
+        path_known = False
+        for pattern, rule in self._by_service.get(service, ()):
+            if pattern.match(path):
+                path_known = True
+                if method in rule.methods or (method == "HEAD" and "GET" in rule.methods):
+                    return Match(rule, True)
+        return Match(None, not path_known)
+
+    def public_paths(self) -> set[tuple[str, str, str]]:
+        return {(r.service, r.path, m) for r in self.rules if r.public for m in r.methods}
+
+    @classmethod
+    def load(cls, path: Path, services: set[str]) -> Policy:
+        return cls.from_dict(yaml.safe_load(path.read_text()) or {}, services)
+
+    @classmethod
+    def from_dict(cls, document: dict[str, Any], services: set[str]) -> Policy:
+        rate_classes = {
+            name: RateClass(name, float(spec["per_second"]), int(spec["burst"]))
+            for name, spec in (document.get("rate_classes") or {}).items()
+        }
+        if "standard" not in rate_classes:
+            raise PolicyError("the policy needs a 'standard' rate class")
+        rules = []
+        for i, entry in enumerate(document.get("routes") or []):
+            where = f"routes[{i}]"
+            service = entry.get("service")
+            if service not in services:
+                raise PolicyError(f"{where}: unknown service {service!r}")
+            methods = frozenset(m.upper() for m in entry.get("methods") or [])
+            if not methods or methods - _METHODS:
+                raise PolicyError(f"{where}: methods must be some of {sorted(_METHODS)}")
+            public = bool(entry.get("public", False))
+            tiers = frozenset(Tier(t) for t in entry.get("tiers") or [])
+            scopes = frozenset(entry.get("scopes") or [])
+            if not public and not tiers and not scopes:
+                raise PolicyError(f"{where}: a rule must be public or name tiers or scopes")
+            rate = entry.get("rate", "standard")
+            if rate not in rate_classes:
+                raise PolicyError(f"{where}: unknown rate class {rate!r}")
+            rules.append(
+                Rule(
+                    service=service,
+                    path=entry["path"],
+                    methods=methods,
+                    public=public,
+                    tiers=tiers,
+                    roles=frozenset(entry.get("roles") or []),
+                    scopes=scopes,
+                    rate=rate_classes[rate],
+                    timeout=entry.get("timeout"),
+                    max_body=entry.get("max_body"),
+                )
+            )
+        return cls(rules, rate_classes)

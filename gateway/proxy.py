@@ -1,0 +1,356 @@
+"""Forwarding `/<service>/<path>` to the service: authenticate, authorise, limit, stream.
+
+A plain ASGI app (no framework routing or dependency injection on the hot path). Order of
+checks: route known (404/405) -> identity (401) -> policy (403) -> rate (429) -> body size
+(413) -> breaker (503) -> forward, mapping upstream failures to 502/504. Every refusal is a
+problem document, and nothing about the service's internals leaks into it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+
+import aiohttp
+import httpx
+from starlette.types import Receive, Scope, Send
+
+from gateway.identity.tokens import TokenVerifier
+from gateway.policy import Policy, Rule
+from gateway.ratelimit import RateLimiter, retry_after_header
+from gateway.upstreams import Upstream
+from shared.context import request_id_var, traceparent_var
+from shared.principal import (
+    INTERNAL_TOKEN_HEADER,
+    INTERNAL_TOKEN_TTL_SECONDS,
+    InternalTokenSigner,
+    Principal,
+)
+from shared.problems import PROBLEM_MEDIA_TYPE, Problem, problem_response
+
+log = logging.getLogger(__name__)
+
+# RFC 9110 section 7.6.1, plus headers that only the gateway may set.
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"proxy-connection",
+    }
+)
+IDENTITY_HEADERS = frozenset(
+    {
+        b"authorization",
+        INTERNAL_TOKEN_HEADER.encode(),
+        b"x-request-id",
+        b"traceparent",
+        b"forwarded",
+        b"x-forwarded-for",
+        b"x-forwarded-proto",
+        b"x-forwarded-host",
+        b"x-real-ip",
+        b"host",
+        b"cookie",
+    }
+)
+IDENTITY_PREFIXES = (b"x-principal-", b"x-user-", b"x-sp-", b"x-auth-")
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+SMALL_BODY = 64 * 1024
+ANONYMOUS = Principal.anonymous()
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class ProxyApp:
+    def __init__(
+        self,
+        *,
+        policy: Policy,
+        upstreams: dict[str, Upstream],
+        verifier: TokenVerifier,
+        signer: InternalTokenSigner,
+        limiter: RateLimiter,
+        max_body_bytes: int,
+        default_timeout: float,
+    ) -> None:
+        self.policy = policy
+        self.upstreams = upstreams
+        self.verifier = verifier
+        self.signer = signer
+        self.limiter = limiter
+        self.max_body_bytes = max_body_bytes
+        self.default_timeout = default_timeout
+        self._tokens: dict[tuple[Principal, str], tuple[str, float]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        path: str = scope["path"]
+        try:
+            await self._handle(scope, receive, send, path)
+        except Problem as problem:
+            await problem_response(None, problem, instance=path)(scope, receive, send)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        _, _, rest = path.partition("/")
+        service, slash, service_path = rest.partition("/")
+        upstream = self.upstreams.get(service)
+        service_path = slash + service_path
+        if upstream is None or not service_path:
+            raise Problem.not_found("No API is published at this path; it")
+        method: str = scope["method"]
+        match = self.policy.match(service, method, service_path)
+        if match.rule is None:
+            if not match.method_allowed:
+                raise Problem(405, f"{method} is not allowed on this route.")
+            raise Problem.not_found("No API is published at this path; it")
+        rule = match.rule
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        principal = await self._principal(headers, rule)
+        if not rule.allows(principal):
+            raise Problem.forbidden("Your tier, roles or scopes do not allow this request.")
+        client = scope.get("client")
+        key = principal.sub if not principal.is_anonymous else f"ip:{client[0] if client else '?'}"
+        wait = self.limiter.take(key, rule.rate)
+        if wait:
+            raise Problem(
+                429,
+                "Too many requests; slow down and retry later.",
+                headers={"Retry-After": retry_after_header(wait)},
+            )
+        await self._forward(scope, receive, send, upstream, rule, principal, service_path)
+
+    async def _principal(self, headers: list[tuple[bytes, bytes]], rule: Rule) -> Principal:
+        authorization = None
+        for name, value in headers:
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+                break
+        if authorization is None:
+            if rule.public:
+                return ANONYMOUS
+            raise Problem.unauthorized("This route needs a bearer token.")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Problem.unauthorized("Use the Bearer scheme: `Authorization: Bearer <token>`.")
+        return await self.verifier.verify(token.strip())
+
+    def _internal_token(self, principal: Principal, audience: str) -> str:
+        now = time.monotonic()
+        cached = self._tokens.get((principal, audience))
+        # Reuse a signed token for half its life: signing is the costliest step per request.
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        token = self.signer.sign(principal, audience=audience)
+        if len(self._tokens) > 50_000:
+            self._tokens.clear()
+        self._tokens[(principal, audience)] = (token, now + INTERNAL_TOKEN_TTL_SECONDS / 2)
+        return token
+
+    def _upstream_headers(
+        self, scope: Scope, principal: Principal, audience: str
+    ) -> list[tuple[bytes, bytes]]:
+        incoming: list[tuple[bytes, bytes]] = scope["headers"]
+        named_in_connection: set[bytes] = set()
+        forwarded_for = host = None
+        for name, value in incoming:
+            if name == b"connection":
+                named_in_connection.update(v.strip().lower() for v in value.split(b","))
+            elif name == b"x-forwarded-for":
+                forwarded_for = value
+            elif name == b"host":
+                host = value
+        out = [
+            (name, value)
+            for name, value in incoming
+            if name not in HOP_BY_HOP
+            and name not in IDENTITY_HEADERS
+            and name not in named_in_connection
+            and not name.startswith(IDENTITY_PREFIXES)
+        ]
+        client = scope.get("client")
+        peer = (client[0] if client else "unknown").encode()
+        out.append((b"x-forwarded-for", forwarded_for + b", " + peer if forwarded_for else peer))
+        out.append((b"x-forwarded-proto", scope.get("scheme", "http").encode()))
+        if host:
+            out.append((b"x-forwarded-host", host))
+        out.append((b"x-request-id", (request_id_var.get() or "").encode()))
+        out.append((b"traceparent", (traceparent_var.get() or "").encode()))
+        out.append(
+            (INTERNAL_TOKEN_HEADER.encode(), self._internal_token(principal, audience).encode())
+        )
+        return out
+
+    async def _forward(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        upstream: Upstream,
+        rule: Rule,
+        principal: Principal,
+        service_path: str,
+    ) -> None:
+        limit = rule.max_body or self.max_body_bytes
+        declared = _content_length(scope["headers"])
+        if declared is not None and declared > limit:
+            raise Problem(413, f"The request body is larger than {limit} bytes.")
+        if declared is not None and declared <= SMALL_BODY:
+            content: bytes | _BodyStream | None = await _read_body(receive, limit)
+        elif declared is None and scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"):
+            content = None
+        else:
+            content = _BodyStream(receive, limit)
+        if not upstream.breaker.allow():
+            raise Problem(
+                503,
+                "The service is unavailable; try again shortly.",
+                headers={"Retry-After": str(int(upstream.breaker.reset_after))},
+            )
+        query = scope.get("query_string", b"")
+        url = upstream.base_url + service_path + ("?" + query.decode("latin-1") if query else "")
+        request = upstream.client.build_request(
+            scope["method"],
+            url,
+            headers=self._upstream_headers(scope, principal, upstream.name),
+            content=content,
+            timeout=rule.timeout or self.default_timeout,
+        )
+        can_retry = scope["method"] in IDEMPOTENT and not isinstance(content, _BodyStream)
+        response = await self._send(upstream, request, content, limit, retries=int(can_retry))
+        if response.status_code >= 500:
+            upstream.breaker.record_failure()
+            if not response.headers.get("content-type", "").startswith(PROBLEM_MEDIA_TYPE):
+                # Not one of our problem documents: it may carry internals, so it stays here.
+                await response.aclose()
+                raise Problem(502, "The service failed to answer this request.")
+        else:
+            upstream.breaker.record_success()
+        await self._relay_response(send, response, upstream)
+
+    async def _send(
+        self,
+        upstream: Upstream,
+        request: httpx.Request,
+        content: bytes | _BodyStream | None,
+        limit: int,
+        retries: int,
+    ) -> httpx.Response:
+        for attempt in range(retries + 1):
+            try:
+                return await upstream.client.send(request, stream=True)
+            except Exception as exc:
+                if isinstance(content, _BodyStream) and content.exceeded:
+                    raise Problem(413, f"The request body is larger than {limit} bytes.") from exc
+                if not isinstance(exc, httpx.HTTPError):
+                    raise
+                refused = _connection_refused(exc)
+                # Only a refused connection is retried: the request cannot have been processed.
+                if refused and attempt < retries:
+                    await asyncio.sleep(0.05)
+                    continue
+                upstream.breaker.record_failure()
+                log.warning("%s failed: %s: %s", upstream.name, type(exc).__name__, exc)
+                if refused:
+                    raise Problem(502, "The service could not be reached.") from exc
+                if isinstance(exc, httpx.TimeoutException):
+                    raise Problem(504, "The service did not answer in time.") from exc
+                raise Problem(502, "The service's answer could not be read.") from exc
+        raise AssertionError("unreachable")
+
+    async def _relay_response(
+        self, send: Send, response: httpx.Response, upstream: Upstream
+    ) -> None:
+        named = set()
+        for value in response.headers.get_list("connection"):
+            named.update(v.strip().lower().encode() for v in value.split(","))
+        headers = [
+            (k.lower(), v)
+            for k, v in response.headers.raw
+            if k.lower() not in HOP_BY_HOP
+            and k.lower() not in named
+            and k.lower() not in (b"x-request-id", b"traceparent", b"server", b"date")
+        ]
+        await send(
+            {"type": "http.response.start", "status": response.status_code, "headers": headers}
+        )
+        try:
+            async for chunk in response.aiter_raw():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except httpx.HTTPError as exc:
+            # The status is already sent; all we can do is cut the body short and say so.
+            log.warning("%s broke off its response: %s", upstream.name, exc)
+            upstream.breaker.record_failure()
+        finally:
+            await response.aclose()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _connection_refused(exc: httpx.HTTPError) -> bool:
+    """httpx-aiohttp reports a refused connection as ConnectTimeout; the cause tells."""
+    cause = exc.__cause__
+    if isinstance(cause, aiohttp.ClientConnectorError):
+        return not isinstance(cause, aiohttp.ServerTimeoutError)
+    return isinstance(exc, httpx.ConnectError)
+
+
+def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
+    for name, value in headers:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError as exc:
+                raise Problem(400, "Content-Length is not a number.") from exc
+    return None
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise Problem(400, "The client went away.")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise Problem(413, f"The request body is larger than {limit} bytes.")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+class _BodyStream:
+    """The client's body streamed to the service, stopped at the size limit. The transport
+    wraps our exception in its own, so the overflow is also recorded on the stream."""
+
+    def __init__(self, receive: Receive, limit: int) -> None:
+        self.receive = receive
+        self.limit = limit
+        self.exceeded = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        size = 0
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                self.exceeded = True
+                raise BodyTooLarge
+            if chunk:
+                yield chunk
+            if not message.get("more_body", False):
+                return
