@@ -48,15 +48,24 @@ async def run(events: int, batch: int, postgres_url: str, bootstrap: str) -> Non
         async with db.transaction() as session:
             for _ in range(min(batch, events - written)):
                 item = items[written % len(items)]
-                await emit(session, BenchHappened(item_id=item, village_code="12080102", n=written),
-                           subject=item, jurisdiction="12080102")
+                await emit(
+                    session,
+                    BenchHappened(item_id=item, village_code="12080102", n=written),
+                    subject=item,
+                    jurisdiction="12080102",
+                )
                 written += 1
         print(f"\r  writing {written:>8,}/{events:,}", end="", flush=True)
     write_seconds = time.perf_counter() - started
     print()
 
-    relay = OutboxRelay(service="bench", database_url=url, bootstrap_servers=bootstrap,
-                        batch_size=1000, poll_interval=0.2)
+    relay = OutboxRelay(
+        service="bench",
+        database_url=url,
+        bootstrap_servers=bootstrap,
+        batch_size=1000,
+        poll_interval=0.2,
+    )
     import asyncpg
 
     conn = await asyncpg.connect(asyncpg_dsn(url))
@@ -78,10 +87,14 @@ async def run(events: int, batch: int, postgres_url: str, bootstrap: str) -> Non
 
     print()
     print(f"{'what':<44}{'events':>10}{'seconds':>10}{'events/s':>12}")
-    print(f"{'emit() in transactions of ' + str(batch):<44}{events:>10,}{write_seconds:>10.2f}"
-          f"{events / write_seconds:>12,.0f}")
-    print(f"{'relay publish (acks=all), mark published':<44}{events:>10,}{publish_seconds:>10.2f}"
-          f"{events / publish_seconds:>12,.0f}")
+    print(
+        f"{'emit() in transactions of ' + str(batch):<44}{events:>10,}{write_seconds:>10.2f}"
+        f"{events / write_seconds:>12,.0f}"
+    )
+    print(
+        f"{'relay publish (acks=all), mark published':<44}{events:>10,}{publish_seconds:>10.2f}"
+        f"{events / publish_seconds:>12,.0f}"
+    )
 
 
 def main() -> None:
@@ -94,8 +107,9 @@ def main() -> None:
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     try:
         if not postgres_url:
-            postgres = EmbeddedPostgres(ROOT / ".local" / "bench-postgres" / "data",
-                                        port=free_port())
+            postgres = EmbeddedPostgres(
+                ROOT / ".local" / "bench-postgres" / "data", port=free_port()
+            )
             postgres.start()
             postgres_url = postgres.url
         if not bootstrap:

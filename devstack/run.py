@@ -103,6 +103,9 @@ class Stack:
             self.env.setdefault(f"GATEWAY_{service.upper()}_URL", f"http://127.0.0.1:{port}")
         self.procs.append(Proc("gateway", gateway_port, "gateway.main:app"))
         self.env.setdefault("SP_ENVIRONMENT", "development")
+        # The development identity provider, inside the gateway, with the demo users.
+        self.env.setdefault("GATEWAY_DEV_ISSUER_ENABLED", "true")
+        self.env.setdefault("GATEWAY_DEV_ISSUER_URL", f"http://127.0.0.1:{gateway_port}/dev/idp")
         (LOCAL / "logs").mkdir(parents=True, exist_ok=True)
         for proc in self.procs:
             step(f"starting {proc.name} on {proc.url} (log: .local/logs/{proc.name}.log)")
@@ -184,11 +187,43 @@ class Stack:
         lines += [
             "  logs                      .local/logs/",
             "",
-            f"  try: curl -s {gateway.url}/health",
+            *self.token_lines(gateway.url),
             "",
             "Press Ctrl-C to stop everything.",
         ]
         return "\n".join(lines)
+
+    def token_lines(self, gateway_url: str) -> list[str]:
+        """Ready-to-paste tokens of the development issuer's demo users (12 hours)."""
+        if self.env.get("GATEWAY_DEV_ISSUER_ENABLED", "").lower() != "true":
+            return [f"  try: curl -s {gateway_url}/health"]
+        from gateway.identity.dev_issuer import CLIENTS, PEOPLE, DevIssuer
+
+        issuer = DevIssuer(self.env["GATEWAY_DEV_ISSUER_URL"], "sp-platform")
+        lines = [
+            "Demo tokens of the development issuer (valid 12 hours; "
+            "`python -m gateway.identity.dev_issuer` prints fresh ones):"
+        ]
+        for person in PEOPLE:
+            variable = "TOKEN_" + person.username.upper().replace(".", "_").replace("-", "_")
+            lines.append(f"  # {person.name}: {person.tier} {person.admin_code}".rstrip())
+            lines.append(f"  export {variable}={issuer.person_token(person.username)}")
+        for client in CLIENTS:
+            variable = "TOKEN_" + client.client_id.upper().replace("-", "_")
+            lines.append(f"  # machine client {client.client_id}")
+            lines.append(f"  export {variable}={issuer.client_token(client.client_id)}")
+        lines += [
+            "",
+            "Try:",
+            f"  curl -s {gateway_url}/health",
+            f"  curl -s {gateway_url}/openapi.json",
+            f"  curl -s {gateway_url}/asyncapi.json",
+            f'  curl -s -H "Authorization: Bearer $TOKEN_CS_PHNOM_PENH_THMEI" '
+            f"{gateway_url}/registry/households",
+            "  (no service publishes routes through the gateway yet, so the last one is a 404",
+            "   problem document; the domain issues add them)",
+        ]
+        return lines
 
 
 def main() -> int:

@@ -94,6 +94,7 @@ class ConsumerRunner:
         max_attempts: int = 3,
         retry_backoff: float = 0.2,
         topic_partitions: int = 3,
+        topic_replication: int = 1,
         max_backoff: float = 30.0,
     ) -> None:
         self.consumer = consumer
@@ -102,6 +103,7 @@ class ConsumerRunner:
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
         self.topic_partitions = topic_partitions
+        self.topic_replication = topic_replication
         self.max_backoff = max_backoff
         self.revoked: set[TopicPartition] = set()
         self.assigned = asyncio.Event()
@@ -138,6 +140,7 @@ class ConsumerRunner:
             self.bootstrap_servers,
             topics + [dead_letter_topic(t, self.consumer.group) for t in topics],
             partitions=self.topic_partitions,
+            replication=self.topic_replication,
         )
         kafka = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap_servers,

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.client import AIOKafkaClient
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaError
+
+TOPIC_ALREADY_EXISTS = 36
 
 log = logging.getLogger(__name__)
 
 
-async def ensure_topics(bootstrap_servers: str, topics: list[str], *, partitions: int = 3) -> None:
+async def ensure_topics(
+    bootstrap_servers: str, topics: list[str], *, partitions: int = 3, replication: int = 1
+) -> None:
     """Create the topics that do not exist yet (production creates them in deploy/)."""
     if not topics:
         return
@@ -24,11 +27,16 @@ async def ensure_topics(bootstrap_servers: str, topics: list[str], *, partitions
         existing = set(await admin.list_topics())
         missing = [t for t in topics if t not in existing]
         if missing:
-            # Another process may win the race; the topic is there, which is all we need.
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(
-                    [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
-                )
+            response = await admin.create_topics(
+                [
+                    NewTopic(t, num_partitions=partitions, replication_factor=replication)
+                    for t in missing
+                ]
+            )
+            # aiokafka reports per-topic errors in the response instead of raising them.
+            for topic, code, *rest in getattr(response, "topic_errors", []):
+                if code not in (0, TOPIC_ALREADY_EXISTS):  # another process won the race
+                    raise KafkaError(f"creating topic {topic} failed with error {code}: {rest}")
     finally:
         await admin.close()
 

@@ -7,6 +7,7 @@ service's migrations from code (the local stack, the tests, the deploy job's ent
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 from alembic import command, context
@@ -27,10 +28,18 @@ def upgrade(service_dir: Path, database_url: str, revision: str = "head") -> Non
     command.upgrade(alembic_config(service_dir, database_url), revision)
 
 
-def run_env(target_metadata: MetaData | None, default_url: str) -> None:
+def default_database_url(service: str) -> str:
+    """`<SERVICE>_DATABASE_URL`, or the local stack's database. Migrations need nothing else,
+    so they do not load the service's settings (which would demand its production secrets)."""
+    return os.environ.get(f"{service.upper()}_DATABASE_URL") or (
+        f"postgresql+asyncpg://postgres@127.0.0.1:55432/{service}"
+    )
+
+
+def run_env(target_metadata: MetaData | None, service: str) -> None:
     """Body of a service's env.py (online mode over asyncpg; offline emits SQL)."""
     config = context.config
-    url = config.get_main_option("sqlalchemy.url") or default_url
+    url = config.get_main_option("sqlalchemy.url") or default_database_url(service)
 
     if context.is_offline_mode():
         context.configure(url=url, target_metadata=target_metadata, literal_binds=True)

@@ -139,8 +139,9 @@ def field_error(
     )
 
 
-def problem_response(request: Request | None, problem: Problem,
-                     instance: str | None = None) -> JSONResponse:
+def problem_response(
+    request: Request | None, problem: Problem, instance: str | None = None
+) -> JSONResponse:
     body: dict[str, Any] = {
         "type": problem.type,
         "title": problem.title,

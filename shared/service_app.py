@@ -71,6 +71,7 @@ def create_service_app(
                 poll_interval=settings.outbox_poll_interval_seconds,
                 retention=timedelta(hours=settings.outbox_retention_hours),
                 topic_partitions=settings.kafka_topic_partitions,
+                topic_replication=settings.kafka_topic_replication_factor,
                 enable_idempotence=settings.kafka_enable_idempotence,
                 maintenance_sql=(IDEMPOTENCY_RETENTION_SQL,),
             )
@@ -84,6 +85,7 @@ def create_service_app(
                     database=database,
                     bootstrap_servers=settings.kafka_bootstrap_servers,
                     topic_partitions=settings.kafka_topic_partitions,
+                    topic_replication=settings.kafka_topic_replication_factor,
                 )
                 runner.start()
                 runners.append(runner)

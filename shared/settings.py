@@ -88,6 +88,12 @@ class ServiceSettings(ProcessSettings):
         default=3,
         validation_alias=AliasChoices("kafka_topic_partitions", "KAFKA_TOPIC_PARTITIONS"),
     )
+    kafka_topic_replication_factor: int = Field(
+        default=1,
+        validation_alias=AliasChoices(
+            "kafka_topic_replication_factor", "KAFKA_TOPIC_REPLICATION_FACTOR"
+        ),
+    )
     # PEM of the gateway's Ed25519 public key, which signs the internal principal token.
     internal_token_public_key: str = DEV_INTERNAL_TOKEN_PUBLIC_KEY
     relay_enabled: bool = True

@@ -55,6 +55,7 @@ class OutboxRelay:
         batch_size: int = 500,
         retention: timedelta = timedelta(hours=72),
         topic_partitions: int = 3,
+        topic_replication: int = 1,
         enable_idempotence: bool = False,
         maintenance_sql: tuple[str, ...] = (),
         max_backoff: float = 30.0,
@@ -67,6 +68,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.retention = retention
         self.topic_partitions = topic_partitions
+        self.topic_replication = topic_replication
         self.enable_idempotence = enable_idempotence
         self.maintenance_sql = maintenance_sql
         self.max_backoff = max_backoff
@@ -199,7 +201,12 @@ class OutboxRelay:
             self._known_topics.clear()  # a restarted broker may have forgotten them
         missing = sorted(topics - self._known_topics)
         if missing:
-            await ensure_topics(self.bootstrap_servers, missing, partitions=self.topic_partitions)
+            await ensure_topics(
+                self.bootstrap_servers,
+                missing,
+                partitions=self.topic_partitions,
+                replication=self.topic_replication,
+            )
             self._known_topics.update(missing)
         return self._producer
 

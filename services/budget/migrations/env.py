@@ -1,6 +1,5 @@
-"""Alembic environment of the budget service."""
+"""Alembic environment of the budget service (reads only BUDGET_DATABASE_URL)."""
 
-from services.budget.config import get_settings
 from shared.migrations import run_env
 
-run_env(target_metadata=None, default_url=get_settings().database_url)
+run_env(target_metadata=None, service="budget")

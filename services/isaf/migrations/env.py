@@ -1,6 +1,5 @@
-"""Alembic environment of the isaf service."""
+"""Alembic environment of the isaf service (reads only ISAF_DATABASE_URL)."""
 
-from services.isaf.config import get_settings
 from shared.migrations import run_env
 
-run_env(target_metadata=None, default_url=get_settings().database_url)
+run_env(target_metadata=None, service="isaf")

@@ -1,6 +1,5 @@
-"""Alembic environment of the registry service."""
+"""Alembic environment of the registry service (reads only REGISTRY_DATABASE_URL)."""
 
-from services.registry.config import get_settings
 from shared.migrations import run_env
 
-run_env(target_metadata=None, default_url=get_settings().database_url)
+run_env(target_metadata=None, service="registry")

@@ -1,0 +1,573 @@
+"""What the gateway costs: an authenticated GET straight to a service, through the gateway
+(authentication and policy on), and through nginx as a plain reverse proxy, in one run.
+
+    python -m bench.gateway_proxy [--duration 10] [--connections 32] [--compare-stacks]
+                                  [--profile DIR]
+
+Needs `wrk` and `nginx` on PATH (Debian: `apt-get install nginx wrk`). Every server is a child
+process on 127.0.0.1 with one worker: the service is bench/_upstream_app.py (the platform's
+service factory, internal-token check included, one trivial route), the gateway is
+`uvicorn gateway.main:app` with the development issuer and a policy allowing the route, and
+nginx runs `worker_processes 1` (one worker, like the single uvicorn worker of the gateway) with
+a keep-alive upstream pool. Each target is checked to answer 200, warmed up for 2 s, then
+measured with `wrk -t1 -c<connections> -d<duration> --latency`.
+
+`--compare-stacks` also measures the gateway on uvicorn's pure-Python stack (asyncio loop, h11
+parser); uvicorn's defaults already pick uvloop and httptools when they are installed.
+`--profile DIR` runs one more gateway load under `py-spy record` (py-spy must be installed and
+the benchmark run as root or with ptrace rights) and prints where the gateway's CPU goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import importlib.util
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jwt
+
+from devstack.postgres import free_port
+from devstack.process import die_with_parent
+from gateway.identity.claims import principal_from_claims
+from gateway.identity.dev_issuer import DevIssuer
+from shared.principal import INTERNAL_TOKEN_HEADER, InternalTokenSigner
+from shared.settings import DEV_INTERNAL_TOKEN_PRIVATE_KEY
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+PERSON = "cs.phnom-penh-thmei"
+AUDIENCE = "sp-platform"
+SERVICE = "registry"
+THING = "/things/4711"
+WARMUP_SECONDS = 2
+TARGET_RATIO = 0.60
+TARGET_ADDED_P50_MS = 2.0
+
+POLICY = """\
+# Written by bench/gateway_proxy.py: one route, a rate class that never limits the benchmark.
+rate_classes:
+  standard: {per_second: 1000000, burst: 1000000}
+routes:
+  - {service: registry, path: "/things/{thing_id}", methods: [GET],
+     tiers: [national, cp, dmk, cs], roles: [viewer, registry.officer]}
+"""
+
+NGINX_CONF = """\
+# Written by bench/gateway_proxy.py: a plain reverse proxy in front of the service.
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/client_body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    upstream service {{
+        server {host}:{service_port};
+        keepalive 64;
+    }}
+    server {{
+        listen {host}:{port} backlog=4096;
+        location /{name}/ {{
+            proxy_pass http://service/;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+    }}
+}}
+"""
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+@dataclass
+class Result:
+    label: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: str = ""
+    cpu: dict[str, float] = field(default_factory=dict)  # process -> CPU % during the run
+
+
+@dataclass
+class Target:
+    label: str
+    url: str
+    headers: dict[str, str]
+    pids: dict[str, int]  # the server processes whose CPU use is reported
+
+
+# ---------------------------------------------------------------------------------------------
+# Child processes
+
+
+class Children:
+    """Every child process of the run; all are stopped on exit, whatever happens."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.procs: list[tuple[str, subprocess.Popen]] = []
+
+    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None):
+        log = (self.tmp / f"{name}.log").open("wb")
+        proc = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
+        )
+        self.procs.append((name, proc))
+        return proc
+
+    def log_tail(self, name: str, lines: int = 30) -> str:
+        path = self.tmp / f"{name}.log"
+        if not path.exists():
+            return ""
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self, proc: subprocess.Popen) -> None:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def stop_all(self) -> None:
+        for _, proc in reversed(self.procs):
+            with contextlib.suppress(Exception):
+                self.stop(proc)
+        self.procs.clear()
+
+
+def uvicorn_argv(app: str, port: int, *, stack: str = "fast") -> list[str]:
+    argv = [
+        sys.executable, "-m", "uvicorn", app,
+        "--host", HOST, "--port", str(port),
+        "--workers", "1", "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    if stack == "fast":
+        if importlib.util.find_spec("uvloop"):
+            argv += ["--loop", "uvloop"]
+        if importlib.util.find_spec("httptools"):
+            argv += ["--http", "httptools"]
+    else:  # uvicorn's pure-Python stack, for comparison
+        argv += ["--loop", "asyncio", "--http", "h11"]
+    return argv
+
+
+def wait_until_up(children: Children, name: str, proc: subprocess.Popen, url: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise BenchError(f"{name} exited with {proc.returncode}:\n{children.log_tail(name)}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 - 127.0.0.1 only
+                return
+        except urllib.error.HTTPError:
+            return  # it answers; whether with 200 is checked by check_ok()
+        except OSError:
+            time.sleep(0.1)
+    raise BenchError(f"{name} did not come up at {url}:\n{children.log_tail(name)}")
+
+
+def check_ok(target: Target) -> None:
+    """The benchmarked request must succeed, or the numbers measure an error page."""
+    request = urllib.request.Request(target.url, headers=target.headers)  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+            status, body = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, body = exc.code, exc.read()
+    if status != 200:
+        raise BenchError(
+            f"{target.label}: GET {target.url} answered {status}, not 200:\n"
+            f"{body.decode(errors='replace')[:2000]}"
+        )
+    print(f"    {target.label}: 200 {body.decode(errors='replace')[:120]}")
+
+
+# ---------------------------------------------------------------------------------------------
+# wrk
+
+
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def to_ms(value: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value.strip())
+    if not match:
+        raise BenchError(f"cannot read the latency {value!r}")
+    return float(match.group(1)) * _UNITS_MS[match.group(2)]
+
+
+def parse_wrk(output: str) -> tuple[float, float, float, str]:
+    """Requests/sec, p50 and p99 in ms, and any errors wrk reported."""
+    rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.M)
+    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", output, re.M)
+    if not (rps and p50 and p99):
+        raise BenchError(f"cannot read wrk's output:\n{output}")
+    errors = [
+        line.strip()
+        for line in output.splitlines()
+        if line.strip().startswith(("Non-2xx", "Socket errors"))
+    ]
+    return float(rps.group(1)), to_ms(p50.group(1)), to_ms(p99.group(1)), "; ".join(errors)
+
+
+def wrk(target: Target, *, duration: int, connections: int) -> str:
+    argv = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
+    for name, value in target.headers.items():
+        argv += ["-H", f"{name}: {value}"]
+    done = subprocess.run(
+        [*argv, target.url], capture_output=True, text=True, timeout=duration + 60, check=False
+    )
+    if done.returncode != 0:
+        raise BenchError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(target: Target, *, duration: int, connections: int) -> Result:
+    print(f"==> warming up {target.label} ({WARMUP_SECONDS} s)", flush=True)
+    wrk(target, duration=WARMUP_SECONDS, connections=connections)
+    print(f"==> measuring {target.label} ({duration} s, {connections} connections)", flush=True)
+    before = {name: cpu_seconds(pid) for name, pid in target.pids.items()}
+    started = time.monotonic()
+    output = wrk(target, duration=duration, connections=connections)
+    elapsed = time.monotonic() - started
+    cpu = {
+        name: 100 * (cpu_seconds(pid) - before[name]) / elapsed for name, pid in target.pids.items()
+    }
+    rps, p50, p99, errors = parse_wrk(output)
+    if errors:
+        print(f"    !! wrk reported errors: {errors}", flush=True)
+    return Result(target.label, rps, p50, p99, errors, cpu)
+
+
+# ---------------------------------------------------------------------------------------------
+# The profile (py-spy)
+
+
+def py_spy() -> str | None:
+    local = Path(sys.executable).parent / "py-spy"
+    return str(local) if local.exists() else shutil.which("py-spy")
+
+
+def _frame_name(frame: str) -> str:
+    """`handle (gateway/proxy.py:123)` -> `handle (gateway/proxy.py)`: per function, not line."""
+    match = re.fullmatch(r"(.*) \((.*?)(?::\d+)?\)", frame.strip())
+    if not match:
+        return frame.strip()
+    function, path = match.groups()
+    for marker in ("site-packages/", "/work/main/", str(ROOT) + "/", "lib/python3."):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+            break
+    return f"{function} ({path})"
+
+
+def summarise_profile(raw: Path, top: int = 25) -> str:
+    """Self and inclusive time per function, and per area, from py-spy's collapsed stacks."""
+    own: collections.Counter[str] = collections.Counter()
+    inclusive: collections.Counter[str] = collections.Counter()
+    areas: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = [_frame_name(f) for f in stack.split(";") if f.strip()]
+        if not frames:
+            continue
+        # py-spy's first frame is the thread name; drop non-code frames.
+        frames = [f for f in frames if "(" in f] or frames
+        total += count
+        own[frames[-1]] += count
+        for name in set(frames):
+            inclusive[name] += count
+        areas[_area(frames)] += count
+    if not total:
+        return "    (no samples)"
+    lines = [f"    {total} samples of a busy gateway process (idle time excluded)", ""]
+    lines.append("    by area (innermost frame of ours or of a library, attributed once):")
+    for area, count in areas.most_common():
+        lines.append(f"      {100 * count / total:5.1f}%  {area}")
+    lines += ["", "    self time (the function itself was running):"]
+    for name, count in own.most_common(top):
+        lines.append(f"      {100 * count / total:5.1f}%  {name}")
+    lines += ["", "    inclusive time (the function or what it called):"]
+    for name, count in inclusive.most_common(top + 15):
+        lines.append(f"      {100 * count / total:5.1f}%  {name}")
+    return "\n".join(lines)
+
+
+_AREAS = (
+    ("jwt/", "PyJWT (encode/decode)"),
+    ("cryptography/", "cryptography"),
+    ("httpx_aiohttp/", "httpx-aiohttp transport"),
+    ("aiohttp/", "aiohttp client"),
+    ("httpx/", "httpx client"),
+    ("prometheus_client/", "prometheus_client"),
+    ("logging/", "logging"),
+    ("uuid", "uuid"),
+    ("pydantic", "pydantic"),
+    ("shared/observability", "shared/observability.py"),
+    ("shared/context", "shared/context.py"),
+    ("gateway/identity", "gateway/identity"),
+    ("gateway/proxy", "gateway/proxy.py"),
+    ("gateway/", "gateway (other)"),
+    ("fastapi/", "fastapi"),
+    ("starlette/", "starlette"),
+    ("uvicorn/", "uvicorn (server, http protocol)"),
+    ("asyncio/", "asyncio"),
+)
+
+
+def _area(frames: list[str]) -> str:
+    for frame in reversed(frames):
+        for marker, area in _AREAS:
+            if marker in frame:
+                return area
+    return "other: " + frames[-1]
+
+
+def profile_gateway(
+    target: Target, out: Path, *, duration: int, connections: int, rate: int = 250
+) -> None:
+    tool = py_spy()
+    if tool is None:
+        raise BenchError("py-spy is not installed (`.venv/bin/pip install py-spy`)")
+    out.mkdir(parents=True, exist_ok=True)
+    pid = target.pids["gateway"]
+    raw = out / "gateway.collapsed.txt"
+    print(f"==> profiling {target.label} with py-spy ({duration} s, {rate} Hz) -> {out}")
+    wrk(target, duration=WARMUP_SECONDS, connections=connections)
+    recorder = subprocess.Popen(
+        [tool, "record", "--pid", str(pid), "--rate", str(rate), "--duration", str(duration),
+         "--nonblocking", "--format", "raw", "--output", str(raw)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=die_with_parent,
+    )  # fmt: skip
+    time.sleep(0.5)
+    try:
+        rps, p50, _, _ = parse_wrk(wrk(target, duration=duration, connections=connections))
+    finally:
+        _, err = recorder.communicate(timeout=duration + 60)
+    if recorder.returncode != 0:
+        raise BenchError(f"py-spy failed: {err.decode(errors='replace')}")
+    print(f"    under the profiler: {rps:,.0f} req/s, p50 {p50:.2f} ms")
+    print(summarise_profile(raw))
+
+
+# ---------------------------------------------------------------------------------------------
+# The run
+
+
+@contextlib.contextmanager
+def servers(tmp: Path, *, compare_stacks: bool) -> Iterator[dict[str, Target]]:
+    children = Children(tmp)
+    try:
+        yield start_servers(children, tmp, compare_stacks=compare_stacks)
+    finally:
+        print("==> stopping servers", flush=True)
+        children.stop_all()
+
+
+def start_servers(children: Children, tmp: Path, *, compare_stacks: bool) -> dict[str, Target]:
+    quiet = {"SP_ENVIRONMENT": "development", "PYTHONDONTWRITEBYTECODE": "1"}
+
+    service_port = free_port()
+    print(f"==> starting the service (bench._upstream_app) on :{service_port}", flush=True)
+    service = children.start(
+        "service",
+        uvicorn_argv("bench._upstream_app:app", service_port),
+        {**quiet, "BENCH_UPSTREAM_LOG_LEVEL": "WARNING", "BENCH_UPSTREAM_LOG_JSON": "true"},
+    )
+    service_url = f"http://{HOST}:{service_port}"
+    wait_until_up(children, "service", service, f"{service_url}/health")
+
+    issuer_url = f"http://{HOST}:8000/dev/idp"  # the gateway's default; `iss` must match it
+    bearer = DevIssuer(issuer_url, AUDIENCE).person_token(PERSON, ttl=3600)
+    # The same principal the gateway derives from the bearer token, signed the same way.
+    principal = principal_from_claims(jwt.decode(bearer, options={"verify_signature": False}))
+    internal = InternalTokenSigner(DEV_INTERNAL_TOKEN_PRIVATE_KEY, ttl_seconds=3600).sign(
+        principal, audience=SERVICE
+    )
+    policy = tmp / "policy.yml"
+    policy.write_text(POLICY)
+    gateway_env = {
+        **quiet,
+        "GATEWAY_REGISTRY_URL": service_url,
+        "GATEWAY_DEV_ISSUER_ENABLED": "true",
+        "GATEWAY_DEV_ISSUER_URL": issuer_url,
+        "GATEWAY_POLICY_FILE": str(policy),
+        "GATEWAY_LOG_JSON": "true",
+        "GATEWAY_LOG_LEVEL": "WARNING",
+    }
+    targets: dict[str, Target] = {
+        "direct": Target(
+            "direct (service)",
+            f"{service_url}{THING}",
+            {INTERNAL_TOKEN_HEADER: internal},
+            {"service": service.pid},
+        )
+    }
+
+    stacks = [("gateway", "gateway (auth+policy)", "fast")]
+    if compare_stacks:
+        stacks.append(("gateway-h11", "gateway asyncio+h11", "python"))
+    for key, label, stack in stacks:
+        port = free_port()
+        print(f"==> starting {label} on :{port}", flush=True)
+        proc = children.start(key, uvicorn_argv("gateway.main:app", port, stack=stack), gateway_env)
+        wait_until_up(children, key, proc, f"http://{HOST}:{port}/ready")
+        targets[key] = Target(
+            label,
+            f"http://{HOST}:{port}/{SERVICE}{THING}",
+            {"Authorization": f"Bearer {bearer}"},
+            {"gateway": proc.pid, "service": service.pid},
+        )
+
+    nginx_port = free_port()
+    print(f"==> starting nginx (worker_processes 1) on :{nginx_port}", flush=True)
+    conf = tmp / "nginx.conf"
+    conf.write_text(
+        NGINX_CONF.format(
+            tmp=tmp, host=HOST, port=nginx_port, service_port=service_port, name=SERVICE
+        )
+    )
+    nginx = children.start("nginx", ["nginx", "-p", str(tmp), "-c", str(conf), "-g", "daemon off;"])
+    wait_until_up(children, "nginx", nginx, f"http://{HOST}:{nginx_port}/{SERVICE}/health")
+    nginx_pids = {"nginx": nginx.pid, "service": service.pid}
+    worker = _nginx_worker(nginx.pid)
+    if worker:
+        nginx_pids["nginx"] = worker
+    targets["nginx"] = Target(
+        "nginx (plain proxy)",
+        f"http://{HOST}:{nginx_port}/{SERVICE}{THING}",
+        {INTERNAL_TOKEN_HEADER: internal},
+        nginx_pids,
+    )
+
+    print("==> checking that every target answers 200", flush=True)
+    for target in targets.values():
+        check_ok(target)
+    return targets
+
+
+def _nginx_worker(master: int) -> int | None:
+    with contextlib.suppress(OSError, ValueError):
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        return int(children[0]) if children else None
+    return None
+
+
+def print_table(results: list[Result]) -> None:
+    direct = results[0]
+    print()
+    print(f"{'target':<24}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'vs direct':>11}")
+    for r in results:
+        ratio = "" if r is direct else f"{r.rps / direct.rps:.2f}"
+        print(f"{r.label:<24}{r.rps:>9,.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}{ratio:>11}")
+    gateway = next(r for r in results if r.label.startswith("gateway (auth"))
+    added = gateway.p50_ms - direct.p50_ms
+    print(f"added at p50 by the gateway: {added:.2f} ms")
+    print(
+        f"target: >= {TARGET_RATIO:.2f} of direct, < {TARGET_ADDED_P50_MS:.0f} ms added at p50"
+        f"  ->  {gateway.rps / direct.rps:.2f} of direct "
+        f"({'met' if gateway.rps / direct.rps >= TARGET_RATIO else 'NOT met'}), "
+        f"{added:.2f} ms added ({'met' if added < TARGET_ADDED_P50_MS else 'NOT met'})"
+    )
+    print()
+    print(
+        "CPU during each measurement (100% = one core; the machine has "
+        f"{os.cpu_count()} cores, wrk uses part of one):"
+    )
+    for r in results:
+        used = ", ".join(f"{name} {pct:.0f}%" for name, pct in r.cpu.items())
+        print(f"  {r.label:<24}{used}")
+    for r in results:
+        if r.errors:
+            print(f"  !! {r.label}: {r.errors}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    parser.add_argument(
+        "--compare-stacks",
+        action="store_true",
+        help="also measure the gateway on asyncio+h11 (uvicorn's pure-Python stack)",
+    )
+    parser.add_argument(
+        "--profile", type=Path, metavar="DIR", help="profile the gateway with py-spy into DIR"
+    )
+    args = parser.parse_args()
+    for tool in ("wrk", "nginx"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} is not installed (Debian: apt-get install -y nginx wrk)")
+
+    print(
+        textwrap.dedent(f"""\
+        gateway proxy benchmark: {os.cpu_count()} cores, wrk -t1 -c{args.connections} \
+        -d{args.duration}s, one worker per server, nginx worker_processes 1""")
+    )
+    with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp_name:
+        tmp = Path(tmp_name)
+        try:
+            with servers(tmp, compare_stacks=args.compare_stacks) as targets:
+                results = [
+                    measure(t, duration=args.duration, connections=args.connections)
+                    for t in targets.values()
+                ]
+                # Table order: direct, gateway, nginx, then the comparison stack if any.
+                order = ["direct (service)", "gateway (auth+policy)", "nginx (plain proxy)"]
+                results.sort(key=lambda r: order.index(r.label) if r.label in order else 99)
+                print_table(results)
+                if args.profile:
+                    print()
+                    profile_gateway(
+                        targets["gateway"],
+                        args.profile,
+                        duration=args.duration,
+                        connections=args.connections,
+                    )
+        except BenchError as exc:
+            sys.exit(f"benchmark failed: {exc}")
+
+
+if __name__ == "__main__":
+    main()
