@@ -31,7 +31,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -541,9 +540,8 @@ def main() -> None:
             sys.exit(f"{tool} is not installed (Debian: apt-get install -y nginx wrk)")
 
     print(
-        textwrap.dedent(f"""\
-        gateway proxy benchmark: {os.cpu_count()} cores, wrk -t1 -c{args.connections} \
-        -d{args.duration}s, one worker per server, nginx worker_processes 1""")
+        f"gateway proxy benchmark: {os.cpu_count()} cores, wrk -t1 -c{args.connections} "
+        f"-d{args.duration}s, one worker per server, nginx worker_processes 1"
     )
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp_name:
         tmp = Path(tmp_name)
