@@ -515,11 +515,24 @@ def print_table(results: list[Result]) -> None:
         f"{os.cpu_count()} cores, wrk uses part of one):"
     )
     for r in results:
-        used = ", ".join(f"{name} {pct:.0f}%" for name, pct in r.cpu.items())
+        used = ", ".join(
+            f"{name} {pct:.0f}% ({pct * 10_000 / r.rps:.0f} us/request)"
+            for name, pct in r.cpu.items()
+        )
         print(f"  {r.label:<24}{used}")
     for r in results:
         if r.errors:
             print(f"  !! {r.label}: {r.errors}")
+
+
+def print_unloaded(results: list[Result]) -> None:
+    direct = results[0]
+    print()
+    print("one connection (no queueing):")
+    print(f"{'target':<24}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'added p50':>11}")
+    for r in results:
+        added = "" if r is direct else f"{r.p50_ms - direct.p50_ms:+.2f}"
+        print(f"{r.label:<24}{r.rps:>9,.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}{added:>11}")
 
 
 def main() -> None:
@@ -530,6 +543,14 @@ def main() -> None:
         "--compare-stacks",
         action="store_true",
         help="also measure the gateway on asyncio+h11 (uvicorn's pure-Python stack)",
+    )
+    parser.add_argument(
+        "--unloaded",
+        type=int,
+        default=0,
+        metavar="SECONDS",
+        help="also measure each target with ONE connection for this long: the latency a hop "
+        "adds when nothing queues (at saturation p50 is mostly queueing: connections / req/s)",
     )
     parser.add_argument(
         "--profile", type=Path, metavar="DIR", help="profile the gateway with py-spy into DIR"
@@ -555,6 +576,13 @@ def main() -> None:
                 order = ["direct (service)", "gateway (auth+policy)", "nginx (plain proxy)"]
                 results.sort(key=lambda r: order.index(r.label) if r.label in order else 99)
                 print_table(results)
+                if args.unloaded:
+                    print()
+                    unloaded = [
+                        measure(t, duration=args.unloaded, connections=1) for t in targets.values()
+                    ]
+                    unloaded.sort(key=lambda r: order.index(r.label) if r.label in order else 99)
+                    print_unloaded(unloaded)
                 if args.profile:
                     print()
                     profile_gateway(
