@@ -2,7 +2,7 @@
 (authentication and policy on), and through nginx as a plain reverse proxy, in one run.
 
     python -m bench.gateway_proxy [--duration 10] [--connections 32] [--compare-stacks]
-                                  [--profile DIR]
+                                  [--unloaded SECONDS] [--profile DIR]
 
 Needs `wrk` and `nginx` on PATH (Debian: `apt-get install nginx wrk`). Every server is a child
 process on 127.0.0.1 with one worker: the service is bench/_upstream_app.py (the platform's
@@ -14,6 +14,10 @@ measured with `wrk -t1 -c<connections> -d<duration> --latency`.
 
 `--compare-stacks` also measures the gateway on uvicorn's pure-Python stack (asyncio loop, h11
 parser); uvicorn's defaults already pick uvloop and httptools when they are installed.
+With 32 connections every target is saturated, so its p50 is mostly queueing (about
+connections / req/s); `--unloaded 5` also measures each target over ONE connection, which shows
+the latency a hop itself adds. The CPU lines give each server's CPU per request, the steadiest
+figure from run to run on a small machine where the gateway and the service share two cores.
 `--profile DIR` runs one more gateway load under `py-spy record` (py-spy must be installed and
 the benchmark run as root or with ptrace rights) and prints where the gateway's CPU goes.
 """
@@ -99,6 +103,10 @@ class BenchError(RuntimeError):
     pass
 
 
+# Straight to 127.0.0.1, whatever http_proxy the environment names.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 @dataclass
 class Result:
     label: str
@@ -129,16 +137,16 @@ class Children:
         self.procs: list[tuple[str, subprocess.Popen]] = []
 
     def start(self, name: str, argv: list[str], env: dict[str, str] | None = None):
-        log = (self.tmp / f"{name}.log").open("wb")
-        proc = subprocess.Popen(
-            argv,
-            cwd=ROOT,
-            env={**os.environ, **(env or {})},
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=die_with_parent,
-        )
+        with (self.tmp / f"{name}.log").open("wb") as log:
+            proc = subprocess.Popen(
+                argv,
+                cwd=ROOT,
+                env={**os.environ, **(env or {})},
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=die_with_parent,
+            )
         self.procs.append((name, proc))
         return proc
 
@@ -186,7 +194,7 @@ def wait_until_up(children: Children, name: str, proc: subprocess.Popen, url: st
         if proc.poll() is not None:
             raise BenchError(f"{name} exited with {proc.returncode}:\n{children.log_tail(name)}")
         try:
-            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 - 127.0.0.1 only
+            with _OPENER.open(url, timeout=1):
                 return
         except urllib.error.HTTPError:
             return  # it answers; whether with 200 is checked by check_ok()
@@ -199,10 +207,12 @@ def check_ok(target: Target) -> None:
     """The benchmarked request must succeed, or the numbers measure an error page."""
     request = urllib.request.Request(target.url, headers=target.headers)  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+        with _OPENER.open(request, timeout=5) as response:
             status, body = response.status, response.read()
     except urllib.error.HTTPError as exc:
         status, body = exc.code, exc.read()
+    except OSError as exc:
+        raise BenchError(f"{target.label}: GET {target.url} failed: {exc}") from exc
     if status != 200:
         raise BenchError(
             f"{target.label}: GET {target.url} answered {status}, not 200:\n"
@@ -376,7 +386,7 @@ def profile_gateway(
     wrk(target, duration=WARMUP_SECONDS, connections=connections)
     recorder = subprocess.Popen(
         [tool, "record", "--pid", str(pid), "--rate", str(rate), "--duration", str(duration),
-         "--nonblocking", "--format", "raw", "--output", str(raw)],
+         "--format", "raw", "--output", str(raw)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=die_with_parent,
     )  # fmt: skip
     time.sleep(0.5)
@@ -386,6 +396,7 @@ def profile_gateway(
         _, err = recorder.communicate(timeout=duration + 60)
     if recorder.returncode != 0:
         raise BenchError(f"py-spy failed: {err.decode(errors='replace')}")
+    # py-spy stops the process for each sample (consistent stacks), hence lower figures.
     print(f"    under the profiler: {rps:,.0f} req/s, p50 {p50:.2f} ms")
     print(summarise_profile(raw))
 
