@@ -62,6 +62,8 @@ IDENTITY_HEADERS = frozenset(
     }
 )
 IDENTITY_PREFIXES = (b"x-principal-", b"x-user-", b"x-sp-", b"x-auth-")
+# The gateway sets its own request id and trace context; server and date come from uvicorn.
+_OWN_RESPONSE_HEADERS = frozenset({b"x-request-id", b"traceparent", b"server", b"date"})
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 SMALL_BODY = 64 * 1024
 ANONYMOUS = Principal.anonymous()
@@ -115,6 +117,7 @@ class ProxyApp:
                 raise Problem(405, f"{method} is not allowed on this route.")
             raise Problem.not_found("No API is published at this path; it")
         rule = match.rule
+        scope["sp.route"] = f"/{service}{rule.path}"  # the metrics label: bounded, not the URL
         headers: list[tuple[bytes, bytes]] = scope["headers"]
         principal = await self._principal(headers, rule)
         if not rule.allows(principal):
@@ -219,12 +222,15 @@ class ProxyApp:
             )
         query = scope.get("query_string", b"")
         url = upstream.base_url + service_path + ("?" + query.decode("latin-1") if query else "")
-        request = upstream.client.build_request(
+        timeout = rule.timeout or self.default_timeout
+        request = httpx.Request(
             scope["method"],
             url,
             headers=self._upstream_headers(scope, principal, upstream.name),
             content=content,
-            timeout=rule.timeout or self.default_timeout,
+            extensions={
+                "timeout": {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
+            },
         )
         can_retry = scope["method"] in IDEMPOTENT and not isinstance(content, _BodyStream)
         response = await self._send(upstream, request, content, limit, retries=int(can_retry))
@@ -232,7 +238,7 @@ class ProxyApp:
             upstream.breaker.record_failure()
             if not response.headers.get("content-type", "").startswith(PROBLEM_MEDIA_TYPE):
                 # Not one of our problem documents: it may carry internals, so it stays here.
-                await response.aclose()
+                await response.stream.aclose()  # type: ignore[union-attr]
                 raise Problem(502, "The service failed to answer this request.")
         else:
             upstream.breaker.record_success()
@@ -248,7 +254,7 @@ class ProxyApp:
     ) -> httpx.Response:
         for attempt in range(retries + 1):
             try:
-                return await upstream.client.send(request, stream=True)
+                return await upstream.transport.handle_async_request(request)
             except Exception as exc:
                 if isinstance(content, _BodyStream) and content.exceeded:
                     raise Problem(413, f"The request body is larger than {limit} bytes.") from exc
@@ -271,28 +277,33 @@ class ProxyApp:
     async def _relay_response(
         self, send: Send, response: httpx.Response, upstream: Upstream
     ) -> None:
-        named = set()
-        for value in response.headers.get_list("connection"):
-            named.update(v.strip().lower().encode() for v in value.split(","))
+        raw = response.headers.raw
+        named = {
+            v.strip().lower()
+            for k, value in raw
+            if k.lower() == b"connection"
+            for v in value.split(b",")
+        }
         headers = [
             (k.lower(), v)
-            for k, v in response.headers.raw
+            for k, v in raw
             if k.lower() not in HOP_BY_HOP
             and k.lower() not in named
-            and k.lower() not in (b"x-request-id", b"traceparent", b"server", b"date")
+            and k.lower() not in _OWN_RESPONSE_HEADERS
         ]
         await send(
             {"type": "http.response.start", "status": response.status_code, "headers": headers}
         )
+        stream = response.stream
         try:
-            async for chunk in response.aiter_raw():
+            async for chunk in stream:  # type: ignore[union-attr]
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         except httpx.HTTPError as exc:
             # The status is already sent; all we can do is cut the body short and say so.
             log.warning("%s broke off its response: %s", upstream.name, exc)
             upstream.breaker.record_failure()
         finally:
-            await response.aclose()
+            await stream.aclose()  # type: ignore[union-attr]
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 

@@ -1,8 +1,9 @@
-"""The services behind the gateway: pooled keep-alive clients and a circuit breaker each.
+"""The services behind the gateway: pooled keep-alive connections and a circuit breaker each.
 
-The HTTP client is httpx over an aiohttp transport (`httpx-aiohttp`): the same httpx API, but
-aiohttp's connection pool, which costs far less CPU under concurrency than httpx's own
-(measured in bench/gateway_proxy.py).
+Requests are httpx `Request`/`Response` objects handed straight to an aiohttp-backed transport
+(`httpx-aiohttp`): the httpx API, but aiohttp's connection pool, which costs far less CPU
+under concurrency than httpx's own, and none of the client layer (cookie jar, redirects,
+URL merging) a reverse proxy must not have anyway. bench/gateway_proxy.py measures it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import time
 from enum import StrEnum
 
+import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
@@ -46,9 +48,10 @@ class CircuitBreaker:
         return True
 
     def record_success(self) -> None:
-        self.state = BreakerState.CLOSED
-        self.failures = 0
-        self._probing = False
+        if self.state is not BreakerState.CLOSED or self.failures:
+            self.state = BreakerState.CLOSED
+            self.failures = 0
+            self._probing = False
 
     def record_failure(self) -> None:
         self.failures += 1
@@ -70,14 +73,31 @@ class Upstream:
         self.name = name
         self.base_url = base_url.rstrip("/")
         self.breaker = breaker or CircuitBreaker()
-        limits = httpx.Limits(
-            max_connections=max_connections,
-            max_keepalive_connections=max_connections,
-            keepalive_expiry=30,
-        )
-        self.client = httpx.AsyncClient(
-            transport=AiohttpTransport(limits=limits, trust_env=False), timeout=httpx.Timeout(10.0)
-        )
+        self._max_connections = max_connections
+        self._transport: AiohttpTransport | None = None
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def transport(self) -> AiohttpTransport:
+        # Created on first use, inside the running event loop that aiohttp binds to.
+        if self._transport is None:
+            session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._max_connections, keepalive_timeout=30),
+                # A shared proxy must never keep one caller's cookies for the next caller.
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=False,
+                skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept"),
+            )
+            self._transport = AiohttpTransport(client=session)
+        return self._transport
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """For the gateway's own calls (readiness, OpenAPI), not for forwarding."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(transport=self.transport, timeout=5.0)
+        return self._client
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        if self._transport is not None:
+            await self._transport.aclose()

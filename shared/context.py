@@ -6,8 +6,8 @@ the request that caused it.
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
 from contextvars import ContextVar
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -25,7 +25,7 @@ def valid_request_id(value: str | None) -> str | None:
 
 
 def new_request_id() -> str:
-    return secrets.token_hex(16)
+    return os.urandom(16).hex()
 
 
 def parse_traceparent(value: str | None) -> tuple[str, str, str] | None:
@@ -44,6 +44,8 @@ def parse_traceparent(value: str | None) -> tuple[str, str, str] | None:
 def child_traceparent(incoming: str | None) -> str:
     """A traceparent for this hop: same trace as the caller's, our own span id."""
     parsed = parse_traceparent(incoming)
-    trace_id = parsed[0] if parsed else secrets.token_hex(16)
+    # One read of the OS's randomness for both ids: this runs on every request.
+    random = os.urandom(24).hex()
+    trace_id = parsed[0] if parsed else random[:32]
     flags = parsed[2] if parsed else "01"
-    return f"00-{trace_id}-{secrets.token_hex(8)}-{flags}"
+    return f"00-{trace_id}-{random[32:]}-{flags}"

@@ -83,20 +83,39 @@ class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, *, service: str) -> None:
         self.app = app
         self.service = service
+        # Label lookups cost more than the counting itself; keep the children per label set.
+        self._metrics: dict[tuple[str, str, int], tuple[object, object]] = {}
+
+    def _observe(self, method: str, template: str, status: int, elapsed: float) -> None:
+        key = (method, template, status)
+        children = self._metrics.get(key)
+        if children is None:
+            children = (
+                REQUESTS.labels(self.service, method, template, str(status)),
+                LATENCY.labels(self.service, method, template),
+            )
+            self._metrics[key] = children
+        children[0].inc()
+        children[1].observe(elapsed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {
-            k.decode("latin-1"): v.decode("latin-1")
-            for k, v in scope["headers"]
-            if k in (b"x-request-id", b"traceparent")
-        }
-        request_id = valid_request_id(headers.get("x-request-id")) or new_request_id()
-        traceparent = child_traceparent(headers.get("traceparent"))
+        incoming_id = incoming_trace = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                incoming_id = value.decode("latin-1")
+            elif name == b"traceparent":
+                incoming_trace = value.decode("latin-1")
+        request_id = valid_request_id(incoming_id) or new_request_id()
+        traceparent = child_traceparent(incoming_trace)
         rid_token = request_id_var.set(request_id)
         tp_token = traceparent_var.set(traceparent)
+        context_headers = [
+            (b"x-request-id", request_id.encode()),
+            (b"traceparent", traceparent.encode()),
+        ]
         status = 500
         started = time.perf_counter()
 
@@ -104,12 +123,7 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [
-                    *message["headers"],
-                    (b"x-request-id", request_id.encode()),
-                    (b"traceparent", traceparent.encode()),
-                ]
+                message["headers"] = [*message.get("headers", ()), *context_headers]
             await send(message)
 
         try:
@@ -117,10 +131,11 @@ class RequestContextMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            REQUESTS.labels(self.service, scope["method"], template, str(status)).inc()
-            LATENCY.labels(self.service, scope["method"], template).observe(elapsed)
-            if template not in ("/health", "/metrics", "/ready"):
+            template = getattr(route, "path", None) or scope.get("sp.route") or "unmatched"
+            self._observe(scope["method"], template, status, elapsed)
+            if template not in ("/health", "/metrics", "/ready") and access_log.isEnabledFor(
+                logging.INFO
+            ):
                 access_log.info(
                     "%s %s %s",
                     scope["method"],

@@ -60,6 +60,15 @@ async def test_spoofed_identity_headers_never_reach_the_service(gateway, issuer)
     assert seen["x-forwarded-proto"] == "http" and seen["x-forwarded-host"] == "gateway.test"
 
 
+async def test_a_cookie_set_for_one_caller_never_reaches_the_service_for_another(gateway, issuer):
+    async with gateway_client(gateway) as client:
+        first = await client.get("/registry/things-with-cookie", headers=bearer(issuer))
+        client.cookies.clear()
+        second = await client.get("/registry/things", headers=bearer(issuer, "cs.tuek-thla"))
+    assert "alice-secret" in first.headers["set-cookie"], "the caller gets its own cookie"
+    assert "cookie" not in second.json()["headers"]
+
+
 async def test_request_id_is_generated_or_kept_and_reaches_the_service(gateway, issuer):
     async with gateway_client(gateway) as client:
         kept = await client.get(

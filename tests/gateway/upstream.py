@@ -51,6 +51,13 @@ async def public_feedback(principal: PrincipalDep) -> dict:
     return {"anonymous": principal.is_anonymous, "sub": principal.sub}
 
 
+@router.get("/things-with-cookie")
+async def set_cookie() -> JSONResponse:
+    response = JSONResponse({"ok": True})
+    response.set_cookie("session", "alice-secret")
+    return response
+
+
 @router.get("/slow")
 async def slow(seconds: float) -> dict:
     await asyncio.sleep(seconds)
