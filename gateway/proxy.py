@@ -109,13 +109,13 @@ class ProxyApp:
         upstream = self.upstreams.get(service)
         service_path = slash + service_path
         if upstream is None or not service_path:
-            raise Problem.not_found("No API is published at this path; it")
+            raise Problem(404, "No API is published at this path.")
         method: str = scope["method"]
         match = self.policy.match(service, method, service_path)
         if match.rule is None:
             if not match.method_allowed:
                 raise Problem(405, f"{method} is not allowed on this route.")
-            raise Problem.not_found("No API is published at this path; it")
+            raise Problem(404, "No API is published at this path.")
         rule = match.rule
         scope["sp.route"] = f"/{service}{rule.path}"  # the metrics label: bounded, not the URL
         headers: list[tuple[bytes, bytes]] = scope["headers"]

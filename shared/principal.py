@@ -17,11 +17,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from fastapi import Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shared.problems import Problem
+from shared.problems import Problem, problem_response
 from shared.tiers import CODE_LENGTH, Tier
 
 INTERNAL_TOKEN_HEADER = "x-internal-token"  # noqa: S105 - a header name
+INTERNAL_TOKEN_HEADER_BYTES = INTERNAL_TOKEN_HEADER.encode()
 INTERNAL_ISSUER = "sp-gateway"
 INTERNAL_TOKEN_TTL_SECONDS = 60
 
@@ -108,8 +110,12 @@ class InternalTokenVerifier:
         self._key = load_ed25519_key(public_key_pem, private=False)
         self._audience = audience
         self._leeway = leeway
+        self._cache: dict[str, tuple[Principal, float]] = {}
 
     def verify(self, token: str) -> Principal:
+        cached = self._cache.get(token)
+        if cached is not None and cached[1] > time.time():
+            return cached[0]
         try:
             claims = jwt.decode(
                 token,
@@ -120,7 +126,7 @@ class InternalTokenVerifier:
                 leeway=self._leeway,
                 options={"require": ["exp", "iat", "aud", "iss", "sub"]},
             )
-            return Principal(
+            principal = Principal(
                 sub=claims["sub"],
                 name=claims.get("name") or "",
                 tier=claims.get("tier"),
@@ -131,6 +137,43 @@ class InternalTokenVerifier:
             )
         except (jwt.PyJWTError, ValueError) as exc:
             raise Problem.unauthorized("The internal principal token is not valid.") from exc
+        # The gateway reuses a token for half its life; checking its signature once is enough.
+        if len(self._cache) >= 10_000:
+            self._cache.clear()
+        self._cache[token] = (principal, float(claims["exp"]))
+        return principal
+
+
+# What a service answers without the gateway's token: liveness, readiness, metrics and its
+# API description (the gateway merges it). Everything else needs the token, even a 404.
+OPEN_PATHS = frozenset({"/health", "/ready", "/metrics", "/openapi.json"})
+
+
+class InternalTokenGuard:
+    """ASGI middleware of every service: no valid internal token, no answer but 401."""
+
+    def __init__(self, app: ASGIApp, *, verifier: InternalTokenVerifier) -> None:
+        self.app = app
+        self.verifier = verifier
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        token = None
+        for name, value in scope["headers"]:
+            if name == INTERNAL_TOKEN_HEADER_BYTES:
+                token = value.decode("latin-1")
+                break
+        try:
+            if token is None:
+                raise Problem.unauthorized("Requests reach this service only through the gateway.")
+            principal = self.verifier.verify(token)
+        except Problem as problem:
+            await problem_response(None, problem, instance=scope["path"])(scope, receive, send)
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
 
 
 def load_ed25519_key(pem: str, *, private: bool):
@@ -147,15 +190,10 @@ def load_ed25519_key(pem: str, *, private: bool):
 
 
 async def current_principal(request: Request) -> Principal:
-    """The dependency every service route depends on (installed on the service's routers)."""
-    cached = getattr(request.state, "principal", None)
-    if cached is not None:
-        return cached
-    token = request.headers.get(INTERNAL_TOKEN_HEADER)
-    if not token:
+    """The principal `InternalTokenGuard` verified for this request."""
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
         raise Problem.unauthorized("Requests reach this service only through the gateway.")
-    principal = request.app.state.token_verifier.verify(token)
-    request.state.principal = principal
     return principal
 
 

@@ -23,7 +23,7 @@ from shared.http.idempotency import RETENTION_SQL as IDEMPOTENCY_RETENTION_SQL
 from shared.kafka import BrokerProbe
 from shared.observability import RequestContextMiddleware, configure_logging, metrics_endpoint
 from shared.outbox.relay import OutboxRelay
-from shared.principal import InternalTokenVerifier, current_principal
+from shared.principal import InternalTokenGuard, InternalTokenVerifier, current_principal
 from shared.problems import (
     PROBLEM_RESPONSES,
     install_problem_handlers,
@@ -110,11 +110,10 @@ def create_service_app(
         responses={k: v for k, v in PROBLEM_RESPONSES.items() if k in (401, 403, 422)},
     )
     app.state.settings = settings
-    app.state.token_verifier = InternalTokenVerifier(
-        settings.internal_token_public_key, audience=service
-    )
+    verifier = InternalTokenVerifier(settings.internal_token_public_key, audience=service)
     install_problem_handlers(app)
     install_storage_problem_handlers(app)
+    app.add_middleware(InternalTokenGuard, verifier=verifier)
     app.add_middleware(RequestContextMiddleware, service=service)
 
     @app.get("/health", tags=["operations"], include_in_schema=False)

@@ -40,6 +40,7 @@ def test_the_stack_starts_every_process_ready_and_stops_them_all(infrastructure,
             "checks": {"database": "ok", "broker": "ok"},
         }
     assert direct.status_code == 200
+    assert protected.status_code == 401, "a service reached directly answers nothing but 401"
     assert protected.headers["content-type"] == "application/problem+json"
     assert not [
         pid

@@ -119,8 +119,15 @@ async def test_unknown_route_and_method_are_problems(app):
 
 async def test_a_request_without_the_gateways_token_is_401(app):
     async with as_(app, None) as client:
-        response = await client.get("/notes")
-    assert "through the gateway" in assert_problem(response, 401)["detail"]
+        listing = await client.get("/notes")
+        unknown = await client.get("/no-such-route")
+        creating = await client.post("/notes", json=GOOD)
+        health = await client.get("/health")
+    assert "through the gateway" in assert_problem(listing, 401)["detail"]
+    assert_problem(unknown, 401)  # not even whether a route exists
+    assert_problem(creating, 401)
+    assert health.status_code == 200
+    assert await count_rows(app) == (0, 0)
 
 
 async def test_a_token_for_another_service_or_forged_is_401(app):
