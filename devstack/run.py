@@ -197,21 +197,14 @@ class Stack:
         """Ready-to-paste tokens of the development issuer's demo users (12 hours)."""
         if self.env.get("GATEWAY_DEV_ISSUER_ENABLED", "").lower() != "true":
             return [f"  try: curl -s {gateway_url}/health"]
-        from gateway.identity.dev_issuer import CLIENTS, PEOPLE, DevIssuer
+        from gateway.identity.dev_issuer import DevIssuer, export_lines
 
         issuer = DevIssuer(self.env["GATEWAY_DEV_ISSUER_URL"], "sp-platform")
         lines = [
             "Demo tokens of the development issuer (valid 12 hours; "
             "`python -m gateway.identity.dev_issuer` prints fresh ones):"
         ]
-        for person in PEOPLE:
-            variable = "TOKEN_" + person.username.upper().replace(".", "_").replace("-", "_")
-            lines.append(f"  # {person.name}: {person.tier} {person.admin_code}".rstrip())
-            lines.append(f"  export {variable}={issuer.person_token(person.username)}")
-        for client in CLIENTS:
-            variable = "TOKEN_" + client.client_id.upper().replace("-", "_")
-            lines.append(f"  # machine client {client.client_id}")
-            lines.append(f"  export {variable}={issuer.client_token(client.client_id)}")
+        lines += [f"  {line}" for line in export_lines(issuer)]
         lines += [
             "",
             "Try:",

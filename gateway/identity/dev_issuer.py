@@ -230,6 +230,27 @@ def dev_issuer_router(issuer: DevIssuer) -> APIRouter:
     return router
 
 
+def export_lines(issuer: DevIssuer, *, only: str | None = None) -> list[str]:
+    """`export TOKEN_...=...` shell lines for the demo people and clients, with a comment each."""
+    lines = []
+    for person in PEOPLE:
+        if only in (None, person.username):
+            variable = "TOKEN_" + person.username.upper().replace(".", "_").replace("-", "_")
+            lines.append(
+                f"# {person.name}: {person.tier} {person.admin_code or '(national)'}, "
+                f"roles {', '.join(person.roles)}"
+            )
+            lines.append(f"export {variable}={issuer.person_token(person.username)}")
+    for client in CLIENTS:
+        if only in (None, client.client_id):
+            variable = "TOKEN_" + client.client_id.upper().replace("-", "_")
+            lines.append(
+                f"# machine client {client.client_id}: scopes {' '.join(client.scopes) or '(none)'}"
+            )
+            lines.append(f"export {variable}={issuer.client_token(client.client_id)}")
+    return lines
+
+
 def main() -> None:
     from gateway.config import get_settings
 
@@ -239,25 +260,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = get_settings()
     issuer = DevIssuer(settings.dev_issuer_url, settings.oidc_audience)
-    for person in PEOPLE:
-        if args.only in (None, person.username):
-            print(
-                f"# {person.name} — tier {person.tier} {person.admin_code or '(national)'}, "
-                f"roles {', '.join(person.roles)}"
-            )
-            print(
-                f"export TOKEN_{person.username.upper().replace('.', '_').replace('-', '_')}="
-                f"{issuer.person_token(person.username)}"
-            )
-    for client in CLIENTS:
-        if args.only in (None, client.client_id):
-            print(
-                f"# machine client {client.client_id}: scopes {' '.join(client.scopes) or '(none)'}"
-            )
-            print(
-                f"export TOKEN_{client.client_id.upper().replace('-', '_')}="
-                f"{issuer.client_token(client.client_id)}"
-            )
+    print("\n".join(export_lines(issuer, only=args.only)))
     print(f'\ncurl -s -H "Authorization: Bearer $TOKEN_CS_PHNOM_PENH_THMEI" {args.gateway}/health')
 
 
