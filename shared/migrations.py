@@ -24,7 +24,7 @@ def alembic_config(service_dir: Path, database_url: str) -> Config:
     return config
 
 
-def upgrade(service_dir: Path, database_url: str, revision: str = "head") -> None:
+def upgrade(service_dir: Path, database_url: str, revision: str = "heads") -> None:
     command.upgrade(alembic_config(service_dir, database_url), revision)
 
 

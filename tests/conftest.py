@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
+import shutil
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import asyncpg
@@ -14,7 +15,8 @@ from devstack.broker import TansuBroker
 from devstack.postgres import EmbeddedPostgres, create_databases, free_port
 from shared.db.engine import asyncpg_dsn
 from shared.migrations import upgrade
-from tests.harness import ROOT, SERVICES
+from tests.harness import ROOT, SERVICES, running
+from tests.platform import ISSUER_URL, Platform
 
 
 @dataclass
@@ -31,17 +33,16 @@ def infrastructure() -> Iterator[Infrastructure]:
     postgres = broker = None
     postgres_url = os.environ.get("TEST_POSTGRES_URL")
     if not postgres_url:
+        # One cluster per pytest process, so several test runs can share the machine.
+        scratch = ROOT / ".local" / f"test-postgres-{os.getpid()}"
         postgres = EmbeddedPostgres(
-            ROOT / ".local" / "test-postgres" / "data",
-            port=free_port(),
-            fast_unsafe=True,
-            log_file=ROOT / ".local" / "test-postgres" / "postgres.log",
+            scratch / "data", port=free_port(), fast_unsafe=True, log_file=scratch / "postgres.log"
         )
         postgres.start()
         postgres_url = postgres.url
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if not bootstrap:
-        broker = TansuBroker(port=free_port(), log_file=ROOT / ".local" / "test-broker.log")
+        broker = TansuBroker(port=free_port(), log_file=ROOT / ".local" / f"test-broker-{os.getpid()}.log")
         broker.start()
         bootstrap = broker.bootstrap_servers
     infra = Infrastructure(postgres_url.rstrip("/"), bootstrap)
@@ -57,6 +58,11 @@ def infrastructure() -> Iterator[Infrastructure]:
             broker.stop()
         if postgres:
             postgres.stop()
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+# Tables whose rows migrations load (reference data such as seed programmes): tests keep them.
+REFERENCE_TABLES = frozenset({"alembic_version"})
 
 
 async def truncate_all(dsn: str) -> None:
@@ -64,7 +70,8 @@ async def truncate_all(dsn: str) -> None:
     try:
         tables = await conn.fetch(
             "SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) AS name "
-            "FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+            "FROM pg_tables WHERE schemaname = 'public' AND NOT (tablename = ANY($1::text[]))",
+            sorted(REFERENCE_TABLES),
         )
         if tables:
             await conn.execute(
@@ -79,3 +86,45 @@ async def clean_databases(infrastructure: Infrastructure) -> None:
     """Every test that asks for it starts from empty service databases."""
     for service in SERVICES:
         await truncate_all(asyncpg_dsn(infrastructure.database_url(service)))
+
+
+@pytest.fixture(scope="session")
+async def platform(infrastructure: Infrastructure) -> AsyncIterator[Platform]:
+    """The four services as processes behind an in-process gateway with the real policy."""
+    from gateway.config import Settings as GatewaySettings
+    from gateway.main import create_app as create_gateway
+    from tests.gateway.conftest import start_process, stop_process
+
+    processes, urls = [], {}
+    try:
+        for service in SERVICES:
+            port = free_port()
+            prefix = service.upper()
+            processes.append(
+                start_process(
+                    [f"services.{service}.main:app"],
+                    {
+                        f"{prefix}_DATABASE_URL": infrastructure.database_url(service),
+                        "KAFKA_BOOTSTRAP_SERVERS": infrastructure.bootstrap_servers,
+                        f"{prefix}_LOG_JSON": "false",
+                        f"{prefix}_OUTBOX_POLL_INTERVAL_SECONDS": "0.2",
+                        "SP_ENVIRONMENT": "test",
+                    },
+                    port,
+                    "/health",
+                )
+            )
+            urls[service] = f"http://127.0.0.1:{port}"
+        settings = GatewaySettings(
+            **{f"{name}_url": url for name, url in urls.items()},
+            dev_issuer_enabled=True,
+            dev_issuer_url=ISSUER_URL,
+            log_json=False,
+            openapi_cache_seconds=0.0,
+        )
+        gateway = create_gateway(settings)
+        async with running(gateway):
+            yield Platform(gateway=gateway, service_urls=urls)
+    finally:
+        for process in processes:
+            stop_process(process)
