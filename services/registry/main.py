@@ -10,12 +10,20 @@ DESCRIPTION = (
     "change requests, imports, duplicates and the DCI social-registry API."
 )
 
+# One line per aggregate's router and per consumer.
+ROUTERS = [
+]
+CONSUMERS = [
+]
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
         settings or get_settings(),
         title="Beneficiary registry",
         description=DESCRIPTION,
+        routers=ROUTERS,
+        consumers=CONSUMERS,
     )
 
 
