@@ -11,10 +11,8 @@ DESCRIPTION = (
 )
 
 # One line per aggregate's router and per consumer.
-ROUTERS = [
-]
-CONSUMERS = [
-]
+ROUTERS = []
+CONSUMERS = []
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
