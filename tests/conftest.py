@@ -42,7 +42,9 @@ def infrastructure() -> Iterator[Infrastructure]:
         postgres_url = postgres.url
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if not bootstrap:
-        broker = TansuBroker(port=free_port(), log_file=ROOT / ".local" / f"test-broker-{os.getpid()}.log")
+        broker = TansuBroker(
+            port=free_port(), log_file=ROOT / ".local" / f"test-broker-{os.getpid()}.log"
+        )
         broker.start()
         bootstrap = broker.bootstrap_servers
     infra = Infrastructure(postgres_url.rstrip("/"), bootstrap)

@@ -39,7 +39,7 @@ class HouseholdEvent(RegistryEvent):
 @catalog.register
 class HouseholdRegistered(HouseholdEvent):
     name: ClassVar[str] = "registered"
-    summary: ClassVar[str] = "A commune registered a household; it awaits the district's verification."
+    summary: ClassVar[str] = "A commune registered a household, to be verified by the district."
     member_count: int
     origin: Literal["api", "import", "change_request"] = "api"
 
