@@ -54,6 +54,7 @@ class Stack:
         self.broker: TansuBroker | None = None
         self.procs: list[Proc] = []
         self.env = dict(os.environ)
+        self.demo_lines: list[str] = []
 
     # -- infrastructure -----------------------------------------------------------------------
 
@@ -92,6 +93,22 @@ class Stack:
         for service, url in urls.items():
             step(f"migrating the {service} database")
             upgrade(ROOT / "services" / service, url)
+
+    def seed_demo_data(self, urls: dict[str, str]) -> list[str]:
+        """Each service's `demo.seed(database_url)` (where it has one) loads the demo area's
+        data through the service's own functions, so history and events are as real. Seeds
+        skip what exists, so restarting keeps one copy."""
+        import importlib
+
+        lines: list[str] = []
+        for service, url in urls.items():
+            try:
+                demo = importlib.import_module(f"services.{service}.demo")
+            except ModuleNotFoundError:
+                continue
+            step(f"loading {service} demo data")
+            lines += asyncio.run(demo.seed(url))
+        return lines
 
     # -- processes ----------------------------------------------------------------------------
 
@@ -187,6 +204,11 @@ class Stack:
         lines += [
             "  logs                      .local/logs/",
             "",
+            *(
+                ["Demo data:", *(f"  {line}" for line in self.demo_lines), ""]
+                if self.demo_lines
+                else []
+            ),
             *self.token_lines(gateway.url),
             "",
             "Press Ctrl-C to stop everything.",
@@ -233,6 +255,7 @@ def main() -> int:
         stack.migrate(urls)
         stack.start_processes()
         stack.wait_ready()
+        stack.demo_lines = stack.seed_demo_data(urls)
         print(stack.summary(), flush=True)
         while True:
             for proc in stack.procs:
