@@ -2,6 +2,7 @@
 
 from fastapi import FastAPI
 
+from services.registry.cases.api import router as cases_router
 from services.registry.config import Settings, get_settings
 from shared.service_app import create_service_app
 
@@ -11,7 +12,9 @@ DESCRIPTION = (
 )
 
 # One line per aggregate's router and per consumer.
-ROUTERS = []
+ROUTERS = [
+    cases_router,
+]
 CONSUMERS = []
 
 

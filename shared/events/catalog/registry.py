@@ -237,6 +237,15 @@ class CaseOpened(CaseEvent):
 
 
 @catalog.register
+class CaseAssigned(CaseEvent):
+    name: ClassVar[str] = "assigned"
+    summary: ClassVar[str] = "A case was assigned to another unit and/or to a person."
+    assigned_tier: Literal["national", "cp", "dmk", "cs"]
+    assignee_sub: str | None = Field(None, description="The staff member's subject, if any.")
+    previous_admin_code: str
+
+
+@catalog.register
 class CaseClosed(CaseEvent):
     name: ClassVar[str] = "closed"
     summary: ClassVar[str] = "A case was closed with an outcome."
