@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from services.registry.cases.api import router as cases_router
 from services.registry.config import Settings, get_settings
+from services.registry.reports.api import router as reports_router
 from shared.service_app import create_service_app
 
 DESCRIPTION = (
@@ -13,6 +14,7 @@ DESCRIPTION = (
 
 # One line per aggregate's router and per consumer.
 ROUTERS = [
+    reports_router,
     cases_router,
 ]
 CONSUMERS = []
