@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
 
 from fastapi import APIRouter, Depends, FastAPI
@@ -50,6 +50,7 @@ def create_service_app(
     description: str,
     routers: Sequence[APIRouter] = (),
     consumers: Sequence[EventConsumer] = (),
+    background: Sequence[Callable[[FastAPI], Awaitable[None]]] = (),
     version: str = "0.1.0",
 ) -> FastAPI:
     service = settings.service_name
@@ -90,10 +91,20 @@ def create_service_app(
                 runner.start()
                 runners.append(runner)
         app.state.consumer_runners = runners
+        tasks = [
+            asyncio.create_task(task(app), name=f"{service}-{getattr(task, '__name__', 'task')}")
+            for task in background
+        ]
+        app.state.background_tasks = tasks
         log.info("%s started", service)
         try:
             yield
         finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
             for runner in runners:
                 await runner.stop()
             if relay is not None:

@@ -150,3 +150,42 @@ async def produce(bootstrap: str, topic: str, value: bytes, *, key: bytes) -> No
 
 def unique(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+# Grievance handlers at each tier of the same chain (the demo people's grievance roles).
+GRIEVANCE_CS_PHNOM_PENH_THMEI = Principal(
+    sub="cs-120801-grievance",
+    tier=Tier.CS,
+    admin_code="120801",
+    roles=frozenset({"viewer", "grievance.handler"}),
+)
+GRIEVANCE_CS_TUEK_THLA = Principal(
+    sub="cs-120802-grievance",
+    tier=Tier.CS,
+    admin_code="120802",
+    roles=frozenset({"viewer", "grievance.handler"}),
+)
+GRIEVANCE_DMK_SEN_SOK = Principal(
+    sub="dmk-1208-grievance",
+    tier=Tier.DMK,
+    admin_code="1208",
+    roles=frozenset({"viewer", "grievance.handler", "grievance.sensitive"}),
+)
+GRIEVANCE_CP_PHNOM_PENH = Principal(
+    sub="cp-12-grievance",
+    tier=Tier.CP,
+    admin_code="12",
+    roles=frozenset({"viewer", "grievance.handler", "grievance.sensitive"}),
+)
+GRIEVANCE_CP_BANTEAY_MEANCHEY = Principal(
+    sub="cp-01-grievance",
+    tier=Tier.CP,
+    admin_code="01",
+    roles=frozenset({"viewer", "grievance.handler"}),
+)
+GRIEVANCE_NATIONAL = Principal(
+    sub="national-grievance",
+    tier=Tier.NATIONAL,
+    admin_code="",
+    roles=frozenset({"viewer", "grievance.handler", "grievance.sensitive"}),
+)

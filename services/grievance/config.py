@@ -5,6 +5,7 @@ from typing import ClassVar
 
 from pydantic_settings import SettingsConfigDict
 
+from services.grievance.routing.rules import REOPEN_DAYS
 from shared.settings import ServiceSettings
 
 
@@ -13,6 +14,17 @@ class Settings(ServiceSettings):
         env_prefix="GRIEVANCE_", extra="ignore", populate_by_name=True
     )
     service_name: ClassVar[str] = "grievance"
+
+    # The SLA scheduler: one pass every interval; one replica works at a time (advisory lock).
+    sla_scheduler_enabled: bool = True
+    sla_interval_seconds: float = 60.0
+    sla_batch_size: int = 10_000
+    # How long after resolution a complainant may reopen with the tracking code.
+    reopen_days: int = REOPEN_DAYS
+    # "About to breach" in the worklists: deadlines within this many hours.
+    due_soon_hours: int = 24
+    # Failed tracking-code lookups a client may make per hour before it gets 429.
+    tracking_failures_per_hour: int = 20
 
 
 @cache

@@ -2,7 +2,14 @@
 
 from fastapi import FastAPI
 
+from services.grievance.clock import Clock
 from services.grievance.config import Settings, get_settings
+from services.grievance.consumers import CONSUMERS
+from services.grievance.grievances.api import router as grievances_router
+from services.grievance.public.api import router as public_router
+from services.grievance.reports.api import router as reports_router
+from services.grievance.sla.scheduler import SlaScheduler
+from services.grievance.worklists.api import router as worklists_router
 from shared.service_app import create_service_app
 
 DESCRIPTION = (
@@ -11,12 +18,30 @@ DESCRIPTION = (
 )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app(
+async def run_sla_scheduler(app: FastAPI) -> None:
+    settings: Settings = app.state.settings
+    if not settings.sla_scheduler_enabled:
+        return
+    scheduler = SlaScheduler(
+        app.state.database,
+        app.state.clock,
+        interval_seconds=settings.sla_interval_seconds,
+        batch_size=settings.sla_batch_size,
+    )
+    await scheduler.run_forever()
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    app = create_service_app(
         settings or get_settings(),
         title="Grievance and feedback",
         description=DESCRIPTION,
+        routers=[grievances_router, worklists_router, reports_router, public_router],
+        consumers=CONSUMERS,
+        background=[run_sla_scheduler],
     )
+    app.state.clock = clock or Clock()
+    return app
 
 
 app = create_app()

@@ -1,0 +1,377 @@
+"""Staff routes: intake, reading, transitions, escalation, timeline, code lists.
+
+Reads outside the caller's area answer 404 (the record is not theirs to know about);
+changes to a grievance outside it answer 403. Transitions need `If-Match` with the ETag.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+
+from services.grievance.clock import Clock, request_clock
+from services.grievance.grievances import repository as grievances
+from services.grievance.grievances import service
+from services.grievance.grievances.codes import (
+    CODE_LISTS,
+    LABELS,
+    Category,
+    Channel,
+    Status,
+    label,
+    preferred_language,
+)
+from services.grievance.grievances.models import Grievance, TimelineEntry
+from services.grievance.grievances.schemas import (
+    Acknowledge,
+    Close,
+    CodeList,
+    CodeListEntry,
+    ComplainantRead,
+    Escalate,
+    GrievanceIntake,
+    GrievanceRead,
+    Reject,
+    Resolve,
+    StartWork,
+    TimelineEntryCreate,
+    TimelineEntryRead,
+)
+from services.grievance.grievances.tracking_code import display
+from services.grievance.routing import is_sensitive
+from shared.db import SessionDep
+from shared.gazetteer import LocationCode
+from shared.http.concurrency import require_if_match, set_etag
+from shared.http.idempotency import IdempotencyDep
+from shared.http.pagination import Page, PageDep
+from shared.principal import Principal, PrincipalDep
+from shared.problems import PROBLEM_RESPONSES, Problem
+
+router = APIRouter(tags=["grievances"])
+ClockDep = Annotated[Clock, Depends(request_clock)]
+
+_READ = {k: PROBLEM_RESPONSES[k] for k in (404,)}
+_WRITE = {k: PROBLEM_RESPONSES[k] for k in (403, 404, 409, 412, 428)}
+
+
+def grievance_read(grievance: Grievance, principal: Principal) -> GrievanceRead:
+    own = service.handles(principal, grievance)
+    complainant = None
+    if own and not grievance.anonymous:
+        complainant = ComplainantRead(
+            name=grievance.complainant_name,
+            phone=grievance.complainant_phone,
+            sex=grievance.complainant_sex,
+            age_group=grievance.complainant_age_group,
+            vulnerabilities=list(grievance.complainant_vulnerabilities or []),
+        )
+    return GrievanceRead(
+        id=grievance.id,
+        version=grievance.version,
+        tracking_code=display(grievance.tracking_code) if own else None,
+        channel=grievance.channel,
+        category=grievance.category,
+        sensitive=grievance.sensitive,
+        programme_code=grievance.programme_code,
+        location_code=grievance.location_code,
+        description=grievance.description,
+        household_id=grievance.household_id,
+        member_id=grievance.member_id,
+        anonymous=grievance.anonymous,
+        complainant_visible=own,
+        complainant=complainant,
+        status=grievance.status,
+        decision=grievance.decision,
+        resolution_summary=grievance.resolution_summary,
+        rejection_reason=grievance.rejection_reason,
+        handling_tier=grievance.handling_tier,
+        handling_admin_code=grievance.handling_admin_code,
+        tier_entered_at=grievance.tier_entered_at,
+        due_kind=grievance.due_kind,
+        due_at=grievance.due_at,
+        escalation_count=grievance.escalation_count,
+        sla_breach_count=grievance.sla_breach_count,
+        reopen_count=grievance.reopen_count,
+        reopen_until=grievance.reopen_until,
+        rating=grievance.rating,
+        submitted_at=grievance.submitted_at,
+        acknowledged_at=grievance.acknowledged_at,
+        resolved_at=grievance.resolved_at,
+        closed_at=grievance.closed_at,
+        rejected_at=grievance.rejected_at,
+    )
+
+
+def _answer(response: Response, grievance: Grievance, principal: Principal) -> GrievanceRead:
+    set_etag(response, grievance.version)
+    return grievance_read(grievance, principal)
+
+
+@router.post(
+    "/grievances",
+    status_code=201,
+    responses={k: PROBLEM_RESPONSES[k] for k in (403, 409)},
+    summary="Record a grievance received at an office, on the hotline or at a meeting",
+)
+async def record_grievance(
+    intake: GrievanceIntake,
+    session: SessionDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyDep,
+    clock: ClockDep,
+) -> GrievanceRead:
+    if idempotency.replay is not None:
+        return idempotency.replay  # type: ignore[return-value]
+    grievance = await service.record_intake(
+        session, principal=principal, intake=intake, now=clock.now()
+    )
+    body = grievance_read(grievance, principal)
+    return await idempotency.respond(  # type: ignore[return-value]
+        201,
+        body.model_dump(mode="json"),
+        headers={"ETag": f'"{grievance.version}"', "Location": f"/grievances/{grievance.id}"},
+    )
+
+
+@router.get("/grievances", summary="Grievances in your area (cursor pages)")
+async def list_grievances(
+    session: SessionDep,
+    principal: PrincipalDep,
+    page: PageDep,
+    status: Status | None = None,
+    category: Category | None = None,
+    channel: Channel | None = None,
+    location: Annotated[LocationCode | None, Query(description="A subtree of your area")] = None,
+    submitted_from: datetime | None = None,
+    submitted_to: datetime | None = None,
+) -> Page[GrievanceRead]:
+    if location is not None and not principal.covers(location):
+        raise Problem.not_found(f"The area {location}")
+    rows, cursor = await grievances.list_visible(
+        session,
+        principal,
+        grievances.GrievanceFilter(
+            status=status,
+            category=category,
+            channel=channel,
+            location=location,
+            submitted_from=submitted_from,
+            submitted_to=submitted_to,
+        ),
+        page,
+    )
+    return Page(items=[grievance_read(g, principal) for g in rows], next_cursor=cursor)
+
+
+@router.get("/grievances/{grievance_id}", responses=_READ, summary="One grievance")
+async def get_grievance(
+    grievance_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, response: Response
+) -> GrievanceRead:
+    grievance = await grievances.get_visible(session, principal, grievance_id)
+    if grievance is None:
+        raise Problem.not_found("The grievance")
+    return _answer(response, grievance, principal)
+
+
+@router.get(
+    "/grievances/{grievance_id}/timeline",
+    responses=_READ,
+    summary="Status changes, public responses and (for staff) internal notes",
+)
+async def get_timeline(
+    grievance_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, page: PageDep
+) -> Page[TimelineEntryRead]:
+    grievance = await grievances.get_visible(session, principal, grievance_id)
+    if grievance is None:
+        raise Problem.not_found("The grievance")
+    rows, cursor = await grievances.timeline(session, grievance.id, public_only=False, page=page)
+    return Page(items=[_entry(e) for e in rows], next_cursor=cursor)
+
+
+def _entry(entry: TimelineEntry) -> TimelineEntryRead:
+    return TimelineEntryRead.model_validate(entry, from_attributes=True)
+
+
+async def _for_change(
+    session, request: Request, principal: Principal, grievance_id: uuid.UUID
+) -> Grievance:
+    grievance = await service.get_for_change(session, grievance_id)
+    service.require_handler(principal, grievance)
+    require_if_match(request, grievance.version)
+    return grievance
+
+
+@router.post("/grievances/{grievance_id}/acknowledge", responses=_WRITE)
+async def acknowledge_grievance(
+    grievance_id: uuid.UUID,
+    body: Acknowledge,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+) -> GrievanceRead:
+    grievance = await _for_change(session, request, principal, grievance_id)
+    await service.acknowledge(
+        session,
+        principal=principal,
+        grievance=grievance,
+        public_message=body.public_message,
+        now=clock.now(),
+    )
+    return _answer(response, grievance, principal)
+
+
+@router.post("/grievances/{grievance_id}/start", responses=_WRITE)
+async def start_work_on_grievance(
+    grievance_id: uuid.UUID,
+    body: StartWork,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+) -> GrievanceRead:
+    grievance = await _for_change(session, request, principal, grievance_id)
+    await service.start_work(
+        session,
+        principal=principal,
+        grievance=grievance,
+        public_message=body.public_message,
+        now=clock.now(),
+    )
+    return _answer(response, grievance, principal)
+
+
+@router.post("/grievances/{grievance_id}/resolve", responses=_WRITE)
+async def resolve_grievance(
+    grievance_id: uuid.UUID,
+    body: Resolve,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+) -> GrievanceRead:
+    grievance = await _for_change(session, request, principal, grievance_id)
+    await service.resolve(
+        session,
+        principal=principal,
+        grievance=grievance,
+        decision=body.decision,
+        resolution_summary=body.resolution_summary,
+        reopen_days=request.app.state.settings.reopen_days,
+        now=clock.now(),
+    )
+    return _answer(response, grievance, principal)
+
+
+@router.post("/grievances/{grievance_id}/reject", responses=_WRITE)
+async def reject_grievance(
+    grievance_id: uuid.UUID,
+    body: Reject,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+) -> GrievanceRead:
+    grievance = await _for_change(session, request, principal, grievance_id)
+    await service.reject(
+        session, principal=principal, grievance=grievance, reason=body.reason, now=clock.now()
+    )
+    return _answer(response, grievance, principal)
+
+
+@router.post("/grievances/{grievance_id}/close", responses=_WRITE)
+async def close_grievance(
+    grievance_id: uuid.UUID,
+    body: Close,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+) -> GrievanceRead:
+    grievance = await _for_change(session, request, principal, grievance_id)
+    await service.close(
+        session,
+        principal=principal,
+        grievance=grievance,
+        public_message=body.public_message,
+        now=clock.now(),
+    )
+    return _answer(response, grievance, principal)
+
+
+@router.post("/grievances/{grievance_id}/escalate", responses=_WRITE)
+async def escalate_grievance(
+    grievance_id: uuid.UUID,
+    body: Escalate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+) -> GrievanceRead:
+    grievance = await _for_change(session, request, principal, grievance_id)
+    await service.escalate(
+        session, principal=principal, grievance=grievance, reason=body.reason, now=clock.now()
+    )
+    return _answer(response, grievance, principal)
+
+
+@router.post(
+    "/grievances/{grievance_id}/timeline",
+    status_code=201,
+    responses={k: PROBLEM_RESPONSES[k] for k in (403, 404)},
+    summary="Add a public response or an internal note",
+)
+async def add_timeline_entry(
+    grievance_id: uuid.UUID,
+    body: TimelineEntryCreate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyDep,
+    clock: ClockDep,
+) -> TimelineEntryRead:
+    if idempotency.replay is not None:
+        return idempotency.replay  # type: ignore[return-value]
+    grievance = await service.get_for_change(session, grievance_id)
+    entry = await service.add_timeline_entry(
+        session,
+        principal=principal,
+        grievance=grievance,
+        kind=body.kind,
+        text=body.text,
+        now=clock.now(),
+    )
+    return await idempotency.respond(201, _entry(entry).model_dump(mode="json"))  # type: ignore[return-value]
+
+
+@router.get(
+    "/code-lists/{code_list}",
+    summary="A code list with Khmer or English labels (Accept-Language: km | en)",
+    responses=_READ,
+)
+async def get_code_list(
+    code_list: Literal["categories", "channels", "statuses", "decisions", "tiers"],
+    response: Response,
+    accept_language: Annotated[str | None, Header()] = None,
+) -> CodeList:
+    assert code_list in CODE_LISTS
+    language = preferred_language(accept_language)
+    response.headers["Content-Language"] = language
+    response.headers["Vary"] = "Accept-Language"
+    items = [
+        CodeListEntry(
+            code=code,
+            label=label(code_list, code, language),
+            sensitive=is_sensitive(code) if code_list == "categories" else None,
+        )
+        for code in LABELS[code_list]
+    ]
+    return CodeList(code_list=code_list, language=language, items=items)

@@ -1,0 +1,43 @@
+"""Queries on the household read model."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.grievance.households.models import HouseholdLocation
+
+
+async def get(session: AsyncSession, household_id: uuid.UUID) -> HouseholdLocation | None:
+    return await session.get(HouseholdLocation, household_id)
+
+
+async def upsert(
+    session: AsyncSession,
+    *,
+    household_id: uuid.UUID,
+    household_code: str,
+    village_code: str,
+    status: str,
+    record_version: int,
+    now: datetime,
+) -> None:
+    """Apply a registry event; an older version arriving late never overwrites a newer one."""
+    values = {
+        "household_id": household_id,
+        "household_code": household_code,
+        "village_code": village_code,
+        "status": status,
+        "record_version": record_version,
+        "updated_at": now,
+    }
+    statement = insert(HouseholdLocation).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=[HouseholdLocation.household_id],
+        set_={k: statement.excluded[k] for k in values if k != "household_id"},
+        where=HouseholdLocation.record_version <= statement.excluded.record_version,
+    )
+    await session.execute(statement)

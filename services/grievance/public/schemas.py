@@ -1,0 +1,73 @@
+"""What citizens send and what they get back: codes, states and public texts only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, StringConstraints, field_validator
+
+from services.grievance.grievances.codes import Channel
+from services.grievance.grievances.schemas import IntakeBase, commune_or_village
+from shared.gazetteer import LocationCode
+
+
+class PublicSubmission(IntakeBase):
+    """A citizen's own submission. `anonymous: true` needs no name at all."""
+
+    channel: Literal[Channel.WEB, Channel.MOBILE_APP] = Channel.WEB
+    location_code: LocationCode = Field(
+        description="The commune (6 digits) or village (8 digits) the grievance is about."
+    )
+
+    @field_validator("location_code")
+    @classmethod
+    def _commune_or_village(cls, value: str) -> str:
+        return commune_or_village(value)
+
+
+class SubmissionReceipt(BaseModel):
+    tracking_code: str = Field(description="Keep it: it is the only way to follow the grievance.")
+    status: str
+    submitted_at: datetime
+    handled_by_tier: str
+
+
+class PublicTimelineEntry(BaseModel):
+    kind: str
+    occurred_at: datetime
+    text: str | None = None
+    to_tier: str | None = None
+
+
+class PublicGrievance(BaseModel):
+    tracking_code: str
+    category: str
+    category_label: str
+    status: str
+    status_label: str
+    handled_by_tier: str
+    handled_by_tier_label: str
+    handled_by: str | None = Field(description="Name of the handling administration.")
+    submitted_at: datetime
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    decision: str | None
+    decision_label: str | None
+    resolution_summary: str | None
+    rejection_reason: str | None
+    reopen_until: datetime | None
+    rating: int | None
+    timeline: list[PublicTimelineEntry]
+
+
+class Reopen(BaseModel):
+    model_config = {"extra": "forbid"}
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class Rating(BaseModel):
+    model_config = {"extra": "forbid"}
+    rating: int = Field(
+        ge=1, le=5, description="1 very bad, 2 bad, 3 acceptable, 4 good, 5 very good"
+    )

@@ -1,0 +1,47 @@
+"""Handlers' worklists: what waits for my unit, what is overdue, what is about to breach.
+
+Only grievances handled by the caller's own unit appear (a district does not see the
+communes' queues here; it reads them through `/grievances?location=`).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Request
+
+from services.grievance.clock import Clock, request_clock
+from services.grievance.grievances import repository as grievances
+from services.grievance.grievances.api import grievance_read
+from services.grievance.grievances.codes import Category
+from services.grievance.grievances.schemas import GrievanceRead
+from shared.db import SessionDep
+from shared.http.pagination import Page, PageDep
+from shared.principal import PrincipalDep
+
+router = APIRouter(prefix="/worklists", tags=["worklists"])
+
+
+@router.get("/{kind}", summary="Open grievances of my unit: assigned, overdue or due-soon")
+async def worklist(
+    kind: Literal["assigned", "overdue", "due-soon"],
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    page: PageDep,
+    clock: Annotated[Clock, Depends(request_clock)],
+    category: Category | None = None,
+) -> Page[GrievanceRead]:
+    now = clock.now()
+    hours = request.app.state.settings.due_soon_hours
+    rows, cursor = await grievances.worklist(
+        session,
+        principal,
+        kind=kind.replace("-", "_"),
+        now=now,
+        due_soon_until=now + timedelta(hours=hours),
+        category=category,
+        page=page,
+    )
+    return Page(items=[grievance_read(g, principal) for g in rows], next_cursor=cursor)
