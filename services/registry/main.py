@@ -3,6 +3,7 @@
 from fastapi import FastAPI
 
 from services.registry.cases.api import router as cases_router
+from services.registry.cases.consumer import grievance_outcomes
 from services.registry.config import Settings, get_settings
 from services.registry.reports.api import router as reports_router
 from shared.service_app import create_service_app
@@ -17,7 +18,9 @@ ROUTERS = [
     reports_router,
     cases_router,
 ]
-CONSUMERS = []
+CONSUMERS = [
+    grievance_outcomes,
+]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
