@@ -1,0 +1,587 @@
+"""HTTP routes for households, members, IDPoor status and their history.
+
+Routes only translate HTTP: they load the record, check If-Match, call the service and shape
+the answer (ETag, masking of sensitive fields by role). The rules are in `service`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registry.households import service
+from services.registry.households.models import (
+    Household,
+    HouseholdStatus,
+    Member,
+    PovertyLevel,
+)
+from services.registry.households.repository import HouseholdFilters
+from services.registry.households.schemas import (
+    HeadChange,
+    HouseholdCreate,
+    HouseholdPublic,
+    HouseholdReturn,
+    HouseholdSummary,
+    HouseholdUpdate,
+    MemberCreate,
+    MemberPublic,
+    MemberRemoval,
+    MemberSearchHit,
+    MemberSearchResult,
+    MemberUpdate,
+    PovertyStatusInput,
+    PovertyStatusPublic,
+    PovertyStatusRecordPublic,
+    RecordChangePublic,
+    mask_changes,
+    mask_member,
+    sees_sensitive,
+)
+from shared.db.session import SessionDep
+from shared.gazetteer import DistrictCode, LocationCode
+from shared.http.concurrency import require_if_match, set_etag
+from shared.http.idempotency import IdempotencyDep
+from shared.http.pagination import Page, PageDep
+from shared.principal import Principal, PrincipalDep
+from shared.problems import PROBLEM_RESPONSES
+
+router = APIRouter(tags=["households"])
+
+_WRITE = {k: PROBLEM_RESPONSES[k] for k in (403, 404, 409, 412, 422, 428)}
+_READ = {k: PROBLEM_RESPONSES[k] for k in (404, 422)}
+
+
+# --- shaping ------------------------------------------------------------------------------------
+
+
+def _poverty(household: Household) -> PovertyStatusPublic:
+    return PovertyStatusPublic(
+        level=household.poverty_level,
+        score=household.poverty_score,
+        method=household.poverty_method,
+        round_number=household.poverty_round,
+        assessed_on=household.poverty_assessed_on,
+        valid_until=household.poverty_valid_until,
+        equity_card_number=household.equity_card_number,
+        vulnerability_categories=list(household.vulnerability_categories),
+    )
+
+
+def _member(member: Member, principal: Principal) -> MemberPublic:
+    public = MemberPublic.model_validate(member)
+    return public if sees_sensitive(principal.roles) else mask_member(public)
+
+
+def _summary(household: Household) -> HouseholdSummary:
+    return HouseholdSummary.model_validate(
+        {**_columns(household), "poverty_status": _poverty(household)}
+    )
+
+
+def _columns(household: Household) -> dict:
+    return {
+        name: getattr(household, name)
+        for name in HouseholdPublic.model_fields
+        if hasattr(household, name)
+    }
+
+
+def _public(household: Household, members: list[Member], principal: Principal) -> HouseholdPublic:
+    return HouseholdPublic.model_validate(
+        {
+            **_columns(household),
+            "poverty_status": _poverty(household),
+            "members": [_member(m, principal) for m in members],
+        }
+    )
+
+
+async def _answer(
+    session: AsyncSession, household: Household, principal: Principal, response: Response
+) -> HouseholdPublic:
+    members = await service.members_of(session, household=household)
+    set_etag(response, household.version)
+    return _public(household, members, principal)
+
+
+async def _for_direct_edit(
+    session: AsyncSession, principal: Principal, request: Request, household_id: uuid.UUID
+) -> Household:
+    household = await service.household_for_change(
+        session, principal=principal, household_id=household_id
+    )
+    service.require_direct_edit(principal, household)
+    require_if_match(request, household.version)
+    return household
+
+
+# --- registration and verification ------------------------------------------------------------
+
+
+@router.post(
+    "/households",
+    status_code=201,
+    response_model=HouseholdPublic,
+    summary="Register a household with its members",
+    description="A commune (CS) registry officer registers a household in a village of the "
+    "commune, with exactly one head among its members and optionally its IDPoor status. It "
+    "starts pending verification by the district. Send `Idempotency-Key`: a retry returns the "
+    "first answer. Impossible values are refused with the field named "
+    "(`#/members/2/birth_date`).",
+    responses={**_WRITE},
+)
+async def register_household(
+    body: HouseholdCreate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    idempotency: IdempotencyDep,
+) -> Response:
+    if idempotency.replay:
+        return idempotency.replay
+    household = await service.register_household(session, principal=principal, data=body)
+    members = await service.members_of(session, household=household)
+    return await idempotency.respond(
+        201,
+        _public(household, members, principal),
+        headers={"Location": f"/households/{household.id}", "ETag": f'"{household.version}"'},
+    )
+
+
+@router.post(
+    "/households/{household_id}/verify",
+    response_model=HouseholdPublic,
+    summary="Verify a household (district or above)",
+    description="A registry verifier of the household's district (DMK), province (CP) or "
+    "national level confirms a household pending verification; it becomes active. Requires "
+    "`If-Match`.",
+    responses={**_WRITE},
+)
+async def verify_household(
+    household_id: uuid.UUID,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> HouseholdPublic:
+    household = await service.household_for_change(
+        session, principal=principal, household_id=household_id
+    )
+    require_if_match(request, household.version)
+    await service.verify_household(session, principal=principal, household=household)
+    return await _answer(session, household, principal, response)
+
+
+@router.post(
+    "/households/{household_id}/return",
+    response_model=HouseholdPublic,
+    summary="Return a household to the commune with reasons",
+    description="A verifier sends a household pending verification back to the commune with "
+    "the reasons to correct; the commune edits it and resubmits. Requires `If-Match`.",
+    responses={**_WRITE},
+)
+async def return_household(
+    household_id: uuid.UUID,
+    body: HouseholdReturn,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> HouseholdPublic:
+    household = await service.household_for_change(
+        session, principal=principal, household_id=household_id
+    )
+    require_if_match(request, household.version)
+    await service.return_household(
+        session, principal=principal, household=household, reasons=body.reasons
+    )
+    return await _answer(session, household, principal, response)
+
+
+@router.post(
+    "/households/{household_id}/resubmit",
+    response_model=HouseholdPublic,
+    summary="Resubmit a returned household for verification",
+    description="The commune officer, having corrected a returned household, sends it back "
+    "for verification. Requires `If-Match`.",
+    responses={**_WRITE},
+)
+async def resubmit_household(
+    household_id: uuid.UUID,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> HouseholdPublic:
+    household = await service.household_for_change(
+        session, principal=principal, household_id=household_id
+    )
+    require_if_match(request, household.version)
+    await service.resubmit_household(session, principal=principal, household=household)
+    return await _answer(session, household, principal, response)
+
+
+# --- direct edits before verification --------------------------------------------------------
+
+_DIRECT = (
+    " Direct edits are for households pending verification or returned, by the commune "
+    "officer; an active household answers 409 (use a change request). Requires `If-Match` "
+    "with the household's ETag."
+)
+
+
+@router.patch(
+    "/households/{household_id}",
+    response_model=HouseholdPublic,
+    summary="Correct a household before verification",
+    description="Change the address or the village within the same commune." + _DIRECT,
+    responses={**_WRITE},
+)
+async def update_household(
+    household_id: uuid.UUID,
+    body: HouseholdUpdate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> HouseholdPublic:
+    household = await _for_direct_edit(session, principal, request, household_id)
+    await service.update_household(session, principal=principal, household=household, changes=body)
+    return await _answer(session, household, principal, response)
+
+
+@router.post(
+    "/households/{household_id}/members",
+    status_code=201,
+    response_model=HouseholdPublic,
+    summary="Add a member before verification",
+    description="Add a member to a household (not a second head)." + _DIRECT,
+    responses={**_WRITE},
+)
+async def add_household_member(
+    household_id: uuid.UUID,
+    body: MemberCreate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> HouseholdPublic:
+    household = await _for_direct_edit(session, principal, request, household_id)
+    await service.add_member(session, principal=principal, household=household, data=body)
+    return await _answer(session, household, principal, response)
+
+
+@router.patch(
+    "/households/{household_id}/members/{member_id}",
+    response_model=HouseholdPublic,
+    summary="Correct a member before verification",
+    description="Change a member's details; `null` clears an optional field." + _DIRECT,
+    responses={**_WRITE},
+)
+async def update_household_member(
+    household_id: uuid.UUID,
+    member_id: uuid.UUID,
+    body: MemberUpdate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> HouseholdPublic:
+    household = await _for_direct_edit(session, principal, request, household_id)
+    member = await service.member_for_change(session, household=household, member_id=member_id)
+    await service.update_member(
+        session, principal=principal, household=household, member=member, changes=body
+    )
+    return await _answer(session, household, principal, response)
+
+
+@router.post(
+    "/households/{household_id}/members/{member_id}/remove",
+    response_model=HouseholdPublic,
+    summary="Remove a member before verification",
+    description="A member died, moved out, or was recorded in error; the record stays with "
+    "that status. The head cannot be removed (change the head first)." + _DIRECT,
+    responses={**_WRITE},
+)
+async def remove_household_member(
+    household_id: uuid.UUID,
+    member_id: uuid.UUID,
+    body: MemberRemoval,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> HouseholdPublic:
+    household = await _for_direct_edit(session, principal, request, household_id)
+    member = await service.member_for_change(session, household=household, member_id=member_id)
+    await service.remove_member(
+        session,
+        principal=principal,
+        household=household,
+        member=member,
+        reason=body.reason,
+        note=body.note,
+    )
+    return await _answer(session, household, principal, response)
+
+
+@router.post(
+    "/households/{household_id}/head",
+    response_model=HouseholdPublic,
+    summary="Change the head of a household before verification",
+    description="Make another active member the head." + _DIRECT,
+    responses={**_WRITE},
+)
+async def change_household_head(
+    household_id: uuid.UUID,
+    body: HeadChange,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> HouseholdPublic:
+    household = await _for_direct_edit(session, principal, request, household_id)
+    await service.change_head(
+        session,
+        principal=principal,
+        household=household,
+        new_head_member_id=body.member_id,
+        former_head_relationship=body.former_head_relationship,
+    )
+    return await _answer(session, household, principal, response)
+
+
+@router.put(
+    "/households/{household_id}/poverty-status",
+    response_model=HouseholdPublic,
+    summary="Set the IDPoor status before verification",
+    description="Record the household's IDPoor assessment (the history keeps every "
+    "change)." + _DIRECT,
+    responses={**_WRITE},
+)
+async def set_household_poverty_status(
+    household_id: uuid.UUID,
+    body: PovertyStatusInput,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> HouseholdPublic:
+    household = await _for_direct_edit(session, principal, request, household_id)
+    await service.set_poverty_status(session, principal=principal, household=household, status=body)
+    return await _answer(session, household, principal, response)
+
+
+# --- reads ---------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/households",
+    response_model=Page[HouseholdSummary],
+    summary="List households in your area",
+    description="Households whose village lies in your jurisdiction, by code, one cursor page "
+    "at a time. Filters: `location` (any gazetteer code overlapping your area), `status`, "
+    "`poverty_level`, `poverty_valid_until_before`/`_after` (poor households whose equity "
+    "card expires in a window, e.g. the next 90 days), `code`. No names or personal data.",
+    responses={**PROBLEM_RESPONSES},
+)
+async def list_households(
+    session: SessionDep,
+    principal: PrincipalDep,
+    page: PageDep,
+    location: Annotated[LocationCode | None, Query()] = None,
+    status: Annotated[HouseholdStatus | None, Query()] = None,
+    poverty_level: Annotated[PovertyLevel | None, Query()] = None,
+    poverty_valid_until_before: Annotated[
+        date | None, Query(description="Poor households whose card expires before this date.")
+    ] = None,
+    poverty_valid_until_after: Annotated[
+        date | None, Query(description="Poor households whose card is valid on or after this.")
+    ] = None,
+    code: Annotated[str | None, Query(max_length=20)] = None,
+) -> Page[HouseholdSummary]:
+    rows, next_cursor = await service.list_households(
+        session,
+        principal=principal,
+        filters=HouseholdFilters(
+            location=location,
+            status=status,
+            poverty_level=poverty_level,
+            poverty_valid_until_before=poverty_valid_until_before,
+            poverty_valid_until_after=poverty_valid_until_after,
+            code=code,
+        ),
+        page=page,
+    )
+    return Page(items=[_summary(h) for h in rows], next_cursor=next_cursor)
+
+
+@router.get(
+    "/households/by-code/{code}",
+    response_model=HouseholdPublic,
+    summary="Find a household by its code",
+    description="The household with this code (`HH` + 9 digits) in your area, with members. "
+    "A mistyped code (wrong check digit) is 422; the read is logged.",
+    responses={**_READ},
+)
+async def get_household_by_code(
+    code: str, response: Response, session: SessionDep, principal: PrincipalDep
+) -> HouseholdPublic:
+    normalised = service.normalise_household_code(code, field="path.code")
+    household, members = await service.read_household(
+        session, principal=principal, code=normalised, purpose="registry_get_household_by_code"
+    )
+    set_etag(response, household.version)
+    return _public(household, members, principal)
+
+
+@router.get(
+    "/households/{household_id}",
+    response_model=HouseholdPublic,
+    summary="Read a household",
+    description="A household in your area with its members and current IDPoor status; "
+    "national ID and phone numbers are masked unless you are a registry officer or verifier. "
+    "The ETag is what updates send as `If-Match`; the read is logged.",
+    responses={**_READ},
+)
+async def get_household(
+    household_id: uuid.UUID, response: Response, session: SessionDep, principal: PrincipalDep
+) -> HouseholdPublic:
+    household, members = await service.read_household(
+        session, principal=principal, household_id=household_id, purpose="registry_get_household"
+    )
+    set_etag(response, household.version)
+    return _public(household, members, principal)
+
+
+@router.get(
+    "/households/{household_id}/poverty-status/history",
+    response_model=Page[PovertyStatusRecordPublic],
+    summary="A household's IDPoor history",
+    description="Every IDPoor status the household has had, oldest first.",
+    responses={**_READ},
+)
+async def household_poverty_history(
+    household_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, page: PageDep
+) -> Page[PovertyStatusRecordPublic]:
+    rows, next_cursor = await service.poverty_history(
+        session, principal=principal, household_id=household_id, page=page
+    )
+    return Page(
+        items=[PovertyStatusRecordPublic.model_validate(r, from_attributes=True) for r in rows],
+        next_cursor=next_cursor,
+    )
+
+
+def _changes_page(rows, next_cursor, principal: Principal) -> Page[RecordChangePublic]:
+    items = []
+    for row in rows:
+        item = RecordChangePublic.model_validate(row)
+        if not sees_sensitive(principal.roles):
+            item = item.model_copy(update={"changes": mask_changes(item.changes)})
+        items.append(item)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/households/{household_id}/history",
+    response_model=Page[RecordChangePublic],
+    summary="Who changed a household and its members, and when",
+    description="Every change to the household and its members, oldest first, with the "
+    "person, their tier and area, the request id and the values before and after.",
+    responses={**_READ},
+)
+async def household_history(
+    household_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, page: PageDep
+) -> Page[RecordChangePublic]:
+    rows, next_cursor = await service.household_history(
+        session, principal=principal, household_id=household_id, page=page
+    )
+    return _changes_page(rows, next_cursor, principal)
+
+
+@router.get(
+    "/members/search",
+    response_model=MemberSearchResult,
+    summary="Find members by name in a district",
+    description="Fuzzy search on Khmer or Latin names (the script is detected from `q`) in "
+    "one district, most similar first, optionally for one birth year. The district must "
+    "overlap your area; a commune officer finds only its commune's members. No sensitive "
+    "fields; each hit is logged as a read.",
+    responses={**PROBLEM_RESPONSES},
+)
+async def search_members(
+    session: SessionDep,
+    principal: PrincipalDep,
+    district: Annotated[DistrictCode, Query()],
+    q: Annotated[str, Query(min_length=2, max_length=100, description="A name or part of it.")],
+    birth_year: Annotated[int | None, Query(ge=1900, le=2100)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> MemberSearchResult:
+    hits = await service.search_members(
+        session,
+        principal=principal,
+        district_code=district,
+        query=q,
+        birth_year=birth_year,
+        limit=limit,
+    )
+    return MemberSearchResult(
+        items=[
+            MemberSearchHit(
+                member_id=member.id,
+                household_id=member.household_id,
+                household_code=code,
+                village_code=member.village_code,
+                family_name_km=member.family_name_km,
+                given_name_km=member.given_name_km,
+                family_name_latin=member.family_name_latin,
+                given_name_latin=member.given_name_latin,
+                sex=member.sex,
+                birth_date=member.birth_date,
+                birth_date_estimated=member.birth_date_estimated,
+                relationship=member.relationship,
+                status=member.status,
+                similarity=round(similarity, 4),
+            )
+            for member, code, similarity in hits
+        ]
+    )
+
+
+@router.get(
+    "/members/{member_id}",
+    response_model=MemberPublic,
+    summary="Read a member",
+    description="A member in your area; national ID and phone masked unless you are a "
+    "registry officer or verifier. The read is logged.",
+    responses={**_READ},
+)
+async def get_member(
+    member_id: uuid.UUID, response: Response, session: SessionDep, principal: PrincipalDep
+) -> MemberPublic:
+    member = await service.read_member(
+        session, principal=principal, member_id=member_id, purpose="registry_get_member"
+    )
+    set_etag(response, member.version)
+    return _member(member, principal)
+
+
+@router.get(
+    "/members/{member_id}/history",
+    response_model=Page[RecordChangePublic],
+    summary="Who changed a member, and when",
+    description="Every change to the member, oldest first.",
+    responses={**_READ},
+)
+async def member_history(
+    member_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, page: PageDep
+) -> Page[RecordChangePublic]:
+    rows, next_cursor = await service.member_history(
+        session, principal=principal, member_id=member_id, page=page
+    )
+    return _changes_page(rows, next_cursor, principal)
