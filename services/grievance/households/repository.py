@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,6 +14,11 @@ from services.grievance.households.models import HouseholdLocation
 
 async def get(session: AsyncSession, household_id: uuid.UUID) -> HouseholdLocation | None:
     return await session.get(HouseholdLocation, household_id)
+
+
+async def get_by_code(session: AsyncSession, household_code: str) -> HouseholdLocation | None:
+    statement = select(HouseholdLocation).where(HouseholdLocation.household_code == household_code)
+    return (await session.execute(statement.limit(1))).scalar_one_or_none()
 
 
 async def upsert(

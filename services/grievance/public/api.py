@@ -22,6 +22,7 @@ from services.grievance.grievances import service
 from services.grievance.grievances.codes import Status, label, preferred_language
 from services.grievance.grievances.models import Grievance
 from services.grievance.grievances.tracking_code import display, normalise
+from services.grievance.households import repository as households
 from services.grievance.public.schemas import (
     PublicGrievance,
     PublicSubmission,
@@ -151,12 +152,17 @@ async def submit_grievance(
     if idempotency.replay is not None:
         return idempotency.replay  # type: ignore[return-value]
     now = clock.now()
+    location, household_id = submission.location_code, None
+    if submission.household_code:
+        household = await households.get_by_code(session, submission.household_code)
+        if household is not None:
+            location, household_id = household.village_code, household.household_id
     grievance = await service.submit(
         session,
         intake=submission,
         channel=submission.channel,
-        location_code=submission.location_code,
-        household_id=None,
+        location_code=location,
+        household_id=household_id,
         member_id=None,
         submitted_by=None,
         now=now,

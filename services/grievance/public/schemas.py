@@ -11,6 +11,10 @@ from services.grievance.grievances.codes import Channel
 from services.grievance.grievances.schemas import IntakeBase, commune_or_village
 from shared.gazetteer import LocationCode
 
+HouseholdCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9-]{4,40}$")
+]
+
 
 class PublicSubmission(IntakeBase):
     """A citizen's own submission. `anonymous: true` needs no name at all."""
@@ -18,6 +22,12 @@ class PublicSubmission(IntakeBase):
     channel: Literal[Channel.WEB, Channel.MOBILE_APP] = Channel.WEB
     location_code: LocationCode = Field(
         description="The commune (6 digits) or village (8 digits) the grievance is about."
+    )
+    household_code: HouseholdCode | None = Field(
+        None,
+        description="The household code printed on the IDPoor card, if the grievance is about "
+        "the household. When the registry knows it, the household's commune handles the "
+        "grievance; an unknown code is ignored (the answer never says which codes exist).",
     )
 
     @field_validator("location_code")

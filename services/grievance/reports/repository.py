@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, extract, func, literal, select
+from sqlalchemy import ColumnElement, and_, case, extract, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.grievance.grievances.models import Grievance
@@ -25,8 +25,8 @@ def _scope(
 
 def _sex() -> ColumnElement[str]:
     return case(
-        (Grievance.anonymous, literal("anonymous")),
-        else_=func.coalesce(Grievance.complainant_sex, literal("unknown")),
+        (Grievance.anonymous, literal_column("'anonymous'")),
+        else_=func.coalesce(Grievance.complainant_sex, literal_column("'unknown'")),
     )
 
 
@@ -50,7 +50,7 @@ async def counts(
     statement = (
         select(*labelled, func.count().label("n"))
         .where(_scope(principal, location, start, end))
-        .group_by(func.grouping_sets(*[(c,) for c in columns.values()]))
+        .group_by(func.grouping_sets(*columns.values()))
     )
     for row in (await session.execute(statement)).mappings():
         for name in DIMENSIONS:

@@ -201,6 +201,10 @@ def upgrade() -> None:
         _tz("updated_at", nullable=False),
     )
 
+    op.create_index(
+        "ix_household_location_household_code", "household_location", ["household_code"]
+    )
+
     op.create_table(
         "public_lookup_failure",
         sa.Column("client_key", sa.Text, primary_key=True),
