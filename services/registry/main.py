@@ -5,6 +5,8 @@ from fastapi import FastAPI
 from services.registry.cases.api import router as cases_router
 from services.registry.cases.consumer import grievance_outcomes
 from services.registry.config import Settings, get_settings
+from services.registry.dci.api import router as dci_router
+from services.registry.dci.consumer import consumer as dci_notify
 from services.registry.reports.api import router as reports_router
 from shared.service_app import create_service_app
 
@@ -15,10 +17,12 @@ DESCRIPTION = (
 
 # One line per aggregate's router and per consumer.
 ROUTERS = [
+    dci_router,
     reports_router,
     cases_router,
 ]
 CONSUMERS = [
+    dci_notify,
     grievance_outcomes,
 ]
 
