@@ -64,7 +64,7 @@ def infrastructure() -> Iterator[Infrastructure]:
 
 
 # Tables whose rows migrations load (reference data such as seed programmes): tests keep them.
-REFERENCE_TABLES = frozenset({"alembic_version"})
+REFERENCE_TABLES = frozenset({"alembic_version", "programme"})
 
 
 async def truncate_all(dsn: str) -> None:

@@ -7,6 +7,8 @@ from services.registry.cases.consumer import grievance_outcomes
 from services.registry.config import Settings, get_settings
 from services.registry.dci.api import router as dci_router
 from services.registry.dci.consumer import consumer as dci_notify
+from services.registry.enrolments.api import router as enrolments_router
+from services.registry.programmes.api import router as programmes_router
 from services.registry.reports.api import router as reports_router
 from shared.service_app import create_service_app
 
@@ -17,6 +19,8 @@ DESCRIPTION = (
 
 # One line per aggregate's router and per consumer.
 ROUTERS = [
+    enrolments_router,
+    programmes_router,
     dci_router,
     reports_router,
     cases_router,

@@ -157,8 +157,13 @@ class EnrolmentEnrolled(EnrolmentEvent):
 @catalog.register
 class EnrolmentRejected(EnrolmentEvent):
     name: ClassVar[str] = "rejected"
-    summary: ClassVar[str] = "A proposal failed the programme's eligibility rules."
-    failing_rules: list[str]
+    summary: ClassVar[str] = (
+        "A proposal failed the programme's eligibility rules, or a verifier rejected it."
+    )
+    failing_rules: list[str] = Field(
+        description="`rule: reason` for each failing rule; empty when a verifier rejected it."
+    )
+    reason: str | None = Field(None, description="The verifier's reason, when a person did.")
 
 
 @catalog.register

@@ -1,0 +1,113 @@
+"""Helpers shared by the programme, eligibility, enrolment, benefit and verification tests:
+the in-process registry app, principals the harness lacks, and households that the Family
+Package's rules accept."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import date
+
+from sqlalchemy import func, select
+
+from services.registry.config import Settings
+from services.registry.households.models import Household
+from services.registry.main import create_app
+from shared.db.platform_tables import outbox
+from shared.principal import Principal
+from shared.tiers import Tier
+from tests.harness import client_for, running
+from tests.registry.factories import (
+    VILLAGE_PHNOM_PENH_THMEI,
+    RegistryRows,
+    make_household,
+    member,
+)
+
+# Registry verifiers at the tiers the harness has only viewers for.
+NATIONAL_VERIFIER = Principal(
+    sub="national-verifier",
+    tier=Tier.NATIONAL,
+    admin_code="",
+    roles=frozenset({"registry.verifier"}),
+)
+CP_BANTEAY_MEANCHEY_VERIFIER = Principal(
+    sub="cp-01-verifier", tier=Tier.CP, admin_code="01", roles=frozenset({"registry.verifier"})
+)
+MOH_CLIENT = Principal(
+    sub="service-account-moh-health-equity",
+    client=True,
+    scopes=frozenset({"registry.verification.read", "registry.dci.search"}),
+)
+CLIENT_WITHOUT_SCOPE = Principal(sub="service-account-partner", client=True)
+
+ON = date(2026, 11, 21)
+
+
+@contextlib.asynccontextmanager
+async def registry_app(infrastructure, *, relay: bool = False) -> AsyncIterator:
+    app = create_app(
+        Settings(
+            database_url=infrastructure.database_url("registry"),
+            kafka_bootstrap_servers=infrastructure.bootstrap_servers,
+            log_json=False,
+            consumers_enabled=False,
+            relay_enabled=relay,
+            outbox_poll_interval_seconds=0.2,
+        )
+    )
+    async with running(app):
+        yield app
+
+
+def as_(app, principal):
+    return client_for(app, principal, audience="registry")
+
+
+def assert_problem(response, status: int, field: str | None = None) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status
+    if field is not None:
+        assert field in [e["field"] for e in body.get("errors", [])], body
+    return body
+
+
+async def outbox_count(app, event_type: str | None = None) -> int:
+    async with app.state.database.transaction() as session:
+        statement = select(func.count()).select_from(outbox)
+        if event_type is not None:
+            statement = statement.where(outbox.c.type == event_type)
+        return (await session.execute(statement)).scalar_one()
+
+
+async def family_household(
+    infrastructure,
+    *,
+    village_code: str = VILLAGE_PHNOM_PENH_THMEI,
+    status: str = "active",
+    poverty_level: str = "POOR_1",
+    **fields,
+) -> Household:
+    """A poor household with a mother and a one-year-old: the Family Package accepts it."""
+    async with RegistryRows(infrastructure.database_url("registry")) as session:
+        return await make_household(
+            session,
+            village_code=village_code,
+            status=status,
+            poverty_level=poverty_level,
+            poverty_method="ROUND",
+            poverty_valid_until=date(2028, 6, 30),
+            members=[
+                member(birth_date=date(1994, 5, 2), national_id="010203040"),
+                member(
+                    relationship="child",
+                    sex="male",
+                    given_name_km="ដារា",
+                    given_name_latin="Dara",
+                    birth_date=date(2025, 9, 1),
+                ),
+            ],
+            **fields,
+        )
