@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format tokens bench-outbox asyncapi clean-local help
+.PHONY: run test lint format tokens bench-outbox bench-grievance asyncapi clean-local help
 
 help:
 	@echo "make run      start PostgreSQL, the broker, the four services and the gateway"
@@ -13,6 +13,7 @@ help:
 	@echo "make lint     ruff and import-linter only"
 	@echo "make asyncapi write docs/asyncapi.json from the event registry"
 	@echo "make bench-outbox  outbox relay throughput benchmark"
+	@echo "make bench-grievance  SLA scheduler over 1M grievances, public submissions meanwhile"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,3 +43,6 @@ bench-outbox: $(STAMP)
 
 clean-local:
 	rm -rf .local
+
+bench-grievance: $(STAMP)
+	$(BIN)/python -m bench.grievance_sla

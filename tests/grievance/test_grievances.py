@@ -272,3 +272,12 @@ async def test_a_sibling_commune_cannot_act_on_a_neighbours_grievance(service):
             f"/grievances/{created['id']}/acknowledge", json={}, headers={"If-Match": '"1"'}
         )
     assert response.status_code == 403
+
+
+async def test_the_demo_seed_creates_grievances_once(service, infrastructure):
+    from services.grievance.demo import seed
+
+    codes = await seed(infrastructure.database_url("grievance"))
+    again = await seed(infrastructure.database_url("grievance"))
+    assert len(codes) == 4 and again == []
+    assert await count_rows(infrastructure, "grievance") == 4
