@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format tokens bench-outbox bench-grievance asyncapi clean-local help
+.PHONY: run test lint format tokens bench-outbox bench-grievance bench-registry-reads asyncapi clean-local help
 
 help:
 	@echo "make run      start PostgreSQL, the broker, the four services and the gateway"
@@ -13,6 +13,7 @@ help:
 	@echo "make lint     ruff and import-linter only"
 	@echo "make asyncapi write docs/asyncapi.json from the event registry"
 	@echo "make bench-outbox  outbox relay throughput benchmark"
+	@echo "make bench-registry-reads  registry reads at the national volume (HOUSEHOLDS=4000000, REUSE=1)"
 	@echo "make bench-grievance  SLA scheduler over 1M grievances, public submissions meanwhile"
 
 $(STAMP): pyproject.toml
@@ -46,3 +47,7 @@ clean-local:
 
 bench-grievance: $(STAMP)
 	$(BIN)/python -m bench.grievance_sla
+
+# Loads 4 M synthetic households once (minutes) into .local/bench-registry; REUSE=1 keeps them.
+bench-registry-reads: $(STAMP)
+	$(BIN)/python -m bench.registry_reads --households $(or $(HOUSEHOLDS),4000000) $(if $(REUSE),--reuse)
