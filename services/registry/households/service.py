@@ -504,9 +504,15 @@ async def register_household(
         session.add(member)
     await session.flush()
 
-    # Duplicates (R5) hook: the household and its members are flushed here, so a call such as
-    # `await duplicates_service.flag_new_household(session, household=household,
-    # members=members)` sees them and can flag likely duplicates in this same transaction.
+    # Flag likely duplicates (same national ID, phone, Latin name + birth date + commune, or a
+    # similar Khmer name) instead of silently creating them: the household is still created,
+    # pending verification, and its candidates are listed at GET /households/{id}/duplicates.
+    # Imported here: the duplicates service itself uses this module (dissolve_household).
+    from services.registry.duplicates import service as duplicates_service
+
+    await duplicates_service.flag_duplicates(
+        session, household_ids=[household.id], principal=principal
+    )
 
     _record_household(
         session,
@@ -665,21 +671,29 @@ async def update_household(
             )
         require_in_jurisdiction(principal, new_village, what="A household")
     address = values.get("address")
-    if address is not None and address != household.address:
-        before = household.address
+    address_changed = address is not None and address != household.address
+    origin = household.village_code
+    moving = new_village is not None and new_village != origin
+    if not address_changed and not moving:
+        return household
+    before_address = household.address
+    if address_changed:
         household.address = address
-        _touch(household, principal)
-        await session.flush()
+    if moving:
+        household.village_code = new_village
+    _touch(household, principal)
+    await session.flush()
+    if address_changed:
         _record_household(
             session,
             principal,
             household,
             "updated",
-            diff({"address": before}, {"address": address}),
+            diff({"address": before_address}, {"address": address}),
         )
         await _emit_household(session, household, HouseholdUpdated, changed_fields=["address"])
-    if new_village is not None and new_village != household.village_code:
-        await _relocate(session, principal, household, new_village)
+    if moving:
+        await _members_follow(session, principal, household, origin)
     await session.flush()
     return household
 
@@ -696,20 +710,21 @@ async def move_household(
     _village(to_village_code, "to_village_code")
     if to_village_code == household.village_code:
         raise Problem.invalid("to_village_code", "is the household's village already")
-    await _relocate(session, principal, household, to_village_code)
-    await session.flush()
-    return household
-
-
-async def _relocate(
-    session: AsyncSession, principal: Principal, household: Household, to_village_code: str
-) -> None:
     origin = household.village_code
     household.village_code = to_village_code
     _touch(household, principal)
     await session.flush()
+    await _members_follow(session, principal, household, origin)
+    await session.flush()
+    return household
+
+
+async def _members_follow(
+    session: AsyncSession, principal: Principal, household: Household, origin: str
+) -> None:
+    """After the household's village changed (and was flushed): members move with it."""
     for member in await repository.members_of(session, household.id):
-        member.village_code = to_village_code
+        member.village_code = household.village_code
         _touch(member, principal)
     await session.flush()
     _record_household(
@@ -717,7 +732,7 @@ async def _relocate(
         principal,
         household,
         "moved",
-        {"village_code": {"from": origin, "to": to_village_code}},
+        {"village_code": {"from": origin, "to": household.village_code}},
     )
     await _emit_household(session, household, HouseholdMoved, from_village_code=origin)
 
@@ -745,8 +760,6 @@ async def add_member(
         errors.append(field_error(["national_id"], "another member of this household has it"))
     if errors:
         raise _invalid(errors)
-    _touch(household, principal)
-    await session.flush()
     member = Member(
         id=uuid.uuid4(),
         household_id=household.id,
@@ -755,9 +768,11 @@ async def add_member(
         updated_by=principal.sub,
         **data.model_dump(),
     )
-    session.add(member)
     if data.relationship == Relationship.HEAD:
         household.head_member_id = member.id
+    _touch(household, principal)
+    await session.flush()  # the household's version first: a concurrent edit loses here
+    session.add(member)
     await session.flush()
     _record_member(session, principal, member, "added", _json(_member_values(member)))
     await _emit_member(
@@ -915,9 +930,10 @@ async def change_head(
         if household.head_member_id
         else None
     )
+    previous_head_id = household.head_member_id
+    household.head_member_id = new_head.id
     _touch(household, principal)
     await session.flush()
-    previous_head_id = household.head_member_id
     if former is not None:
         relationship = former_head_relationship or _FORMER_HEAD.get(
             Relationship(new_head.relationship), Relationship.OTHER_RELATIVE
@@ -930,7 +946,6 @@ async def change_head(
     new_before = new_head.relationship
     new_head.relationship = Relationship.HEAD
     _touch(new_head, principal)
-    household.head_member_id = new_head.id
     await session.flush()
     _record_household(
         session,
