@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from services.registry.cases.api import router as cases_router
 from services.registry.cases.consumer import grievance_outcomes
+from services.registry.change_requests.api import router as change_requests_router
 from services.registry.config import Settings, get_settings
 from services.registry.dci.api import router as dci_router
 from services.registry.dci.consumer import consumer as dci_notify
@@ -24,6 +25,7 @@ ROUTERS = [
     dci_router,
     reports_router,
     cases_router,
+    change_requests_router,
 ]
 CONSUMERS = [
     dci_notify,

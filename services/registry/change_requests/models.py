@@ -72,6 +72,9 @@ class ChangeRequest(RegistryModel, Versioned, table=True):
     )
     justification: str = Field(default="", max_length=2000)
     status: str = Field(default=ChangeRequestStatus.DRAFT)
+    # Who must act next (the worklists): submit / accept_move / verify, by which unit.
+    awaiting_action: str | None = Field(default="submit")
+    awaiting_unit: str | None = Field(default=None, max_length=6)
 
     # The record versions the maker saw when submitting (conflict detection).
     base_version: int | None = None

@@ -89,6 +89,8 @@ def upgrade() -> None:
         sa.Column("payload", pg.JSONB, nullable=False, server_default="{}"),
         sa.Column("justification", sa.String(2000), nullable=False, server_default=""),
         sa.Column("status", sa.Text, nullable=False, server_default="draft"),
+        sa.Column("awaiting_action", sa.Text),
+        sa.Column("awaiting_unit", sa.String(6)),
         sa.Column("base_version", sa.Integer),
         sa.Column("member_id", sa.Uuid),
         sa.Column("member_base_version", sa.Integer),
@@ -114,6 +116,10 @@ def upgrade() -> None:
     op.execute(
         "CREATE INDEX ix_change_request_village_code ON change_request "
         "(village_code text_pattern_ops, status)"
+    )
+    # "Awaiting me": the requests a unit must submit, accept or verify next.
+    op.create_index(
+        "ix_change_request_awaiting", "change_request", ["awaiting_action", "awaiting_unit"]
     )
     op.execute(
         "CREATE INDEX ix_change_request_destination ON change_request "
