@@ -9,7 +9,9 @@ from datetime import date, timedelta
 
 import pytest
 
+from services.registry.benefits.models import BenefitRecord
 from services.registry.config import Settings
+from services.registry.enrolments.models import Enrolment
 from services.registry.main import create_app
 from shared.principal import Principal
 from tests.harness import (
@@ -465,6 +467,304 @@ async def test_an_accept_header_allowing_neither_json_nor_csv_is_406(app):
     assert body["errors"][0]["field"] == "header.Accept"
 
 
+# -- enrolments and benefits -----------------------------------------------------------------
+
+
+async def known_provision(infrastructure) -> None:
+    """Enrolments and benefit records on a small registry whose counts the tests know."""
+    async with RegistryRows(infrastructure.database_url("registry")) as session:
+        poor_1 = await make_household(session, poverty_level="POOR_1")
+        poor_2 = await make_household(session, poverty_level="POOR_2")
+        sibling = await make_household(session, village_code=VILLAGE_TUEK_THLA)
+        elsewhere = await make_household(session, village_code=VILLAGE_BANTEAY_MEANCHEY)
+
+        def enrol(household, programme, status, **fields) -> Enrolment:
+            enrolment = Enrolment(
+                programme_code=programme, household_id=household.id, status=status, **fields
+            )
+            session.add(enrolment)
+            return enrolment
+
+        def benefit(enrolment, month: str, status: str, **fields) -> None:
+            year, number = month.split("-")
+            session.add(
+                BenefitRecord(
+                    enrolment_id=enrolment.id,
+                    period=month,
+                    period_start=date(int(year), int(number), 1),
+                    status=status,
+                    **({"amount_khr": 80_000, "channel": "cash_wing"} | fields),
+                )
+            )
+
+        family = enrol(poor_1, "FAMILY_PACKAGE", "enrolled", enrolled_on=date(2026, 3, 1))
+        enrol(poor_1, "HEALTH_EQUITY_FUND", "enrolled", enrolled_on=date(2025, 6, 1))
+        food = enrol(
+            poor_1,
+            "FOOD_AID",
+            "exited",
+            enrolled_on=date(2025, 6, 1),
+            exited_on=date(2026, 6, 15),
+        )
+        enrol(poor_2, "FAMILY_PACKAGE", "proposed")
+        enrol(poor_2, "DISABILITY_ALLOWANCE", "rejected", failing_rules=["disability"])
+        sibling_family = enrol(sibling, "FAMILY_PACKAGE", "suspended", enrolled_on=date(2026, 1, 5))
+        elsewhere_family = enrol(elsewhere, "FAMILY_PACKAGE", "enrolled")
+        await session.flush()
+        benefit(family, "2025-12", "paid")  # before the range
+        benefit(family, "2026-09", "paid", delivered_on=date(2026, 9, 10))
+        benefit(family, "2026-10", "failed")
+        benefit(family, "2026-11", "returned")
+        benefit(
+            food,
+            "2026-04",
+            "paid",
+            amount_khr=None,
+            in_kind_item="Rice, 50 kg",
+            channel="in_kind",
+        )
+        benefit(sibling_family, "2026-09", "paid")
+        benefit(elsewhere_family, "2026-09", "paid")
+
+
+RANGE = {"from": "2026-01", "to": "2026-12"}
+ENROLMENT_KEYS = [
+    "enrolments",
+    "proposed",
+    "enrolled",
+    "suspended",
+    "exited",
+    "rejected",
+    "enrolled_in_period",
+    "exited_in_period",
+]
+BENEFIT_KEYS = [
+    "benefits",
+    "amount_khr",
+    "scheduled",
+    "paid",
+    "paid_amount_khr",
+    "failed",
+    "returned",
+]
+
+
+def enrolment_counts(report: dict, location: str, programme: str = "ALL") -> dict:
+    [found] = [
+        r
+        for r in report["enrolments"]["rows"]
+        if r["location_code"] == location and r["programme_code"] == programme
+    ]
+    return {k: v for k, v in found.items() if k in ENROLMENT_KEYS and v}
+
+
+def benefit_counts(report: dict, location: str, programme: str = "ALL", period="ALL") -> dict:
+    [found] = [
+        r
+        for r in report["benefits"]["rows"]
+        if r["location_code"] == location
+        and r["programme_code"] == programme
+        and r["period"] == period
+    ]
+    return {k: v for k, v in found.items() if k in BENEFIT_KEYS and v}
+
+
+async def get_enrolment_report(app, principal, **params) -> dict:
+    async with as_(app, principal) as client:
+        response = await client.get("/reports/enrolments", params={**RANGE, **params})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_enrolments_are_counted_by_programme_and_status(app, infrastructure):
+    await known_provision(infrastructure)
+    report = await get_enrolment_report(app, DMK_SEN_SOK)
+
+    assert report["area"]["code"] == "1208" and report["breakdown_level"] == "commune"
+    assert (report["period_from"], report["period_to"]) == ("2026-01", "2026-12")
+    assert enrolment_counts(report, "120801", "FAMILY_PACKAGE") == {
+        "enrolments": 2,
+        "enrolled": 1,
+        "proposed": 1,
+        "enrolled_in_period": 1,
+    }
+    assert enrolment_counts(report, "120801", "HEALTH_EQUITY_FUND") == {
+        "enrolments": 1,
+        "enrolled": 1,
+    }
+    assert enrolment_counts(report, "120801", "FOOD_AID") == {
+        "enrolments": 1,
+        "exited": 1,
+        "exited_in_period": 1,
+    }
+    assert enrolment_counts(report, "120801", "DISABILITY_ALLOWANCE") == {
+        "enrolments": 1,
+        "rejected": 1,
+    }
+    assert enrolment_counts(report, "120801") == {
+        "enrolments": 5,
+        "enrolled": 2,
+        "proposed": 1,
+        "exited": 1,
+        "rejected": 1,
+        "enrolled_in_period": 1,
+        "exited_in_period": 1,
+    }
+    assert enrolment_counts(report, "120802", "FAMILY_PACKAGE") == {
+        "enrolments": 1,
+        "suspended": 1,
+        "enrolled_in_period": 1,
+    }
+    assert enrolment_counts(report, "1208", "FAMILY_PACKAGE")["enrolments"] == 3
+    assert enrolment_counts(report, "1208")["enrolments"] == 6  # not Banteay Meanchey's
+    assert enrolment_counts(report, "120803") == {}
+    programmes = [
+        "DISABILITY_ALLOWANCE",
+        "FAMILY_PACKAGE",
+        "FOOD_AID",
+        "HEALTH_EQUITY_FUND",
+        "PRIMARY_SCHOLARSHIP",
+        "ALL",
+    ]
+    rows = report["enrolments"]["rows"]
+    assert [r["programme_code"] for r in rows[:6]] == programmes
+    assert len(rows) == (6 + 1) * 6
+    assert rows[1]["programme_name"] == "Family Package"
+
+
+async def test_benefits_are_counted_and_summed_by_programme_and_month(app, infrastructure):
+    await known_provision(infrastructure)
+    report = await get_enrolment_report(app, DMK_SEN_SOK)
+
+    family = "FAMILY_PACKAGE"
+    assert benefit_counts(report, "120801", family, "2026-09") == {
+        "benefits": 1,
+        "amount_khr": 80_000,
+        "paid": 1,
+        "paid_amount_khr": 80_000,
+    }
+    assert benefit_counts(report, "120801", family, "2026-10") == {
+        "benefits": 1,
+        "amount_khr": 80_000,
+        "failed": 1,
+    }
+    assert benefit_counts(report, "120801", family, "2026-11") == {
+        "benefits": 1,
+        "amount_khr": 80_000,
+        "returned": 1,
+    }
+    # The whole range: December 2025 is outside it.
+    assert benefit_counts(report, "120801", family) == {
+        "benefits": 3,
+        "amount_khr": 240_000,
+        "paid": 1,
+        "paid_amount_khr": 80_000,
+        "failed": 1,
+        "returned": 1,
+    }
+    # In-kind benefits count, without riel.
+    assert benefit_counts(report, "120801", "FOOD_AID", "2026-04") == {"benefits": 1, "paid": 1}
+    assert benefit_counts(report, "1208", family, "2026-09") == {
+        "benefits": 2,
+        "amount_khr": 160_000,
+        "paid": 2,
+        "paid_amount_khr": 160_000,
+    }
+    assert benefit_counts(report, "1208") == {
+        "benefits": 5,
+        "amount_khr": 320_000,
+        "paid": 3,
+        "paid_amount_khr": 160_000,
+        "failed": 1,
+        "returned": 1,
+    }
+    assert benefit_counts(report, "1208", "ALL", "2026-01") == {}
+    rows = report["benefits"]["rows"]
+    assert [r["period"] for r in rows[:13]] == [f"2026-{m:02d}" for m in range(1, 13)] + ["ALL"]
+    assert len(rows) == (6 + 1) * 6 * 13
+
+    earlier = await get_enrolment_report(app, DMK_SEN_SOK, **{"from": "2025-12", "to": "2025-12"})
+    assert benefit_counts(earlier, "120801", family, "2025-12")["paid"] == 1
+    assert enrolment_counts(earlier, "120801", family).get("enrolled_in_period") is None
+
+
+async def test_enrolment_report_csv_holds_each_table_as_json_does(app, infrastructure):
+    await known_provision(infrastructure)
+    async with as_(app, DMK_SEN_SOK) as client:
+        headers = {"Accept-Language": "km"}
+        as_json = (await client.get("/reports/enrolments", params=RANGE, headers=headers)).json()
+        enrolments = await client.get(
+            "/reports/enrolments", params=RANGE, headers={**headers, "Accept": "text/csv"}
+        )
+        benefits = await client.get(
+            "/reports/enrolments",
+            params={**RANGE, "format": "csv", "table": "benefits"},
+            headers=headers,
+        )
+    assert parse_csv(enrolments) == as_table(as_json["enrolments"])
+    assert parse_csv(benefits) == as_table(as_json["benefits"])
+    assert as_json["enrolments"]["rows"][1]["programme_name"] == "កញ្ចប់គ្រួសារ"
+    assert as_json["enrolments"]["rows"][5]["programme_name"] == "គ្រប់កម្មវិធី"
+    assert benefits.headers["content-disposition"] == (
+        'attachment; filename="benefits-1208-2026-01-2026-12.csv"'
+    )
+
+
+async def test_enrolment_report_stays_in_the_callers_area(app, infrastructure):
+    await known_provision(infrastructure)
+    own = await get_enrolment_report(app, CS_PHNOM_PENH_THMEI)
+    sibling = await get_enrolment_report(app, CS_TUEK_THLA)
+    other_province = await get_enrolment_report(app, CP_BANTEAY_MEANCHEY)
+    national = await get_enrolment_report(app, NATIONAL)
+    narrowed = await get_enrolment_report(app, DMK_SEN_SOK, location="120802")
+
+    assert enrolment_counts(own, "120801")["enrolments"] == 5
+    assert benefit_counts(own, "120801")["benefits"] == 4
+    assert enrolment_counts(sibling, "120802") == {
+        "enrolments": 1,
+        "suspended": 1,
+        "enrolled_in_period": 1,
+    }
+    assert benefit_counts(sibling, "120802")["benefits"] == 1
+    assert enrolment_counts(other_province, "01")["enrolments"] == 1
+    assert benefit_counts(other_province, "01")["paid_amount_khr"] == 80_000
+    assert enrolment_counts(national, "")["enrolments"] == 7
+    assert enrolment_counts(national, "12")["enrolments"] == 6
+    assert benefit_counts(narrowed, "120802") == benefit_counts(sibling, "120802")
+    async with as_(app, CS_TUEK_THLA) as client:
+        response = await client.get("/reports/enrolments", params={"location": "120801"})
+    assert_problem(response, 404)
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "reason"),
+    [
+        ({"from": "2026-13"}, "from", "should match pattern"),
+        ({"to": "26-01"}, "to", "should match pattern"),
+        ({"from": "2026-06", "to": "2026-05"}, "to", "must not be before `from`"),
+        ({"from": "2020-01", "to": "2026-12"}, "from", "at most 36 months"),
+        ({"table": "cases"}, "table", "'enrolments' or 'benefits'"),
+        ({"location": "1299"}, "location", "not a district in the NCDD gazetteer"),
+    ],
+)
+async def test_bad_enrolment_report_parameters_are_problems(app, params, field, reason):
+    async with as_(app, DMK_SEN_SOK) as client:
+        response = await client.get("/reports/enrolments", params=params)
+    body = assert_problem(response, 422)
+    [error] = body["errors"]
+    assert error["field"] == f"query.{field}"
+    assert reason in error["reason"]
+
+
+async def test_the_period_range_defaults_to_the_last_twelve_months(app):
+    async with as_(app, DMK_SEN_SOK) as client:
+        response = await client.get("/reports/enrolments")
+    report = response.json()
+    first, last = (date.fromisoformat(report[k] + "-01") for k in ("period_from", "period_to"))
+    assert last >= date(2026, 11, 1)
+    assert (last.year - first.year) * 12 + last.month - first.month == 11
+
+
 # -- through the gateway ---------------------------------------------------------------------
 
 
@@ -480,8 +780,12 @@ async def test_through_the_gateway_people_of_a_tier_get_their_area_and_others_no
             params={"reference_date": REFERENCE.isoformat(), "format": "csv"},
             headers={"Accept-Language": "km"},
         )
+        enrolments = await client.get("/registry/reports/enrolments", params=RANGE)
     async with platform.client("cp.banteay-meanchey") as client:
         elsewhere = await client.get(path, params={"location": "1208"})
+        elsewhere_enrolments = await client.get(
+            "/registry/reports/enrolments", params={"location": "120801"}
+        )
     async with platform.client("client:moh-health-equity") as client:
         machine = await client.get(path)
     async with platform.client("anonymous") as client:
@@ -490,6 +794,9 @@ async def test_through_the_gateway_people_of_a_tier_get_their_area_and_others_no
     assert own.status_code == 200, own.text
     assert counts(own.json(), "120801")["households"] == 3
     assert parse_csv(as_csv)[0][0] == "លេខកូដទីតាំង"
+    assert enrolments.status_code == 200, enrolments.text
+    assert enrolment_counts(enrolments.json(), "120801") == {}  # none enrolled here
     assert_problem(elsewhere, 404)  # the service's jurisdiction check
+    assert_problem(elsewhere_enrolments, 404)
     assert_problem(machine, 403)  # the gateway's policy: no scope grants reports
     assert_problem(anonymous, 401)

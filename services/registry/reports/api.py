@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 
@@ -11,7 +11,7 @@ from services.registry.households.models import HouseholdStatus
 from services.registry.reports import service
 from services.registry.reports.formats import CSV_RESPONSE, Format, csv_response, negotiate
 from services.registry.reports.labels import preferred_language
-from services.registry.reports.schemas import HouseholdReport
+from services.registry.reports.schemas import EnrolmentReport, HouseholdReport
 from shared.db import SessionDep
 from shared.gazetteer import LocationCode
 from shared.principal import PrincipalDep
@@ -90,6 +90,79 @@ async def reports_households(
             report.columns,
             report.rows,
             filename=f"households-{area}-{report.reference_date.isoformat()}.csv",
+            language=language,
+        )
+    return report
+
+
+MonthQuery = Annotated[
+    str | None,
+    Query(
+        alias="from",
+        pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$",
+        description="First month, YYYY-MM (default: eleven months before `to`).",
+        examples=["2026-01"],
+    ),
+]
+ToMonthQuery = Annotated[
+    str | None,
+    Query(
+        alias="to",
+        pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$",
+        description="Last month, YYYY-MM (default: this month). At most 36 months in all.",
+        examples=["2026-12"],
+    ),
+]
+
+
+@router.get(
+    "/enrolments",
+    response_model=EnrolmentReport,
+    summary="Enrolments by programme and status, benefits by programme and month",
+    description=(
+        "For your area (or `location` inside it), broken down by the units one level below: "
+        "enrolments per programme by their current status (with those enrolled or exited "
+        "within the period range), and benefit records per programme and month of the range "
+        "(the month a benefit's period starts): count, riel amount, and how many were "
+        "scheduled, paid (with the riel paid), failed or returned. Every unit, programme and "
+        "month appears, with zeros, then totals over all programmes, the whole range and the "
+        "whole area. JSON holds both tables; CSV (`Accept: text/csv` or `?format=csv`, UTF-8 "
+        "with BOM) holds the one named by `table` (default enrolments). Programme names "
+        "and location names follow `Accept-Language` (km or en)."
+    ),
+    responses={200: CSV_RESPONSE, 404: PROBLEM_RESPONSES[404], 406: NOT_ACCEPTABLE},
+)
+async def reports_enrolments(
+    session: SessionDep,
+    principal: PrincipalDep,
+    location: LocationQuery = None,
+    period_from: MonthQuery = None,
+    period_to: ToMonthQuery = None,
+    table: Annotated[
+        Literal["enrolments", "benefits"],
+        Query(description="Which table the CSV holds (JSON holds both)."),
+    ] = "enrolments",
+    output_format: FormatQuery = None,
+    accept: AcceptHeader = None,
+    accept_language: AcceptLanguageHeader = None,
+) -> EnrolmentReport | Response:
+    chosen = negotiate(output_format, accept)
+    language = preferred_language(accept_language)
+    report = await service.enrolment_report(
+        session,
+        principal=principal,
+        location=location,
+        period_from=period_from,
+        period_to=period_to,
+        language=language,
+    )
+    if chosen == "csv":
+        chosen_table = report.enrolments if table == "enrolments" else report.benefits
+        area = report.area.code or "national"
+        return csv_response(
+            chosen_table.columns,
+            chosen_table.rows,
+            filename=f"{table}-{area}-{report.period_from}-{report.period_to}.csv",
             language=language,
         )
     return report

@@ -35,17 +35,24 @@ HEADINGS: dict[str, tuple[str, str]] = {
     "members": ("Members", "សមាជិក"),
     "programme_code": ("Programme code", "លេខកូដកម្មវិធី"),
     "programme_name": ("Programme", "កម្មវិធី"),
-    "status": ("Status code", "លេខកូដស្ថានភាព"),
-    "status_label": ("Status", "ស្ថានភាព"),
     "period": ("Period", "រយៈពេល"),
     "enrolments": ("Enrolments", "ការចុះឈ្មោះ"),
     "benefits": ("Benefit records", "កំណត់ត្រាអត្ថប្រយោជន៍"),
     "amount_khr": ("Amount (riel)", "ចំនួនទឹកប្រាក់ (រៀល)"),
-    "paid": ("Paid", "បានបង់"),
-    "paid_amount_khr": ("Paid amount (riel)", "ចំនួនទឹកប្រាក់បានបង់ (រៀល)"),
+    "proposed": ("Proposed", "បានស្នើ"),
+    "enrolled": ("Enrolled", "បានចុះឈ្មោះ"),
+    "suspended": ("Suspended", "ផ្អាក"),
+    "exited": ("Exited", "បានចាកចេញ"),
+    "rejected": ("Rejected", "បានបដិសេធ"),
+    "enrolled_in_period": ("Enrolled in the period", "ចុះឈ្មោះក្នុងរយៈពេល"),
+    "exited_in_period": ("Exited in the period", "ចាកចេញក្នុងរយៈពេល"),
+    "scheduled": ("Scheduled", "បានគ្រោង"),
+    "paid": ("Paid", "បានបើកផ្តល់"),
+    "paid_amount_khr": ("Paid amount (riel)", "ចំនួនទឹកប្រាក់បានបើកផ្តល់ (រៀល)"),
     "failed": ("Failed", "បរាជ័យ"),
     "returned": ("Returned", "ត្រឡប់វិញ"),
 }
+ALL_PROGRAMMES = ("All programmes", "គ្រប់កម្មវិធី")
 MEMBERS = ("Members", "សមាជិក")
 AGED = ("aged", "អាយុ")
 

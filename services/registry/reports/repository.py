@@ -15,7 +15,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry.benefits.models import BenefitRecord, BenefitStatus
+from services.registry.enrolments.models import Enrolment, EnrolmentStatus
 from services.registry.households.models import Household, Member, MemberStatus
+from services.registry.programmes.models import Programme
 from shared.jurisdiction import jurisdiction_filter
 from shared.principal import Principal
 
@@ -101,5 +104,92 @@ async def count_members_by_unit_and_level(
             Member.birth_date <= born_on_or_before,
         )
         .group_by(_grouping(unit, level))
+    )
+    return [dict(row) for row in (await session.execute(stmt)).mappings()]
+
+
+async def programmes(session: AsyncSession) -> list[Programme]:
+    """Every programme, in code order (reports list each, with zeros)."""
+    return list((await session.execute(sa.select(Programme).order_by(Programme.code))).scalars())
+
+
+async def count_enrolments_by_unit_and_programme(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    area: Principal,
+    unit_length: int,
+    period_start: date,
+    period_end: date,
+) -> list[dict[str, Any]]:
+    """Enrolments of the area's households per (child unit, programme) by status, with the
+    CUBE totals; period_end is exclusive."""
+    unit = _unit(Household.village_code, unit_length)
+    programme = Enrolment.programme_code.label("programme_code")
+    counts = [sa.func.count().label("enrolments")]
+    for status in EnrolmentStatus:
+        counts.append(sa.func.count().filter(Enrolment.status == status.value).label(status.value))
+    counts += [
+        sa.func.count()
+        .filter(Enrolment.enrolled_on >= period_start, Enrolment.enrolled_on < period_end)
+        .label("enrolled_in_period"),
+        sa.func.count()
+        .filter(Enrolment.exited_on >= period_start, Enrolment.exited_on < period_end)
+        .label("exited_in_period"),
+    ]
+    stmt = (
+        sa.select(unit, programme, *counts)
+        .join(Household, Household.id == Enrolment.household_id)
+        .where(_in_area(principal, area, Household.village_code))
+        .group_by(sa.func.cube(unit, programme))
+    )
+    return [dict(row) for row in (await session.execute(stmt)).mappings()]
+
+
+async def count_benefits_by_unit_programme_and_month(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    area: Principal,
+    unit_length: int,
+    period_start: date,
+    period_end: date,
+) -> list[dict[str, Any]]:
+    """Benefit records whose period starts in [period_start, period_end), per (child unit,
+    programme, month), with the CUBE totals."""
+    unit = _unit(Household.village_code, unit_length)
+    programme = Enrolment.programme_code.label("programme_code")
+    month = sa.func.to_char(BenefitRecord.period_start, sa.literal_column("'YYYY-MM'")).label(
+        "period"
+    )
+
+    def riel(condition: sa.ColumnElement[bool] | None = None) -> sa.ColumnElement[int]:
+        total = sa.func.sum(BenefitRecord.amount_khr)
+        if condition is not None:
+            total = total.filter(condition)
+        return sa.cast(sa.func.coalesce(total, 0), sa.BigInteger)
+
+    paid = BenefitRecord.status == BenefitStatus.PAID.value
+    stmt = (
+        sa.select(
+            unit,
+            programme,
+            month,
+            sa.func.count().label("benefits"),
+            riel().label("amount_khr"),
+            *(
+                sa.func.count().filter(BenefitRecord.status == status.value).label(status.value)
+                for status in BenefitStatus
+            ),
+            riel(paid).label("paid_amount_khr"),
+        )
+        .join(Enrolment, Enrolment.id == BenefitRecord.enrolment_id)
+        .join(Household, Household.id == Enrolment.household_id)
+        .where(
+            _in_area(principal, area, Household.village_code),
+            BenefitRecord.period_start >= period_start,
+            BenefitRecord.period_start < period_end,
+        )
+        .group_by(sa.func.cube(unit, programme, month))
     )
     return [dict(row) for row in (await session.execute(stmt)).mappings()]

@@ -77,3 +77,68 @@ class HouseholdReport(BaseModel):
         description="per child location, one row per IDPoor level and one for ALL; then the "
         "area's totals (location_code = the area's code) in the same shape"
     )
+
+
+class ReportTable(BaseModel):
+    columns: list[ReportColumn]
+
+
+class EnrolmentReportRow(BaseModel):
+    """Enrolments of households in one location (or the total) in one programme (or `ALL`),
+    by their current status, and how many started or ended within the period range."""
+
+    location_code: str
+    location_name: str
+    programme_code: str = Field(description="a programme's code, or ALL")
+    programme_name: str
+    enrolments: int
+    proposed: int
+    enrolled: int
+    suspended: int
+    exited: int
+    rejected: int
+    enrolled_in_period: int = Field(description="enrolled on a day within the period range")
+    exited_in_period: int = Field(description="exited on a day within the period range")
+
+
+class BenefitReportRow(BaseModel):
+    """Benefit records of one location (or the total), programme (or `ALL`) and month (or
+    `ALL` for the whole range): how many, how much in riel (in-kind benefits count but add no
+    riel), and their delivery status."""
+
+    location_code: str
+    location_name: str
+    programme_code: str
+    programme_name: str
+    period: str = Field(description="YYYY-MM (the month the benefit's period starts), or ALL")
+    benefits: int
+    amount_khr: int
+    scheduled: int
+    paid: int
+    paid_amount_khr: int
+    failed: int
+    returned: int
+
+
+class EnrolmentTable(ReportTable):
+    rows: list[EnrolmentReportRow]
+
+
+class BenefitTable(ReportTable):
+    rows: list[BenefitReportRow]
+
+
+class EnrolmentReport(BaseModel):
+    area: ReportArea
+    breakdown_level: str
+    period_from: str = Field(description="first month of the range, YYYY-MM")
+    period_to: str = Field(description="last month of the range, YYYY-MM")
+    language: str
+    enrolments: EnrolmentTable = Field(
+        description="per child location and programme (and ALL programmes), then the area's "
+        "totals; enrolment counts are the current state"
+    )
+    benefits: BenefitTable = Field(
+        description="per child location, programme and month of the range, each also over the "
+        "whole range (period ALL) and over all programmes, then the area's totals"
+    )

@@ -15,6 +15,7 @@ from services.registry.households.models import PovertyLevel
 from services.registry.reports import repository
 from services.registry.reports.labels import (
     AGED,
+    ALL_PROGRAMMES,
     COUNTRY,
     HEADINGS,
     MEMBERS,
@@ -26,6 +27,11 @@ from services.registry.reports.labels import (
 )
 from services.registry.reports.schemas import (
     AGE_GROUPS,
+    BenefitReportRow,
+    BenefitTable,
+    EnrolmentReport,
+    EnrolmentReportRow,
+    EnrolmentTable,
     HouseholdReport,
     HouseholdReportRow,
     ReportArea,
@@ -174,15 +180,8 @@ async def household_report(
         if key.startswith(("members", "female", "male"))
     ]
 
-    # Units the gazetteer no longer lists (renamed or merged) still show, under their code.
     found = {unit for unit, _ in household_counts} | {unit for unit, _ in member_counts}
-    unit_names = dict(scope.unit_names)
-    for unit in sorted(u for u in found if u is not None and u not in unit_names):
-        unit_names[unit] = unit
-    locations: list[tuple[str | None, str, str]] = [
-        (unit, unit, unit_names[unit]) for unit in sorted(unit_names)
-    ]
-    locations.append((None, scope.area.code, pick(TOTAL, language)))
+    locations = _locations(scope, found, language)
 
     rows = []
     for unit, code, name in locations:
@@ -207,3 +206,142 @@ async def household_report(
         columns=household_report_columns(language),
         rows=rows,
     )
+
+
+# -- enrolments and benefits -----------------------------------------------------------------
+
+MAX_MONTHS = 36
+ALL = "ALL"
+
+
+def _month(text: str, field: str) -> date:
+    try:
+        year, month = text.split("-")
+        return date(int(year), int(month), 1)
+    except ValueError:
+        raise Problem.invalid(field, "a month as YYYY-MM is required") from None
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def period_range(period_from: str | None, period_to: str | None) -> list[date]:
+    """The months of the range (first days); default: the twelve months up to this one."""
+    last = _month(period_to, "query.to") if period_to else today().replace(day=1)
+    first = _month(period_from, "query.from") if period_from else _add_months(last, -11)
+    if first > last:
+        raise Problem.invalid("query.to", "must not be before `from`")
+    months = (last.year - first.year) * 12 + last.month - first.month + 1
+    if months > MAX_MONTHS:
+        raise Problem.invalid("query.from", f"a range of at most {MAX_MONTHS} months is allowed")
+    return [_add_months(first, n) for n in range(months)]
+
+
+def _table_columns(model: type, language: Language) -> list[ReportColumn]:
+    return [
+        ReportColumn(key=key, label=pick(HEADINGS[key], language)) for key in model.model_fields
+    ]
+
+
+def _locations(scope: ReportScope, found: set, language: Language) -> list[tuple]:
+    """(unit as grouped, code shown, name shown): every child unit, then the area's total.
+    Units the gazetteer no longer lists (renamed or merged) still show, under their code."""
+    names = dict(scope.unit_names)
+    for unit in found:
+        if unit is not None and unit not in names:
+            names[unit] = unit
+    return [(unit, unit, names[unit]) for unit in sorted(names)] + [
+        (None, scope.area.code, pick(TOTAL, language))
+    ]
+
+
+async def enrolment_report(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    location: str | None = None,
+    period_from: str | None = None,
+    period_to: str | None = None,
+    language: Language = "en",
+) -> EnrolmentReport:
+    scope = report_scope(principal, location=location, language=language)
+    months = period_range(period_from, period_to)
+    start, end = months[0], _add_months(months[-1], 1)
+    programmes = await repository.programmes(session)
+    enrolments = await repository.count_enrolments_by_unit_and_programme(
+        session,
+        principal=principal,
+        area=scope.area_principal,
+        unit_length=scope.unit_length,
+        period_start=start,
+        period_end=end,
+    )
+    benefits = await repository.count_benefits_by_unit_programme_and_month(
+        session,
+        principal=principal,
+        area=scope.area_principal,
+        unit_length=scope.unit_length,
+        period_start=start,
+        period_end=end,
+    )
+    programme_names = {p.code: (p.name_km if language == "km" else p.name_en) for p in programmes}
+    for row in [*enrolments, *benefits]:  # a programme deleted since keeps its code
+        if row["programme_code"] is not None:
+            programme_names.setdefault(row["programme_code"], row["programme_code"])
+    programme_list = [(code, name) for code, name in sorted(programme_names.items())]
+    programme_list.append((None, pick(ALL_PROGRAMMES, language)))
+    periods = [(m.strftime("%Y-%m"), m.strftime("%Y-%m")) for m in months] + [(None, ALL)]
+
+    enrolment_counts = {(r["unit"], r["programme_code"]): r for r in enrolments}
+    benefit_counts = {(r["unit"], r["programme_code"], r["period"]): r for r in benefits}
+    found = {r["unit"] for r in [*enrolments, *benefits]}
+    locations = _locations(scope, found, language)
+    enrolment_fields = [k for k in EnrolmentReportRow.model_fields if k not in _KEY_FIELDS]
+    benefit_fields = [k for k in BenefitReportRow.model_fields if k not in _KEY_FIELDS]
+
+    enrolment_rows = []
+    benefit_rows = []
+    for unit, code, name in locations:
+        for programme, programme_name in programme_list:
+            counted = enrolment_counts.get((unit, programme), {})
+            enrolment_rows.append(
+                EnrolmentReportRow(
+                    location_code=code,
+                    location_name=name,
+                    programme_code=programme or ALL,
+                    programme_name=programme_name,
+                    **{key: counted.get(key, 0) for key in enrolment_fields},
+                )
+            )
+            for period, shown in periods:
+                counted = benefit_counts.get((unit, programme, period), {})
+                benefit_rows.append(
+                    BenefitReportRow(
+                        location_code=code,
+                        location_name=name,
+                        programme_code=programme or ALL,
+                        programme_name=programme_name,
+                        period=shown,
+                        **{key: counted.get(key, 0) for key in benefit_fields},
+                    )
+                )
+    return EnrolmentReport(
+        area=scope.area,
+        breakdown_level=scope.breakdown_level,
+        period_from=months[0].strftime("%Y-%m"),
+        period_to=months[-1].strftime("%Y-%m"),
+        language=language,
+        enrolments=EnrolmentTable(
+            columns=_table_columns(EnrolmentReportRow, language), rows=enrolment_rows
+        ),
+        benefits=BenefitTable(
+            columns=_table_columns(BenefitReportRow, language), rows=benefit_rows
+        ),
+    )
+
+
+_KEY_FIELDS = frozenset(
+    {"location_code", "location_name", "programme_code", "programme_name", "period"}
+)
