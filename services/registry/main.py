@@ -8,6 +8,7 @@ from services.registry.change_requests.api import router as change_requests_rout
 from services.registry.config import Settings, get_settings
 from services.registry.dci.api import router as dci_router
 from services.registry.dci.consumer import consumer as dci_notify
+from services.registry.duplicates.api import router as duplicates_router
 from services.registry.enrolments.api import router as enrolments_router
 from services.registry.programmes.api import router as programmes_router
 from services.registry.reports.api import router as reports_router
@@ -23,6 +24,7 @@ ROUTERS = [
     enrolments_router,
     programmes_router,
     dci_router,
+    duplicates_router,
     reports_router,
     cases_router,
     change_requests_router,

@@ -295,8 +295,11 @@ class DuplicateEvent(RegistryEvent):
     candidate_id: UUID
     household_id: UUID
     other_household_id: UUID
-    village_code: str
-    reasons: list[str]
+    village_code: str = Field(description="Village of the newer household (the one flagged).")
+    other_village_code: str = Field(description="Village of the household it resembles.")
+    reasons: list[
+        Literal["national_id", "phone", "latin_name_birth_commune", "khmer_name_similarity"]
+    ]
     status: Literal["suspected", "confirmed", "dismissed"]
 
 
@@ -310,6 +313,10 @@ class DuplicateFlagged(DuplicateEvent):
 class DuplicateResolved(DuplicateEvent):
     name: ClassVar[str] = "resolved"
     summary: ClassVar[str] = "A suspected duplicate was confirmed (and merged) or dismissed."
+    surviving_household_id: UUID | None = Field(
+        None, description="On confirmation: the household kept; the other one was dissolved."
+    )
+    decision_reason: str | None = None
 
 
 class ImportEvent(RegistryEvent):
