@@ -780,3 +780,34 @@ async def test_change_requests_through_the_gateway(platform, infrastructure, cle
     assert_problem(district_create, 403)  # the gateway: districts do not make requests
     assert verified.status_code == 200 and verified.json()["status"] == "applied"
     assert national_read.status_code == 200
+
+
+async def test_a_retried_draft_is_created_once(app, infrastructure):
+    household = await household_in(infrastructure)
+    async with as_(app, CS_PHNOM_PENH_THMEI) as client:
+        first = await client.post(
+            "/change-requests", json=address_change(household), headers={"Idempotency-Key": "cr-1"}
+        )
+        again = await client.post(
+            "/change-requests", json=address_change(household), headers={"Idempotency-Key": "cr-1"}
+        )
+    assert first.status_code == again.status_code == 201
+    assert again.json()["id"] == first.json()["id"]
+    assert again.headers["idempotent-replayed"] == "true"
+    assert (await counts(app))[0] == 1
+
+
+async def test_two_verifiers_at_once_apply_the_change_once(app, infrastructure):
+    import asyncio
+
+    household = await household_in(infrastructure)
+    request = await submitted(app, address_change(household))
+    url = f"/change-requests/{request['id']}/verify"
+    async with as_(app, DMK_SEN_SOK) as district, as_(app, NATIONAL_VERIFIER) as national:
+        results = await asyncio.gather(
+            district.post(url, headers={"If-Match": '"2"'}),
+            national.post(url, headers={"If-Match": '"2"'}),
+        )
+    assert sorted(r.status_code for r in results) in ([200, 409], [200, 412])
+    stored = await stored_household(app, household.id)
+    assert stored.version == household.version + 1  # applied exactly once
