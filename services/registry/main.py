@@ -10,6 +10,8 @@ from services.registry.dci.api import router as dci_router
 from services.registry.dci.consumer import consumer as dci_notify
 from services.registry.duplicates.api import router as duplicates_router
 from services.registry.enrolments.api import router as enrolments_router
+from services.registry.imports.api import router as imports_router
+from services.registry.imports.service import import_worker
 from services.registry.programmes.api import router as programmes_router
 from services.registry.reports.api import router as reports_router
 from shared.service_app import create_service_app
@@ -28,7 +30,10 @@ ROUTERS = [
     reports_router,
     cases_router,
     change_requests_router,
+    imports_router,
 ]
+# Work the service process runs beside its requests (imports resume after a restart).
+BACKGROUND = [import_worker]
 CONSUMERS = [
     dci_notify,
     grievance_outcomes,
@@ -42,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         routers=ROUTERS,
         consumers=CONSUMERS,
+        background=BACKGROUND,
     )
 
 

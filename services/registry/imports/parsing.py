@@ -1,0 +1,707 @@
+"""The import file format, its readers (CSV and XLSX, both streamed) and the per-row checks.
+
+One row per member; the household's columns repeat on its rows (or are left blank after the
+first row of the household, which is where they are read from). Rows are numbered as a
+spreadsheet shows them: the header is row 1.
+
+Checks here look at one row at a time and keep no state that grows with the file, so a file
+of any size is read in constant memory; checks across rows (one head per household,
+duplicates inside the file and against the registry) run in SQL over the staged rows.
+Speed matters (a million rows a few seconds): plain functions over strings and precomputed
+lookup tables, no per-row model validation.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from services.registry.households.models import (
+    AssessmentMethod,
+    DisabilitySeverity,
+    PovertyLevel,
+    Relationship,
+    SchoolEnrolment,
+    Sex,
+    VulnerabilityCategory,
+)
+from services.registry.households.schemas import normalise_phone
+from services.registry.imports.models import FileFormat
+from shared.gazetteer import InvalidLocationCode, Level, get_gazetteer, normalise_code
+
+HOUSEHOLD_COLUMNS = (
+    "household_ref",
+    "village_code",
+    "address",
+    "poverty_level",
+    "poverty_score",
+    "poverty_method",
+    "poverty_round",
+    "poverty_assessed_on",
+    "poverty_valid_until",
+    "equity_card_number",
+    "vulnerability_categories",
+)
+MEMBER_COLUMNS = (
+    "relationship",
+    "family_name_km",
+    "given_name_km",
+    "family_name_latin",
+    "given_name_latin",
+    "sex",
+    "birth_date",
+    "birth_date_estimated",
+    "national_id",
+    "phone",
+    "disability_severity",
+    "disability_card_number",
+    "pregnant",
+    "pregnancy_expected_on",
+    "school_enrolment",
+)
+COLUMNS = HOUSEHOLD_COLUMNS + MEMBER_COLUMNS
+REQUIRED_COLUMNS = (
+    "household_ref",
+    "village_code",
+    "relationship",
+    "family_name_km",
+    "given_name_km",
+    "family_name_latin",
+    "given_name_latin",
+    "sex",
+    "birth_date",
+)
+# Household columns other than the key: blank after the household's first row is fine.
+HOUSEHOLD_DETAIL_COLUMNS = HOUSEHOLD_COLUMNS[2:]
+
+# The staged row, in the order of the staging table's columns (see repository).
+STAGED_COLUMNS = ("row_number", *COLUMNS, "has_error")
+
+COLUMN_DESCRIPTIONS = {
+    "household_ref": "Required. The household's id in your file; rows with the same id are "
+    "one household.",
+    "village_code": "Required. NCDD village code, 8 digits (a dropped leading zero is fine).",
+    "address": "House number, street, group (up to 500 characters).",
+    "poverty_level": "IDPoor level: POOR_1, POOR_2, NOT_POOR or UNASSESSED (blank).",
+    "poverty_score": "IDPoor score, 0-200.",
+    "poverty_method": "ROUND or ON_DEMAND.",
+    "poverty_round": "IDPoor round number (1-99), required for ROUND.",
+    "poverty_assessed_on": "Date of the assessment (required for POOR_1/POOR_2).",
+    "poverty_valid_until": "Date the equity card expires (required for POOR_1/POOR_2).",
+    "equity_card_number": "Equity card number (POOR_1/POOR_2 only).",
+    "vulnerability_categories": "On-demand categories separated by ';': disability, elderly, "
+    "under_18, under_2, female_headed.",
+    "relationship": "Required. head, spouse, child, parent, grandchild, sibling, "
+    "other_relative or non_relative; exactly one head per household.",
+    "family_name_km": "Required. Family name in Khmer script.",
+    "given_name_km": "Required. Given name in Khmer script.",
+    "family_name_latin": "Required. Family name in Latin letters.",
+    "given_name_latin": "Required. Given name in Latin letters.",
+    "sex": "Required. female or male (F/M).",
+    "birth_date": "Required. YYYY-MM-DD, DD/MM/YYYY, or a year alone (then estimated).",
+    "birth_date_estimated": "yes/no: only the year or an approximate date is known.",
+    "national_id": "National ID card number, 9 to 12 digits.",
+    "phone": "Cambodian phone number (012 345 678, +855 12 345 678).",
+    "disability_severity": "severe, medium or mild.",
+    "disability_card_number": "Disability card number (with a severity).",
+    "pregnant": "yes/no (women only).",
+    "pregnancy_expected_on": "Expected delivery date (when pregnant).",
+    "school_enrolment": "not_enrolled, pre_school, primary, lower_secondary, "
+    "upper_secondary or tertiary.",
+}
+
+TEMPLATE_ROWS = (
+    (
+        "H-001", "12080102", "House 12, Street 1986", "POOR_2", "52", "ROUND", "10",
+        "2025-03-01", "2028-02-29", "EC-120801-0001", "female_headed",
+        "head", "សុខ", "ចាន់ថា", "Sok", "Chantha", "female", "1985-03-14", "no",
+        "010203040", "012 345 678", "", "", "no", "", "",
+    ),
+    (
+        "H-001", "12080102", "", "", "", "", "", "", "", "", "",
+        "child", "សុខ", "ពិសី", "Sok", "Pisey", "female", "2015-09-01", "no",
+        "", "", "mild", "DC-0042", "no", "", "primary",
+    ),
+)  # fmt: skip
+
+MAX_TEXT = {"household_ref": 100, "address": 500, "equity_card_number": 40}
+MAX_NAME = 100
+MAX_CARD = 40
+
+_KHMER = re.compile(r"[\u1780-\u17ff]")
+_LATIN_NAME = re.compile(r"^[A-Za-z][A-Za-z '\-.]*$")
+_SPACES = re.compile(r"\s+")
+_ID_SEPARATORS = re.compile(r"[\s\-.()/]")
+_NATIONAL_ID = re.compile(r"^[0-9]{9,12}$")
+_DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
+_YMD_LOOSE = re.compile(r"^(\d{4})[/.\-](\d{1,2})[/.\-](\d{1,2})$")
+_YEAR = re.compile(r"^(\d{4})$")
+_CATEGORY_SPLIT = re.compile(r"\s*[;,|]\s*")
+
+
+class UnreadableFile(ValueError):
+    """The file is not a CSV or XLSX we can read (the message says why)."""
+
+
+def _aliases(values: list[str], extra: dict[str, str] | None = None) -> dict[str, str]:
+    table: dict[str, str] = {}
+    for value in values:
+        for form in (value, value.lower(), value.upper(), value.replace("_", " "),
+                     value.replace("_", "-"), value.lower().replace("_", " ")):  # fmt: skip
+            table[form] = value
+    for alias, value in (extra or {}).items():
+        table[alias] = value
+    return table
+
+
+def _lookup(table: dict[str, str], raw: str) -> str | None:
+    found = table.get(raw)
+    if found is None:
+        found = table.get(_SPACES.sub(" ", raw).lower())
+    return found
+
+
+RELATIONSHIPS = _aliases([r.value for r in Relationship])
+SEXES = _aliases(
+    [s.value for s in Sex],
+    {"f": "female", "F": "female", "m": "male", "M": "male", "ស្រី": "female", "ប្រុស": "male"},
+)
+POVERTY_LEVELS = _aliases(
+    [p.value for p in PovertyLevel],
+    {"poor 1": "POOR_1", "poor 2": "POOR_2", "not poor": "NOT_POOR"},
+)
+METHODS = _aliases([m.value for m in AssessmentMethod], {"on demand": "ON_DEMAND"})
+SEVERITIES = _aliases([d.value for d in DisabilitySeverity])
+SCHOOL = _aliases([s.value for s in SchoolEnrolment])
+CATEGORIES = _aliases([v.value for v in VulnerabilityCategory])
+BOOLEANS = {
+    "": False, "no": False, "n": False, "false": False, "0": False, "f": False,
+    "yes": True, "y": True, "true": True, "1": True, "t": True,
+}  # fmt: skip
+POOR = frozenset({"POOR_1", "POOR_2"})
+CATEGORY_REASON = "must be disability, elderly, under_18, under_2 or female_headed"
+
+
+def _normalise_header(cell: Any) -> str:
+    text = "" if cell is None else str(cell)
+    return text.strip().lstrip("\ufeff").strip().lower().replace(" ", "_").replace("-", "_")
+
+
+@dataclass(frozen=True)
+class Header:
+    """Where each known column sits in the file's rows."""
+
+    positions: dict[str, int]
+    missing: tuple[str, ...]
+    unknown: tuple[str, ...]
+    duplicated: tuple[str, ...]
+
+    @classmethod
+    def read(cls, cells: list[Any]) -> Header:
+        positions: dict[str, int] = {}
+        unknown: list[str] = []
+        duplicated: list[str] = []
+        for index, cell in enumerate(cells):
+            name = _normalise_header(cell)
+            if not name:
+                continue
+            if name not in COLUMN_DESCRIPTIONS:
+                unknown.append(str(cell))
+            elif name in positions:
+                duplicated.append(name)
+            else:
+                positions[name] = index
+        missing = tuple(c for c in REQUIRED_COLUMNS if c not in positions)
+        return cls(positions, missing, tuple(unknown), tuple(duplicated))
+
+
+# --- readers ----------------------------------------------------------------------------
+
+XLSX_MAGIC = b"PK\x03\x04"
+CSV_SUFFIXES = (".csv", ".txt")
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+
+
+def detect_format(file_name: str, head: bytes) -> FileFormat:
+    """CSV or XLSX from the name and the first bytes; UnreadableFile for anything else."""
+    name = file_name.lower()
+    if head.startswith(XLSX_MAGIC):
+        if name.endswith(CSV_SUFFIXES):
+            raise UnreadableFile("the file is named .csv but is a spreadsheet (zip) file")
+        return FileFormat.XLSX
+    if name.endswith(XLSX_SUFFIXES):
+        raise UnreadableFile("the file is named .xlsx but is not an XLSX workbook")
+    if b"\x00" in head[:4096]:
+        raise UnreadableFile("the file is neither CSV text nor an XLSX workbook")
+    try:
+        head[:4096].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A cut multi-byte character at the end of the sample is not an error.
+        if exc.start < min(len(head), 4096) - 4:
+            raise UnreadableFile("a CSV file must be UTF-8 text") from None
+    if not name.endswith(CSV_SUFFIXES) and name.rsplit(".", 1)[-1] != name:
+        raise UnreadableFile("upload a .csv or .xlsx file")
+    return FileFormat.CSV
+
+
+def _csv_dialect(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in (",", ";", "\t")}
+    return max(counts, key=lambda d: counts[d])
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def iter_rows(source: Path | BinaryIO, file_format: FileFormat) -> Iterator[list[str]]:
+    """The file's rows as lists of strings, header first, streamed (from a path, or from a
+    seekable binary file object, which is left open)."""
+    if file_format is FileFormat.CSV:
+        if isinstance(source, Path):
+            raw: BinaryIO = open(source, "rb")  # noqa: SIM115 - closed below
+        else:
+            raw = source
+            raw.seek(0)
+        stream = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="", errors="strict")
+        try:
+            try:
+                first = stream.readline()
+            except UnicodeDecodeError:
+                raise UnreadableFile("a CSV file must be UTF-8 text") from None
+            stream.seek(0)
+            reader = csv.reader(stream, delimiter=_csv_dialect(first))
+            try:
+                yield from reader
+            except UnicodeDecodeError:
+                raise UnreadableFile(
+                    f"a CSV file must be UTF-8 text (bad bytes after row {reader.line_num})"
+                ) from None
+            except csv.Error as exc:
+                raise UnreadableFile(f"CSV row {reader.line_num}: {exc}") from None
+        finally:
+            if isinstance(source, Path):
+                stream.close()
+            else:
+                stream.detach()
+        return
+    import zipfile
+
+    import openpyxl
+
+    try:
+        # read_only streams the sheet's XML: memory stays flat whatever the workbook's size.
+        if not isinstance(source, Path):
+            source.seek(0)
+        workbook = openpyxl.load_workbook(source, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise UnreadableFile(f"the workbook cannot be read: {exc}") from None
+    try:
+        sheet = workbook.worksheets[0]
+        for values in sheet.iter_rows(values_only=True):
+            yield [_cell_text(v) for v in values]
+    finally:
+        workbook.close()
+
+
+def read_header(source: Path | BinaryIO, file_format: FileFormat) -> Header:
+    rows = iter_rows(source, file_format)
+    try:
+        for cells in rows:
+            if any(c.strip() for c in cells):
+                return Header.read(cells)
+        raise UnreadableFile("the file is empty")
+    finally:
+        rows.close()
+
+
+# --- values -----------------------------------------------------------------------------
+
+
+def parse_date(text: str) -> tuple[date, bool] | None:
+    """(date, only the year was given) for the usual spellings, None when not a date."""
+    try:
+        return date.fromisoformat(text), False
+    except ValueError:
+        pass
+    try:
+        if m := _DMY.match(text):
+            return date(int(m[3]), int(m[2]), int(m[1])), False
+        if m := _YMD_LOOSE.match(text):
+            return date(int(m[1]), int(m[2]), int(m[3])), False
+        if m := _YEAR.match(text):
+            return date(int(m[1]), 7, 1), True
+    except ValueError:
+        return None
+    return None
+
+
+Issue = tuple  # (row_number, column, value, severity, code, reason, household_ref)
+
+
+class RowChecker:
+    """Checks one row at a time; `area` is the uploader's admin code ("" = national)."""
+
+    def __init__(self, header: Header, *, area: str, today: date) -> None:
+        self.positions = [header.positions.get(c, -1) for c in COLUMNS]
+        self.area = area
+        self.today = today
+        self.oldest = date(today.year - 120, today.month, min(today.day, 28))
+        self.due_latest = today + timedelta(days=305)
+        self._villages: dict[str, tuple[str | None, str | None, str]] = {}
+        self._gazetteer = get_gazetteer()
+
+    def _village(self, raw: str) -> tuple[str | None, str | None, str]:
+        """(code, error code, reason) for a raw village cell, cached per distinct value."""
+        known = self._villages.get(raw)
+        if known is not None:
+            return known
+        try:
+            code = normalise_code(raw)
+            self._gazetteer.require(code, level=Level.VILLAGE)
+        except InvalidLocationCode as exc:
+            result: tuple[str | None, str | None, str] = (None, "not_in_gazetteer", str(exc))
+        else:
+            if code.startswith(self.area):
+                result = (code, None, "")
+            else:
+                result = (
+                    None,
+                    "outside_jurisdiction",
+                    f"village {code} is outside your area ({self.area})",
+                )
+        if len(self._villages) < 100_000:
+            self._villages[raw] = result
+        return result
+
+    def check(self, cells: list[str], row_number: int) -> tuple[tuple, list[Issue]]:
+        """The staged record and the row's issues."""
+        width = len(cells)
+        v = [
+            (cells[p].strip() if p >= 0 and p < width else "") for p in self.positions
+        ]  # in COLUMNS order
+        (ref, village_raw, address, level_raw, score_raw, method_raw, round_raw, assessed_raw,
+         valid_raw, card, categories_raw, relationship_raw, fkm, gkm, flat, glat, sex_raw,
+         birth_raw, estimated_raw, nid_raw, phone_raw, severity_raw, dcard, pregnant_raw,
+         due_raw, school_raw) = v  # fmt: skip
+        issues: list[Issue] = []
+        ref_key = ref or None
+
+        def bad(column: str, value: str, code: str, reason: str) -> None:
+            issues.append((row_number, column, value, "error", code, reason, ref_key))
+
+        # household
+        if not ref:
+            bad("household_ref", "", "required", "is required")
+        elif len(ref) > 100:
+            bad("household_ref", ref[:100], "too_long", "is longer than 100 characters")
+        village = None
+        if not village_raw:
+            bad("village_code", "", "required", "is required")
+        else:
+            village, code, reason = self._village(village_raw)
+            if code:
+                bad("village_code", village_raw, code, reason)
+        if len(address) > 500:
+            bad("address", address[:100], "too_long", "is longer than 500 characters")
+        level = None
+        if level_raw:
+            level = _lookup(POVERTY_LEVELS, level_raw)
+            if level is None:
+                bad("poverty_level", level_raw, "invalid_value",
+                    "must be POOR_1, POOR_2, NOT_POOR or UNASSESSED")  # fmt: skip
+        score = self._int(score_raw, "poverty_score", 0, 200, bad)
+        method = None
+        if method_raw:
+            method = _lookup(METHODS, method_raw)
+            if method is None:
+                bad("poverty_method", method_raw, "invalid_value", "must be ROUND or ON_DEMAND")
+        round_number = self._int(round_raw, "poverty_round", 1, 99, bad)
+        if method == "ROUND" and round_number is None and not round_raw:
+            bad("poverty_round", "", "required", "is required for a ROUND assessment")
+        assessed = self._date(assessed_raw, "poverty_assessed_on", bad)
+        if assessed is not None and assessed > self.today:
+            bad("poverty_assessed_on", assessed_raw, "future_date", "is in the future")
+            assessed = None
+        valid_until = self._date(valid_raw, "poverty_valid_until", bad)
+        if assessed and valid_until and valid_until < assessed:
+            bad("poverty_valid_until", valid_raw, "invalid_date", "is before poverty_assessed_on")
+        if level in POOR:
+            if not assessed_raw:
+                bad("poverty_assessed_on", "", "required", f"is required for {level}")
+            if not valid_raw:
+                bad("poverty_valid_until", "", "required", f"is required for {level}")
+        if card:
+            if len(card) > MAX_CARD:
+                bad("equity_card_number", card[:100], "too_long", "is longer than 40 characters")
+            elif level is not None and level not in POOR:
+                bad("equity_card_number", card, "invalid_value",
+                    "only POOR_1 and POOR_2 households hold an equity card")  # fmt: skip
+        categories = None
+        if categories_raw:
+            categories = []
+            for part in _CATEGORY_SPLIT.split(categories_raw):
+                if not part:
+                    continue
+                category = _lookup(CATEGORIES, part)
+                if category is None:
+                    bad("vulnerability_categories", part, "invalid_value", CATEGORY_REASON)
+                elif category in categories:
+                    bad("vulnerability_categories", part, "invalid_value", "is given twice")
+                else:
+                    categories.append(category)
+
+        # member
+        relationship = None
+        if not relationship_raw:
+            bad("relationship", "", "required", "is required")
+        else:
+            relationship = _lookup(RELATIONSHIPS, relationship_raw)
+            if relationship is None:
+                bad("relationship", relationship_raw, "invalid_value",
+                    "must be head, spouse, child, parent, grandchild, sibling, other_relative "
+                    "or non_relative")  # fmt: skip
+        fkm = self._khmer(fkm, "family_name_km", bad)
+        gkm = self._khmer(gkm, "given_name_km", bad)
+        flat = self._latin(flat, "family_name_latin", bad)
+        glat = self._latin(glat, "given_name_latin", bad)
+        sex = None
+        if not sex_raw:
+            bad("sex", "", "required", "is required")
+        else:
+            sex = SEXES.get(sex_raw) or _lookup(SEXES, sex_raw)
+            if sex is None:
+                bad("sex", sex_raw, "invalid_value", "must be female or male")
+        birth = None
+        estimated = self._bool(estimated_raw, "birth_date_estimated", bad)
+        if not birth_raw:
+            bad("birth_date", "", "required", "is required")
+        else:
+            parsed = parse_date(birth_raw)
+            if parsed is None:
+                bad("birth_date", birth_raw, "invalid_date",
+                    "is not a date (YYYY-MM-DD, DD/MM/YYYY or a year)")  # fmt: skip
+            else:
+                birth, year_only = parsed
+                estimated = estimated or year_only
+                if birth > self.today:
+                    bad("birth_date", birth_raw, "future_date", "is in the future")
+                    birth = None
+                elif birth < self.oldest:
+                    bad("birth_date", birth_raw, "impossible_date",
+                        "means an age over 120 years")  # fmt: skip
+                    birth = None
+        national_id = None
+        if nid_raw:
+            national_id = _ID_SEPARATORS.sub("", nid_raw)
+            if not _NATIONAL_ID.match(national_id):
+                bad("national_id", nid_raw, "invalid_value",
+                    "a national ID number is 9 to 12 digits")  # fmt: skip
+                national_id = None
+        phone = None
+        if phone_raw:
+            try:
+                phone = normalise_phone(phone_raw)
+            except ValueError as exc:
+                bad("phone", phone_raw, "invalid_value", str(exc))
+        severity = None
+        if severity_raw:
+            severity = _lookup(SEVERITIES, severity_raw)
+            if severity is None:
+                bad("disability_severity", severity_raw, "invalid_value",
+                    "must be severe, medium or mild")  # fmt: skip
+        if dcard:
+            if len(dcard) > MAX_CARD:
+                bad("disability_card_number", dcard[:100], "too_long",
+                    "is longer than 40 characters")  # fmt: skip
+            elif not severity_raw:
+                bad("disability_card_number", dcard, "invalid_value",
+                    "a disability card needs a disability_severity")  # fmt: skip
+        pregnant = self._bool(pregnant_raw, "pregnant", bad)
+        due = self._date(due_raw, "pregnancy_expected_on", bad)
+        if pregnant:
+            if sex == "male":
+                bad("pregnant", pregnant_raw, "impossible_value", "a man cannot be pregnant")
+            elif birth is not None and not (10 <= self._age(birth) <= 60):
+                bad("pregnant", pregnant_raw, "impossible_value",
+                    f"a pregnancy at age {self._age(birth)} is not plausible")  # fmt: skip
+        if due is not None:
+            if not pregnant:
+                bad("pregnancy_expected_on", due_raw, "invalid_value",
+                    "is given but pregnant is not yes")  # fmt: skip
+            elif due < self.today:
+                bad("pregnancy_expected_on", due_raw, "impossible_date", "is in the past")
+            elif due > self.due_latest:
+                bad("pregnancy_expected_on", due_raw, "impossible_date",
+                    "is more than ten months ahead")  # fmt: skip
+        school = None
+        if school_raw:
+            school = _lookup(SCHOOL, school_raw)
+            if school is None:
+                bad("school_enrolment", school_raw, "invalid_value",
+                    "must be not_enrolled, pre_school, primary, lower_secondary, "
+                    "upper_secondary or tertiary")  # fmt: skip
+
+        record = (
+            row_number, ref_key, village, address or None, level, score, method, round_number,
+            assessed, valid_until, card or None, categories, relationship, fkm, gkm, flat, glat,
+            sex, birth, bool(estimated), national_id, phone, severity, dcard or None,
+            bool(pregnant), due, school, bool(issues),
+        )  # fmt: skip
+        return record, issues
+
+    def _age(self, birth: date) -> int:
+        today = self.today
+        return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+    @staticmethod
+    def _int(raw: str, column: str, low: int, high: int, bad) -> int | None:
+        if not raw:
+            return None
+        try:
+            value = int(raw)
+        except ValueError:
+            try:
+                number = float(raw)
+            except ValueError:
+                number = None
+            if number is None or not number.is_integer():
+                bad(column, raw, "invalid_value", "must be a whole number")
+                return None
+            value = int(number)
+        if not low <= value <= high:
+            bad(column, raw, "invalid_value", f"must be between {low} and {high}")
+            return None
+        return value
+
+    @staticmethod
+    def _date(raw: str, column: str, bad) -> date | None:
+        if not raw:
+            return None
+        parsed = parse_date(raw)
+        if parsed is None:
+            bad(column, raw, "invalid_date", "is not a date (YYYY-MM-DD or DD/MM/YYYY)")
+            return None
+        return parsed[0]
+
+    @staticmethod
+    def _bool(raw: str, column: str, bad) -> bool:
+        value = BOOLEANS.get(raw)
+        if value is None:
+            value = BOOLEANS.get(raw.lower())
+            if value is None:
+                bad(column, raw, "invalid_value", "must be yes or no")
+                return False
+        return value
+
+    @staticmethod
+    def _khmer(raw: str, column: str, bad) -> str | None:
+        if not raw:
+            bad(column, "", "required", "is required")
+            return None
+        if len(raw) > MAX_NAME:
+            bad(column, raw[:100], "too_long", "is longer than 100 characters")
+            return None
+        if not _KHMER.search(raw):
+            bad(column, raw, "invalid_value", "a Khmer name is written in Khmer script")
+            return None
+        return raw if "  " not in raw else _SPACES.sub(" ", raw)
+
+    @staticmethod
+    def _latin(raw: str, column: str, bad) -> str | None:
+        if not raw:
+            bad(column, "", "required", "is required")
+            return None
+        if len(raw) > MAX_NAME:
+            bad(column, raw[:100], "too_long", "is longer than 100 characters")
+            return None
+        if not _LATIN_NAME.match(raw):
+            bad(column, raw, "invalid_value",
+                "a Latin name has letters, spaces, hyphens, apostrophes and dots only")  # fmt: skip
+            return None
+        return raw if "  " not in raw else _SPACES.sub(" ", raw)
+
+
+class RowBatches:
+    """The file's data rows, checked, in batches: `next()` in a worker thread, then COPY.
+
+    Blank rows are skipped; rows are numbered as in a spreadsheet (header = 1)."""
+
+    def __init__(
+        self, path: Path, file_format: FileFormat, *, area: str, today: date, size: int
+    ) -> None:
+        self._rows = iter_rows(path, file_format)
+        self.header = None
+        self._number = 0
+        for cells in self._rows:
+            self._number += 1
+            if any(c.strip() for c in cells):
+                self.header = Header.read(cells)
+                break
+        if self.header is None:
+            raise UnreadableFile("the file is empty")
+        if self.header.missing:
+            raise UnreadableFile("missing columns: " + ", ".join(self.header.missing))
+        self.checker = RowChecker(self.header, area=area, today=today)
+        self.size = size
+
+    def file_issues(self) -> list[Issue]:
+        issues: list[Issue] = []
+        assert self.header is not None
+        for name in self.header.unknown:
+            issues.append((1, name, name, "warning", "unknown_column", "is not a column of the "
+                           "import format and was ignored", None))  # fmt: skip
+        for name in self.header.duplicated:
+            issues.append((1, name, name, "warning", "duplicate_column",
+                           "appears twice; the first one was read", None))  # fmt: skip
+        return issues
+
+    def next(self) -> tuple[list[tuple], list[Issue]] | None:
+        records: list[tuple] = []
+        issues: list[Issue] = []
+        check = self.checker.check
+        number = self._number
+        for cells in self._rows:
+            number += 1
+            if not any(cells):
+                continue
+            record, row_issues = check(cells, number)
+            if record[1] is None and not any(c.strip() for c in cells):
+                continue  # a row of spaces
+            records.append(record)
+            if row_issues:
+                issues.extend(row_issues)
+            if len(records) >= self.size:
+                break
+        self._number = number
+        if not records:
+            return None
+        return records, issues
+
+    def close(self) -> None:
+        self._rows.close()
+
+
+def template_csv() -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    writer.writerows(TEMPLATE_ROWS)
+    return buffer.getvalue()
