@@ -179,6 +179,12 @@ def _validation_problem(errors: list[dict[str, Any]]) -> Problem:
                 )
             )
             continue
+        ctx = err.get("ctx") or {}
+        if err.get("type") in ("union_tag_invalid", "union_tag_not_found") and ctx.get(
+            "discriminator"
+        ):
+            # The discriminator's own field is what the client got wrong (or left out).
+            loc = [*loc, str(ctx["discriminator"]).strip("'")]
         reason = err.get("msg", "invalid")
         if reason.startswith("Value error, "):
             reason = reason[len("Value error, ") :]
