@@ -701,6 +701,41 @@ def measure(
     )
 
 
+async def time_reports(
+    base_url: str, district: str, *, runs: int = 3
+) -> list[tuple[str, float, int]]:
+    """One client, one report at a time: (what, median seconds, rows) for the largest
+    district's, its province's and the national report (the reports are not hot paths; this
+    shows the GROUP BY queries stay interactive at the national volume)."""
+    signer = InternalTokenSigner(DEV_INTERNAL_TOKEN_PRIVATE_KEY, ttl_seconds=3600)
+    callers = [
+        (f"district {district}", Principal(sub="b", tier=Tier.DMK, admin_code=district)),
+        (f"province {district[:2]}", Principal(sub="b", tier=Tier.CP, admin_code=district[:2])),
+        ("national", NATIONAL_READER),
+    ]
+    timings = []
+    timeout = aiohttp.ClientTimeout(total=600)
+    async with aiohttp.ClientSession(base_url, timeout=timeout) as session:
+        for report in ("households", "enrolments"):
+            for label, principal in callers:
+                headers = {INTERNAL_TOKEN_HEADER: signer.sign(principal, audience="registry")}
+                seconds, rows = [], 0
+                for _ in range(runs):
+                    began = time.perf_counter()
+                    async with session.get(f"/reports/{report}", headers=headers) as response:
+                        body = await response.json()
+                    seconds.append(time.perf_counter() - began)
+                    if response.status != 200:
+                        raise RuntimeError(f"/reports/{report} answered {response.status}: {body}")
+                    rows = (
+                        len(body["rows"])
+                        if report == "households"
+                        else len(body["benefits"]["rows"])
+                    )
+                timings.append((f"/reports/{report}, {label}", sorted(seconds)[runs // 2], rows))
+    return timings
+
+
 def print_table(results: list[Measured], *, households: int, members: int, clients: int) -> None:
     print()
     print(
@@ -808,11 +843,18 @@ async def sample_requests(dsn: str) -> tuple[list[Scenario], dict[str, int]]:
 
 
 def run_benchmark(
-    database_url: str, *, clients: int, seconds: float, workers: int, gateway: bool
+    database_url: str,
+    *,
+    clients: int,
+    seconds: float,
+    workers: int,
+    gateway: bool,
+    reports: bool = True,
 ) -> None:
     scenarios, sizes = asyncio.run(sample_requests(asyncpg_dsn(database_url)))
     servers = Servers()
     results: list[Measured] = []
+    report_timings: list[tuple[str, float, int]] = []
     try:
         print(f"==> starting the registry ({workers} uvicorn worker(s), relay and consumers off)")
         service_url = servers.start(
@@ -876,9 +918,17 @@ def run_benchmark(
                         seconds=seconds,
                     )
                 )
+        if reports:
+            print("==> reports, one at a time (median of 3)")
+            report_timings = asyncio.run(time_reports(service_url, sizes["district"]))
     finally:
         servers.stop_all()
     print_table(results, households=sizes["households"], members=sizes["members"], clients=clients)
+    if reports:
+        print()
+        print(f"{'report (one client, via the service)':<52}{'seconds':>9}{'rows':>7}")
+        for label, seconds, rows in report_timings:
+            print(f"{label:<52}{seconds:>9.2f}{rows:>7}")
 
 
 def main() -> None:
@@ -890,6 +940,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers of the registry")
     parser.add_argument("--no-gateway", action="store_true", help="measure at the service only")
+    parser.add_argument("--no-reports", action="store_true", help="skip the report timings")
     args = parser.parse_args()
     with bench_postgres(loading=True) as server_url:
         prepare_database(server_url, args.households, reuse=args.reuse)
@@ -902,6 +953,7 @@ def main() -> None:
             seconds=args.duration,
             workers=args.workers,
             gateway=not args.no_gateway,
+            reports=not args.no_reports,
         )
 
 
