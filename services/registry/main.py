@@ -2,6 +2,7 @@
 
 from fastapi import FastAPI
 
+from services.registry.benefits.api import router as benefits_router
 from services.registry.cases.api import router as cases_router
 from services.registry.cases.consumer import grievance_outcomes
 from services.registry.change_requests.api import router as change_requests_router
@@ -23,6 +24,7 @@ DESCRIPTION = (
 
 # One line per aggregate's router and per consumer.
 ROUTERS = [
+    benefits_router,
     enrolments_router,
     programmes_router,
     dci_router,
