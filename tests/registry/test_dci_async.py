@@ -1,0 +1,188 @@
+"""DCI async search with callbacks to the client's endpoint, retries, and transaction status."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from services.registry.dci import service
+from services.registry.dci.models import DciDelivery, DciTransaction
+from tests.harness import client_for, running, wait_for
+from tests.registry.dci_support import (
+    DCI_CLIENT,
+    Receiver,
+    by_household_id,
+    codes_of,
+    header,
+    registry_app,
+    search_message,
+)
+from tests.registry.factories import RegistryRows, make_household
+
+
+@pytest.fixture
+async def app(infrastructure, clean_databases):
+    app = registry_app(infrastructure)
+    async with running(app):
+        yield app
+
+
+@pytest.fixture
+async def household(infrastructure, clean_databases):
+    async with RegistryRows(infrastructure.database_url("registry")) as session:
+        return await make_household(session, poverty_level="POOR_2")
+
+
+def status_request(attribute_type: str, value, txn_type: str = "search", **header_fields):
+    return {
+        "signature": "",
+        "header": header("txn-status", 1, **header_fields),
+        "message": {
+            "transaction_id": uuid.uuid4().hex[:10],
+            "txnstatus_request": {
+                "reference_id": "status-1",
+                "txn_type": txn_type,
+                "attribute_type": attribute_type,
+                "attribute_value": value,
+            },
+        },
+    }
+
+
+async def test_async_search_is_acknowledged_then_answered_at_sender_uri(app, household):
+    async with Receiver() as receiver:
+        message = search_message(
+            by_household_id(household.code, reference_id="r-1"), sender_uri=receiver.url()
+        )
+        async with client_for(app, DCI_CLIENT, audience="registry") as client:
+            ack = await client.post("/dci/registry/search", json=message)
+            assert ack.status_code == 200, ack.text
+            assert ack.json()["message"]["ack_status"] == "ACK"
+            correlation_id = ack.json()["message"]["correlation_id"]
+            await wait_for(lambda: receiver.received, timeout=15)
+            status = await client.post(
+                "/dci/registry/sync/txn/status",
+                json=status_request("transaction_id", message["message"]["transaction_id"]),
+            )
+    [callback] = receiver.received
+    assert callback["path"] == "/callback/on-search"
+    body = callback["body"]
+    assert body["header"]["action"] == "on-search"
+    assert body["header"]["status"] == "succ"
+    assert body["message"]["correlation_id"] == correlation_id
+    [item] = body["message"]["search_response"]
+    assert item["reference_id"] == "r-1"
+    assert codes_of(item) == [household.code]
+
+    assert status.status_code == 200
+    result = status.json()
+    assert result["header"]["action"] == "txn-on-status"
+    assert result["message"]["correlation_id"] == correlation_id
+    response = result["message"]["txnstatus_response"]
+    assert response["txn_type"] == "on-search"
+    assert codes_of(response["txn_status"]["search_response"][0]) == [household.code]
+    async with app.state.database.transaction() as session:
+        delivery = await session.scalar(select(DciDelivery))
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("delivered", 1, 200)
+
+
+async def test_a_failing_endpoint_gets_the_callback_again(app, household):
+    async with Receiver(fail_first=1) as receiver:
+        message = search_message(by_household_id(household.code), sender_uri=receiver.url())
+        async with client_for(app, DCI_CLIENT, audience="registry") as client:
+            await client.post("/dci/registry/search", json=message)
+        await wait_for(lambda: receiver.received, timeout=20)
+    assert receiver.attempts == 2
+    async with app.state.database.transaction() as session:
+        delivery = await session.scalar(select(DciDelivery))
+    assert (delivery.status, delivery.attempts) == ("delivered", 2)
+
+
+async def test_an_endpoint_refusing_for_good_is_not_retried(app, household):
+    async with Receiver(fail_first=100, fail_status=400) as receiver:
+        message = search_message(by_household_id(household.code), sender_uri=receiver.url())
+        async with client_for(app, DCI_CLIENT, audience="registry") as client:
+            await client.post("/dci/registry/search", json=message)
+
+        async def failed():
+            async with app.state.database.transaction() as session:
+                delivery = await session.scalar(select(DciDelivery))
+                return delivery is not None and delivery.status == "failed"
+
+        await wait_for(failed, timeout=15)
+    assert receiver.attempts == 1
+
+
+async def test_status_of_a_pending_search_and_of_nothing(app, household):
+    message = search_message(
+        by_household_id(household.code, reference_id="pending-ref"),
+        sender_uri="http://127.0.0.1:9/never",
+    )
+    # Accepted and asked about in one transaction, so no delivery worker has run it yet.
+    async with app.state.database.transaction() as session:
+        await service.accept_async_search(session, principal=DCI_CLIENT, body=message)
+        pending = await service.sync_transaction_status(
+            session,
+            principal=DCI_CLIENT,
+            body=status_request("reference_id_list", ["pending-ref"]),
+        )
+        await session.rollback()
+    async with client_for(app, DCI_CLIENT, audience="registry") as client:
+        nothing = await client.post(
+            "/dci/registry/sync/txn/status", json=status_request("transaction_id", "no-such")
+        )
+        bad = await client.post(
+            "/dci/registry/sync/txn/status", json=status_request("colour", "red")
+        )
+    status = pending["message"]["txnstatus_response"]["txn_status"]
+    assert status["search_response"][0]["reference_id"] == "pending-ref"
+    assert status["search_response"][0]["status"] == "pdng"
+    assert nothing.json()["header"]["status"] == "rjct"
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "message.txnstatus_request.attribute_value"
+
+
+@pytest.mark.parametrize(
+    ("sender_uri", "error"),
+    [
+        (None, "err.sender_uri.invalid"),
+        ("ftp://example.org/cb", "err.sender_uri.invalid"),
+        ("http://user:pw@example.org/cb", "err.sender_uri.invalid"),
+        ("file:///etc/passwd", "err.sender_uri.invalid"),
+    ],
+)
+async def test_async_search_needs_an_http_callback(app, household, sender_uri, error):
+    fields = {"sender_uri": sender_uri} if sender_uri else {}
+    async with client_for(app, DCI_CLIENT, audience="registry") as client:
+        ack = await client.post(
+            "/dci/registry/search", json=search_message(by_household_id(household.code), **fields)
+        )
+    assert ack.status_code == 200
+    assert ack.json()["message"]["ack_status"] == "ERR"
+    assert ack.json()["message"]["error"]["code"] == error
+    async with app.state.database.transaction() as session:
+        assert (await session.scalars(select(DciTransaction))).all() == []
+
+
+async def test_async_txn_status_answers_at_sender_uri(app, household):
+    async with Receiver() as receiver:
+        message = search_message(by_household_id(household.code), sender_uri=receiver.url())
+        async with client_for(app, DCI_CLIENT, audience="registry") as client:
+            await client.post("/dci/registry/search", json=message)
+            await wait_for(lambda: receiver.received, timeout=15)
+            ack = await client.post(
+                "/dci/registry/txn/status",
+                json=status_request(
+                    "transaction_id",
+                    message["message"]["transaction_id"],
+                    sender_uri=receiver.url("/callback/txn/on-status"),
+                ),
+            )
+            assert ack.json()["message"]["ack_status"] == "ACK"
+            await wait_for(lambda: len(receiver.received) == 2, timeout=15)
+    status = receiver.received[1]
+    assert status["path"] == "/callback/txn/on-status"
+    assert status["body"]["header"]["action"] == "txn-on-status"
+    assert status["body"]["message"]["txnstatus_response"]["txn_type"] == "on-search"
