@@ -165,26 +165,40 @@ def member_search_statement(
     limit: int,
 ) -> Select:
     """Members of one district whose name is similar to `query` (pg_trgm `%`), most similar
-    first. `district_code = :d AND full_name % :q` is what the composite GIN indexes
-    (district_code, full_name_km/full_name_latin gin_trgm_ops) answer."""
+    first, within the principal's area.
+
+    The name match `district_code = :d AND full_name % :q` is what the composite GIN indexes
+    (district_code, full_name_km/full_name_latin gin_trgm_ops) answer. It runs in a
+    MATERIALIZED CTE so that the jurisdiction filter is applied to its matches afterwards:
+    otherwise the planner may walk the village-code prefix index over every member of the
+    district (Khmer family names are few, so trigram selectivity is often underestimated).
+    """
     name = Member.full_name_km if khmer else Member.full_name_latin
     term = query if khmer else query.lower()
-    similarity = func.similarity(name, term).label("similarity")
-    statement = (
-        select(Member, Household.code, similarity)
-        .join(Household, Household.id == Member.household_id)
-        .where(
-            Member.district_code == district_code,
-            name.op("%")(term),
-            jurisdiction_filter(principal, Member.village_code),
+    matches = (
+        select(
+            Member.id.label("member_id"),
+            Member.village_code.label("village_code"),
+            Member.birth_date.label("birth_date"),
+            func.similarity(name, term).label("similarity"),
         )
-        .order_by(similarity.desc(), Member.id)
+        .where(Member.district_code == district_code, name.op("%")(term))
+        .cte("name_matches")
+        .prefix_with("MATERIALIZED")
+    )
+    statement = (
+        select(Member, Household.code, matches.c.similarity)
+        .select_from(matches)
+        .join(Member, Member.id == matches.c.member_id)
+        .join(Household, Household.id == Member.household_id)
+        .where(jurisdiction_filter(principal, matches.c.village_code))
+        .order_by(matches.c.similarity.desc(), matches.c.member_id)
         .limit(min(limit, SEARCH_LIMIT_MAX))
     )
     if birth_year is not None:
         statement = statement.where(
-            Member.birth_date >= date(birth_year, 1, 1),
-            Member.birth_date <= date(birth_year, 12, 31),
+            matches.c.birth_date >= date(birth_year, 1, 1),
+            matches.c.birth_date <= date(birth_year, 12, 31),
         )
     return statement
 
