@@ -121,6 +121,12 @@ CLIENTS = [
         "Ministry of Health system checking health-equity-fund eligibility",
     ),
     DemoClient(
+        "pp-social-services",
+        "pp-social-services-secret",
+        ["registry.dci.search", "registry.dci.area.12"],
+        "Phnom Penh social-services system: DCI social-registry search limited to its area",
+    ),
+    DemoClient(
         "partner-without-scope",
         "partner-without-scope-secret",
         [],

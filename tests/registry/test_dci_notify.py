@@ -50,6 +50,18 @@ async def test_a_client_with_the_scope_finds_a_household_by_its_id(platform, hou
     assert codes_of(item) == [near.code]
 
 
+async def test_a_client_limited_to_phnom_penh_finds_nothing_elsewhere(platform, households):
+    near, far = households
+    async with platform.client("client:pp-social-services") as client:
+        response = await client.post(
+            SYNC, json=search_message(by_household_id(near.code), by_household_id(far.code))
+        )
+    assert response.status_code == 200, response.text
+    in_area, elsewhere = response.json()["message"]["search_response"]
+    assert codes_of(in_area) == [near.code]
+    assert codes_of(elsewhere) == []
+
+
 @pytest.mark.parametrize(
     ("caller", "status"),
     [

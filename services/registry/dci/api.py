@@ -79,6 +79,35 @@ class DciEnvelope(BaseModel):
     message: dict[str, Any]
 
 
+class DciCallbackHeader(BaseModel):
+    """The standard's MsgCallbackHeader of every answer (and of callbacks)."""
+
+    version: str
+    message_id: str
+    message_ts: str
+    action: str = Field(description="on-search, txn-on-status, on-subscribe, notify ...")
+    status: Literal["rcvd", "pdng", "succ", "rjct"]
+    status_reason_code: str | None = Field(
+        None, description="A MsgHeaderStatusReasonCode when the whole message was rejected."
+    )
+    status_reason_message: str | None = None
+    total_count: int
+    completed_count: int
+    sender_id: str
+    receiver_id: str | None = None
+    is_msg_encrypted: bool = False
+    meta: dict[str, Any] | None = None
+
+
+class DciResponse(BaseModel):
+    """An answer envelope; `message` is the standard's SearchResponse (search_response[] with
+    status, status_reason_code, data.reg_records, pagination) or TxnStatusResponse."""
+
+    signature: str
+    header: DciCallbackHeader
+    message: dict[str, Any]
+
+
 class DciAckMessage(BaseModel):
     ack_status: Literal["ACK", "NACK", "ERR"]
     timestamp: str
@@ -130,7 +159,8 @@ EnvelopeBody = Annotated[
         "`reg_records` as social-registry Group (or Member) records. Only active households; "
         "a NIN appears only on the member found by it; phones never."
     ),
-    response_model=dict[str, Any],
+    response_model=DciResponse,
+    response_model_exclude_none=True,
     responses=_ERRORS,
 )
 async def dci_sync_search(
@@ -173,7 +203,8 @@ async def dci_async_search(
         "searches or subscriptions, by transaction_id, correlation_id or reference_id_list; "
         "pending items show `pdng`, completed ones the stored answer."
     ),
-    response_model=dict[str, Any],
+    response_model=DciResponse,
+    response_model_exclude_none=True,
     responses=_ERRORS,
 )
 async def dci_sync_txn_status(
