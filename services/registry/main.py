@@ -15,6 +15,7 @@ from services.registry.imports.api import router as imports_router
 from services.registry.imports.service import import_worker
 from services.registry.programmes.api import router as programmes_router
 from services.registry.reports.api import router as reports_router
+from services.registry.verification.api import router as verification_router
 from shared.service_app import create_service_app
 
 DESCRIPTION = (
@@ -24,6 +25,7 @@ DESCRIPTION = (
 
 # One line per aggregate's router and per consumer.
 ROUTERS = [
+    verification_router,
     benefits_router,
     enrolments_router,
     programmes_router,
