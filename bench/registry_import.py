@@ -1,0 +1,221 @@
+"""Registry import throughput: a synthetic CSV through the importer, beside a raw COPY.
+
+    python -m bench.registry_import [--members 1000000] [--batch 10000]
+
+Generates the file with bench.registry_synthetic (cached in .local/bench-import), starts its
+own embedded PostgreSQL (.local/bench-import/postgres, durable settings) unless
+BENCH_POSTGRES_URL is given, migrates a fresh database and runs the importer's service code
+(store the upload, validate, commit; as a national officer) measuring members per second and
+the peak RSS of this process. Then it COPYs the same member rows, binary, into an indexed
+copy of the member table (`LIKE member INCLUDING ALL`: the same btree and trigram indexes)
+and into an unindexed one, and prints both rates and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import psutil
+
+from bench.registry_synthetic import write_csv
+from devstack.postgres import EmbeddedPostgres, create_databases, free_port
+from services.registry.imports import service
+from shared.db.engine import Database, asyncpg_dsn
+from shared.migrations import upgrade
+from shared.principal import Principal
+from shared.tiers import Tier
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / ".local" / "bench-import"
+OFFICER = Principal(
+    sub="bench", name="Benchmark", tier=Tier.NATIONAL, roles=frozenset({"registry.officer"})
+)
+# The member table's writable columns (the generated ones are computed by PostgreSQL).
+MEMBER_COLUMNS = (
+    "id, version, household_id, village_code, family_name_km, given_name_km, "
+    "family_name_latin, given_name_latin, sex, birth_date, birth_date_estimated, relationship, "
+    "national_id, phone, disability_severity, disability_card_number, pregnant, "
+    "pregnancy_expected_on, school_enrolment, status, status_reason, created_at, created_by, "
+    "updated_at, updated_by"
+)
+
+
+class PeakMemory:
+    """Samples this process's RSS every 50 ms in a thread."""
+
+    def __init__(self) -> None:
+        self.process = psutil.Process()
+        self.baseline = self.process.memory_info().rss
+        self.peak = self.baseline
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, self.process.memory_info().rss)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def show(stage: str, done: int, total: int | None) -> None:
+    suffix = f"/{total:,}" if total is not None else ""
+    print(f"\r  {stage:<11} {done:>10,}{suffix}        ", end="", flush=True)
+
+
+async def import_file(url: str, path: Path, batch: int) -> dict:
+    database = Database(url)
+    times = {}
+    try:
+        started = time.perf_counter()
+        file = await asyncio.to_thread(path.open, "rb")
+        try:
+            async with database.transaction() as session:
+                created = await service.start_import(
+                    session, principal=OFFICER, file_name=path.name, file=file
+                )
+        finally:
+            file.close()
+        import_id = created.id
+        times["store"] = time.perf_counter() - started
+        mark = time.perf_counter()
+        await service.validate_import(database, import_id, progress=show)
+        times["validate"] = time.perf_counter() - mark
+        print()
+        mark = time.perf_counter()
+        async with database.transaction() as session:
+            await service.request_commit(session, principal=OFFICER, import_id=import_id)
+        await service.commit_import(database, import_id, batch_households=batch, progress=show)
+        times["commit"] = time.perf_counter() - mark
+        times["total"] = time.perf_counter() - started
+        print()
+    finally:
+        await database.dispose()
+    return {"import_id": import_id, "times": times}
+
+
+async def raw_copy(url: str) -> dict:
+    """The imported member rows, exported binary, then COPYed into copies of the table."""
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        buffer = io.BytesIO()
+        await connection.copy_from_query(
+            f"SELECT {MEMBER_COLUMNS} FROM member", output=buffer, format="binary"
+        )
+        rows = await connection.fetchval("SELECT count(*) FROM member")
+        results = {}
+        for name, like in (
+            ("indexed", "INCLUDING ALL"),
+            ("unindexed", "INCLUDING DEFAULTS INCLUDING GENERATED"),
+        ):
+            table = f"bench_member_{name}"
+            await connection.execute(f"DROP TABLE IF EXISTS {table}")
+            await connection.execute(f"CREATE TABLE {table} (LIKE member {like})")
+            await connection.execute("CHECKPOINT")
+            buffer.seek(0)
+            started = time.perf_counter()
+            await connection.copy_to_table(
+                table,
+                source=buffer,
+                columns=[c.strip() for c in MEMBER_COLUMNS.split(",")],
+                format="binary",
+            )
+            results[name] = time.perf_counter() - started
+            await connection.execute(f"DROP TABLE {table}")
+        return {"rows": rows, **results}
+    finally:
+        await connection.close()
+
+
+async def run(members: int, batch: int, postgres_url: str) -> None:
+    WORK.mkdir(parents=True, exist_ok=True)
+    path = WORK / f"households-{members}.csv"
+    if not path.exists():
+        print(f"generating {path.name} ...", flush=True)
+        started = time.perf_counter()
+        people = await asyncio.to_thread(write_csv, path, members)
+        print(f"  {people:,} members in {time.perf_counter() - started:.1f} s")
+    size_mb = path.stat().st_size / 1e6
+
+    name = f"bench_import_{uuid.uuid4().hex[:8]}"
+    await create_databases(postgres_url, [name], recreate=True)
+    url = f"{postgres_url}/{name}"
+    await asyncio.to_thread(upgrade, ROOT / "services" / "registry", url)
+
+    print(f"importing {path.name} ({size_mb:,.0f} MB)")
+    with PeakMemory() as memory:
+        result = await import_file(url, path, batch)
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        record = await connection.fetchrow(
+            "SELECT * FROM household_import WHERE id = $1", result["import_id"]
+        )
+        events = await connection.fetchval("SELECT count(*) FROM outbox")
+    finally:
+        await connection.close()
+    print("raw COPY of the same rows ...", flush=True)
+    copy = await raw_copy(url)
+
+    committed = record["members_committed"]
+    times = result["times"]
+    rate = committed / times["total"]
+    raw_indexed = copy["rows"] / copy["indexed"]
+    raw_plain = copy["rows"] / copy["unindexed"]
+    print()
+    print(f"rows read {record['rows_read']:,}, households {record['households_committed']:,}, "
+          f"members {committed:,}, rows with errors {record['rows_with_errors']:,}, "
+          f"warnings {record['warning_count']:,}, outbox events {events:,}")  # fmt: skip
+    print()
+    print(f"{'what':<52}{'seconds':>10}{'rows/s':>12}")
+    lines = [
+        ("importer: store the upload", times["store"], committed),
+        ("importer: validate (parse, checks, staging)", times["validate"], committed),
+        ("importer: commit (households, members, history, events)", times["commit"], committed),
+        ("importer end to end", times["total"], committed),
+        ("raw COPY into member copy with its indexes", copy["indexed"], copy["rows"]),
+        ("raw COPY into member copy without indexes", copy["unindexed"], copy["rows"]),
+    ]
+    for label, seconds, rows in lines:
+        print(f"{label:<52}{seconds:>10.2f}{rows / seconds:>12,.0f}")
+    print()
+    print(f"importer / raw COPY (indexed): {rate / raw_indexed:.0%}   "
+          f"importer / raw COPY (no indexes): {rate / raw_plain:.0%}")  # fmt: skip
+    print(f"peak RSS of the importing process: {memory.peak / 2**20:,.0f} MB "
+          f"(baseline {memory.baseline / 2**20:,.0f} MB)")  # fmt: skip
+    target = "met" if rate >= 50_000 and rate >= 0.25 * raw_indexed else "NOT met"
+    print(f"target (>= 50,000 members/s and >= 25 % of raw COPY): {target}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--members", type=int, default=1_000_000)
+    parser.add_argument("--batch", type=int, default=service.COMMIT_BATCH_HOUSEHOLDS)
+    args = parser.parse_args()
+    postgres = None
+    postgres_url = os.environ.get("BENCH_POSTGRES_URL")
+    try:
+        if not postgres_url:
+            postgres = EmbeddedPostgres(WORK / "postgres" / "data", port=free_port())
+            postgres.start()
+            postgres_url = postgres.url
+        asyncio.run(run(args.members, args.batch, postgres_url))
+    finally:
+        if postgres:
+            postgres.stop()
+
+
+if __name__ == "__main__":
+    main()
