@@ -4,9 +4,10 @@ a fuzzy name search in one district, with 8 concurrent clients.
     python -m bench.registry_reads [--households 4000000] [--reuse] [--duration 15]
                                    [--clients 8] [--workers 1] [--no-gateway]
 
-Loads synthetic households (real village codes from the gazetteer, Khmer and Latin names,
-plausible ages and relationships, IDPoor levels in realistic shares; poor households enrolled
-with benefit records) into an embedded PostgreSQL under .local/bench-registry with binary
+Loads synthetic households (bench/registry_synthetic.py's: real village codes from the
+gazetteer, Khmer and Latin names, plausible ages and relationships, IDPoor levels in realistic
+shares; plus, from here, household statuses and, for poor households, enrolments with benefit
+records) into an embedded PostgreSQL under .local/bench-registry with binary
 COPY, after dropping the secondary indexes and constraints of the bench database, which it
 then rebuilds before VACUUM ANALYZE. `--reuse` keeps a database already loaded with the same
 number of households. The registry then runs as a uvicorn process (relay and consumers off)
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import os
 import random
@@ -32,7 +34,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -41,12 +43,13 @@ import aiohttp
 import asyncpg
 import yaml
 
+from bench.registry_synthetic import HouseholdGenerator
 from devstack.postgres import EmbeddedPostgres, create_databases, free_port
 from devstack.process import die_with_parent
 from gateway.identity.dev_issuer import DevIssuer
 from services.registry.households.codes import format_household_code
+from services.registry.imports.parsing import COLUMNS as IMPORT_COLUMNS
 from shared.db.engine import asyncpg_dsn
-from shared.gazetteer import Level, get_gazetteer
 from shared.migrations import upgrade
 from shared.principal import INTERNAL_TOKEN_HEADER, InternalTokenSigner, Principal
 from shared.settings import DEV_INTERNAL_TOKEN_PRIVATE_KEY
@@ -57,54 +60,29 @@ DATA_DIR = ROOT / ".local" / "bench-registry"
 DATABASE = "bench_registry"
 REFERENCE = date(2026, 11, 21)
 BATCH_HOUSEHOLDS = 20_000
+GENERATORS = 2
 
 # ---------------------------------------------------------------------------------------------
-# Synthetic households (a compact generator: bench/registry_synthetic.py did not exist yet)
+# Synthetic households: people from bench/registry_synthetic.py (the import benchmark's
+# generator of realistic households), with what a registry adds: ids, household codes,
+# statuses, and enrolments with benefit records for poor households.
 
-FAMILY_NAMES = [
-    ("Sok", "សុខ"), ("Chan", "ចាន់"), ("Kim", "គឹម"), ("Heng", "ហេង"), ("Lim", "លឹម"),
-    ("Meas", "មាស"), ("Chea", "ជា"), ("Keo", "កែវ"), ("Ly", "លី"), ("Nguon", "ងួន"),
-    ("Pich", "ពេជ្រ"), ("Phan", "ផាន់"), ("Prak", "ប្រាក់"), ("Seng", "សេង"), ("Srey", "ស្រី"),
-    ("Touch", "ទូច"), ("Vong", "វង្ស"), ("Yim", "យឹម"), ("Hem", "ហែម"), ("Mao", "ម៉ៅ"),
-    ("Nhem", "ញឹម"), ("Ouk", "អ៊ុក"), ("Pen", "ប៉ែន"), ("Sam", "សំ"), ("Sorn", "សន"),
-    ("Tep", "ទេព"), ("Thach", "ថាច់"), ("Ung", "អ៊ុង"), ("Long", "ឡុង"), ("Khiev", "ខៀវ"),
-    ("Chhim", "ឈឹម"), ("Hun", "ហ៊ុន"), ("Nov", "នៅ"), ("Sun", "ស៊ុន"), ("Mom", "ម៉ម"),
-    ("Dy", "ឌី"), ("Pov", "ពៅ"), ("Ros", "រស់"), ("Suon", "សួន"), ("Khun", "ឃុន"),
-]  # fmt: skip
-FEMALE_NAMES = [
-    ("Sophea", "សុភា"), ("Sreypov", "ស្រីពៅ"), ("Chantha", "ចាន់ថា"), ("Sreymom", "ស្រីមុំ"),
-    ("Thida", "ធីតា"), ("Bopha", "បុប្ផា"), ("Ratana", "រតនា"), ("Maly", "ម៉ាលី"),
-    ("Sokunthea", "សុគន្ធា"), ("Sreyleak", "ស្រីល័ក្ខ"), ("Channary", "ចាន់ណារី"),
-    ("Sokhom", "សុខុម"), ("Kanha", "កញ្ញា"), ("Leakhena", "លក្ខិណា"), ("Dalin", "ដាលីន"),
-    ("Sreyneang", "ស្រីនាង"), ("Phalla", "ផល្លា"), ("Vanna", "វណ្ណា"), ("Mealea", "មាលា"),
-    ("Sopheap", "សុភាព"),
-]  # fmt: skip
-MALE_NAMES = [
-    ("Dara", "ដារ៉ា"), ("Sophal", "សុផល"), ("Vannak", "វណ្ណៈ"), ("Visal", "វិសាល"),
-    ("Rithy", "រិទ្ធី"), ("Sokha", "សុខា"), ("Bunthoeun", "ប៊ុនធឿន"), ("Samnang", "សំណាង"),
-    ("Vuthy", "វុទ្ធី"), ("Piseth", "ពិសិដ្ឋ"), ("Kosal", "កុសល"), ("Sovann", "សុវណ្ណ"),
-    ("Chanthou", "ចាន់ធូ"), ("Makara", "មករា"), ("Narith", "ណារិទ្ធ"), ("Pisey", "ពិសី"),
-    ("Sothea", "សុធា"), ("Veasna", "វាសនា"), ("Rathana", "រ័ត្នណា"), ("Sambath", "សម្បត្តិ"),
-]  # fmt: skip
-# IDPoor: about one household in six poor (level 1 the poorest), a third not yet assessed.
-POVERTY_LEVELS = (("POOR_1", 6), ("POOR_2", 11), ("NOT_POOR", 53), ("UNASSESSED", 30))
 STATUSES = (
     ("active", 955), ("pending_verification", 20), ("returned", 5), ("moved", 10),
     ("dissolved", 10),
 )  # fmt: skip
-SIZES = ((1, 6), (2, 12), (3, 19), (4, 22), (5, 18), (6, 11), (7, 6), (8, 3), (9, 3))  # ~4.24
-
 HOUSEHOLD_COLUMNS = (
-    "id", "code", "village_code", "head_member_id", "status", "verified_at", "verified_by",
-    "poverty_level", "poverty_score", "poverty_method", "poverty_round", "poverty_assessed_on",
-    "poverty_valid_until", "equity_card_number", "vulnerability_categories", "created_by",
-    "updated_by",
+    "id", "code", "village_code", "address", "head_member_id", "status", "verified_at",
+    "verified_by", "poverty_level", "poverty_score", "poverty_method", "poverty_round",
+    "poverty_assessed_on", "poverty_valid_until", "equity_card_number",
+    "vulnerability_categories", "created_by", "updated_by",
 )  # fmt: skip
 MEMBER_COLUMNS = (
     "id", "household_id", "village_code", "family_name_km", "given_name_km",
     "family_name_latin", "given_name_latin", "sex", "birth_date", "birth_date_estimated",
-    "relationship", "national_id", "phone", "disability_severity", "pregnant",
-    "school_enrolment", "status", "created_by", "updated_by",
+    "relationship", "national_id", "phone", "disability_severity", "disability_card_number",
+    "pregnant", "pregnancy_expected_on", "school_enrolment", "status", "created_by",
+    "updated_by",
 )  # fmt: skip
 ENROLMENT_COLUMNS = (
     "id", "programme_code", "household_id", "status", "proposed_by", "decided_at",
@@ -115,15 +93,22 @@ BENEFIT_COLUMNS = (
     "delivered_on", "status", "created_by", "updated_by",
 )  # fmt: skip
 FAMILY_PACKAGE_MONTHS = [date(2026, month, 1) for month in range(5, 11)]
+AT = {name: index for index, name in enumerate(IMPORT_COLUMNS)}
+VERIFIED = frozenset({"active", "moved", "dissolved"})
 
 
-def _cumulative(weights: tuple[tuple[object, int], ...]) -> tuple[list, list[int]]:
-    values, cumulative, total = [], [], 0
-    for value, weight in weights:
-        total += weight
-        values.append(value)
-        cumulative.append(total)
-    return values, cumulative
+def _text(row: list[str], column: str) -> str | None:
+    return row[AT[column]] or None
+
+
+def _day(row: list[str], column: str) -> date | None:
+    value = row[AT[column]]
+    return date.fromisoformat(value) if value else None
+
+
+def _number(row: list[str], column: str) -> int | None:
+    value = row[AT[column]]
+    return int(value) if value else None
 
 
 class SyntheticRegistry:
@@ -132,95 +117,58 @@ class SyntheticRegistry:
     def __init__(self, seed: int = 4) -> None:
         self.seed = seed
         self.random = random.Random(seed)
-        self.villages = [unit.code for unit in get_gazetteer().descendants("", Level.VILLAGE)]
-        self.levels = _cumulative(POVERTY_LEVELS)
-        self.statuses = _cumulative(STATUSES)
-        self.sizes = _cumulative(SIZES)
-        self.reference = REFERENCE.toordinal()
+        self.statuses = ([s for s, _ in STATUSES], [w for _, w in STATUSES])
         self.loaded_at = datetime(2026, 11, 1, tzinfo=UTC)
 
     def _id(self) -> str:
         # A version-4 UUID as text: text crosses to the COPY process far faster than UUIDs.
-        h = f"{self.random.getrandbits(128) & ~(0xF000 << 64) | (0x4000 << 64):032x}"
+        bits = self.random.getrandbits(128) & ~(0xF000 << 64) & ~(0xC000 << 48)
+        h = f"{bits | (0x4000 << 64) | (0x8000 << 48):032x}"
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def batch(self, first_number: int, count: int):
         """Rows for households numbered first_number .. first_number + count - 1 (the same
         rows for the same numbers, whichever process generates them)."""
-        self.random = rnd = random.Random(self.seed * 10**12 + first_number)
-        choices = rnd.choices
+        seed = self.seed * 10**12 + first_number
+        self.random = rnd = random.Random(seed)
+        people = HouseholdGenerator(seed=seed, today=REFERENCE)
+        # Its national ID and disability card numbers come from a running serial: start each
+        # batch's past the previous batches' (households have fewer than ten members).
+        people.people_seen = first_number * 10
         households, members, enrolments, benefits = [], [], [], []
-        levels = choices(self.levels[0], cum_weights=self.levels[1], k=count)
-        statuses = choices(self.statuses[0], cum_weights=self.statuses[1], k=count)
-        sizes = choices(self.sizes[0], cum_weights=self.sizes[1], k=count)
-        villages = choices(self.villages, k=count)
+        statuses = rnd.choices(self.statuses[0], weights=self.statuses[1], k=count)
         for index in range(count):
+            rows = people.household()
+            head = rows[0]
             household_id = self._id()
-            village = villages[index]
-            level, status, size = levels[index], statuses[index], sizes[index]
-            family_latin, family_km = rnd.choice(FAMILY_NAMES)
-            head_female = rnd.random() < 0.27
-            head_id = self._id()
-            head_age = rnd.randint(20, 75)
-            people = [(head_id, "head", "female" if head_female else "male", head_age)]
-            if size >= 2 and rnd.random() < 0.85:
-                age = max(18, head_age + rnd.randint(-6, 6))
-                people.append((self._id(), "spouse", "male" if head_female else "female", age))
-            if len(people) < size and head_age > 45 and rnd.random() < 0.1:
-                people.append((self._id(), "parent", rnd.choice(("female", "male")), head_age + 25))
-            while len(people) < size:
-                if head_age > 50 and rnd.random() < 0.3:
-                    age, relationship = rnd.randint(0, 12), "grandchild"
-                else:
-                    age, relationship = rnd.randint(0, max(0, min(30, head_age - 18))), "child"
-                people.append((self._id(), relationship, rnd.choice(("female", "male")), age))
-            for member_id, relationship, sex, age in people:
-                given_latin, given_km = rnd.choice(FEMALE_NAMES if sex == "female" else MALE_NAMES)
-                # A spouse keeps their own family name.
-                own_family = (
-                    rnd.choice(FAMILY_NAMES) if relationship in ("spouse", "parent") else None
-                )
-                birth = date.fromordinal(self.reference - age * 365 - rnd.randint(0, 364))
-                adult = age >= 18
-                national_id = phone = None
-                if adult and rnd.random() < 0.45:
-                    national_id = f"{rnd.randint(10**8, 10**9 - 1)}"
-                if relationship == "head" and rnd.random() < 0.6:
-                    phone = f"0{rnd.randint(10**7, 10**9 - 1)}"
-                school = "primary" if 6 <= age <= 11 else None
-                if 12 <= age <= 14:
-                    school = "lower_secondary"
-                members.append((
-                    member_id, household_id, village,
-                    own_family[1] if own_family else family_km, given_km,
-                    own_family[0] if own_family else family_latin, given_latin,
-                    sex, birth, rnd.random() < 0.08, relationship,
-                    national_id, phone,
-                    rnd.choice(("severe", "medium", "mild")) if rnd.random() < 0.03 else None,
-                    sex == "female" and 18 <= age <= 40 and rnd.random() < 0.04,
-                    school,
-                    "active" if rnd.random() < 0.99 else "deceased",
-                    "bench", "bench",
-                ))  # fmt: skip
-            poor = level in ("POOR_1", "POOR_2")
-            assessed = level != "UNASSESSED"
-            assessed_on = date(2025, rnd.randint(1, 12), rnd.randint(1, 28)) if assessed else None
+            member_ids = [self._id() for _ in rows]
+            village = head[AT["village_code"]]
+            status = statuses[index]
+            level = _text(head, "poverty_level") or "UNASSESSED"
+            verified = status in VERIFIED
+            categories = _text(head, "vulnerability_categories")
             households.append((
-                household_id, format_household_code(first_number + index), village, head_id,
-                status,
-                self.loaded_at if status in ("active", "moved", "dissolved") else None,
-                "bench" if status in ("active", "moved", "dissolved") else None,
-                level,
-                rnd.randint(20, 80) if assessed else None,
-                ("ROUND" if rnd.random() < 0.7 else "ON_DEMAND") if assessed else None,
-                10 if assessed else None,
-                assessed_on,
-                assessed_on.replace(year=assessed_on.year + 3) if poor else None,
-                f"EC{first_number + index:010d}" if poor else None,
-                ["female_headed"] if poor and head_female else [],
-                "bench", "bench",
+                household_id, format_household_code(first_number + index), village,
+                head[AT["address"]], member_ids[0], status,
+                self.loaded_at if verified else None, "bench" if verified else None,
+                level, _number(head, "poverty_score"), _text(head, "poverty_method"),
+                _number(head, "poverty_round"), _day(head, "poverty_assessed_on"),
+                _day(head, "poverty_valid_until"), _text(head, "equity_card_number"),
+                categories.split(";") if categories else [], "bench", "bench",
             ))  # fmt: skip
-            if poor and status == "active":
+            for member_id, row in zip(member_ids, rows, strict=True):
+                members.append((
+                    member_id, household_id, village, row[AT["family_name_km"]],
+                    row[AT["given_name_km"]], row[AT["family_name_latin"]],
+                    row[AT["given_name_latin"]], row[AT["sex"]], _day(row, "birth_date"),
+                    row[AT["birth_date_estimated"]] == "yes", row[AT["relationship"]],
+                    _text(row, "national_id"), _text(row, "phone"),
+                    _text(row, "disability_severity"), _text(row, "disability_card_number"),
+                    row[AT["pregnant"]] == "yes", _day(row, "pregnancy_expected_on"),
+                    _text(row, "school_enrolment"),
+                    "active" if rnd.random() < 0.99 else "deceased", "bench", "bench",
+                ))  # fmt: skip
+            if level in ("POOR_1", "POOR_2") and status == "active":
                 self._provision(household_id, level, enrolments, benefits)
         return households, members, enrolments, benefits
 
@@ -407,22 +355,28 @@ async def load(dsn: str, households: int) -> dict[str, float]:
         started = time.perf_counter()
         done = 0
         loop = asyncio.get_running_loop()
-        # Python generates the next batch in another process while this one COPYs.
-        with ProcessPoolExecutor(max_workers=1) as pool:
+        # Two processes generate the next batches while this one COPYs (generating is the
+        # slower half; the second process takes what CPU PostgreSQL leaves).
+        with ProcessPoolExecutor(max_workers=GENERATORS) as pool:
+            pending: collections.deque = collections.deque()
+            next_first = 1
 
-            def submit(first: int):
-                count = min(BATCH_HOUSEHOLDS, households - first + 1)
-                return loop.run_in_executor(pool, generate_batch, first, count)
+            def submit() -> None:
+                nonlocal next_first
+                if next_first <= households:
+                    count = min(BATCH_HOUSEHOLDS, households - next_first + 1)
+                    pending.append(loop.run_in_executor(pool, generate_batch, next_first, count))
+                    next_first += count
 
-            pending = submit(1)
+            for _ in range(GENERATORS):
+                submit()
             waited = 0.0
             while done < households:
                 began = time.perf_counter()
-                rows = await pending
+                rows = await pending.popleft()
                 waited += time.perf_counter() - began
                 count = len(rows[0])
-                if done + count < households:
-                    pending = submit(done + count + 1)
+                submit()
                 batch = dict(zip(LOADED_TABLES, rows, strict=True))
                 for table in tables:
                     if batch[table]:
@@ -640,19 +594,27 @@ class Measured:
     tail: int
     target_ms: float
     load: float = 0.0  # the machine's 1-minute load average at the end (2 cores)
+    kinds: dict[str, list[float]] = field(default_factory=dict)  # latencies per way of asking
 
-    def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies)
+    def percentile(self, p: float, latencies: list[float] | None = None) -> float:
+        ordered = sorted(self.latencies if latencies is None else latencies)
         if not ordered:
             return float("nan")
         return ordered[min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1)]
 
 
+def kind_of(path: str) -> str:
+    """The way a request asks: its first query parameter (`household_code`, ...)."""
+    _, _, query = path.partition("?")
+    return query.partition("=")[0] or "path"
+
+
 async def run_clients(
     base_url: str, headers: dict[str, str], paths: list[str], *, clients: int, seconds: float
-) -> tuple[int, float, list[float], dict[int, int], str]:
+) -> tuple[int, float, list[float], dict[str, list[float]], dict[int, int], str]:
     """`clients` closed-loop clients, each sending its next request when the last returned."""
     latencies: list[float] = []
+    kinds: dict[str, list[float]] = {}
     errors: dict[int, int] = {}
     sample_error = ""
     next_path = iter(range(10**12))
@@ -667,7 +629,9 @@ async def run_clients(
                 began = time.perf_counter()
                 async with session.get(path) as response:
                     body = await response.read()
-                latencies.append((time.perf_counter() - began) * 1000)
+                took = (time.perf_counter() - began) * 1000
+                latencies.append(took)
+                kinds.setdefault(kind_of(path), []).append(took)
                 if response.status != 200:
                     errors[response.status] = errors.get(response.status, 0) + 1
                     sample_error = sample_error or f"{path}: {body[:300]!r}"
@@ -675,7 +639,7 @@ async def run_clients(
         started = time.perf_counter()
         await asyncio.gather(*(client() for _ in range(clients)))
         elapsed = time.perf_counter() - started
-    return len(latencies), elapsed, latencies, errors, sample_error
+    return len(latencies), elapsed, latencies, kinds, errors, sample_error
 
 
 def measure(
@@ -683,7 +647,7 @@ def measure(
 ) -> Measured:
     print(f"==> {scenario.label} via {via}: warm-up, then {seconds:.0f} s with {clients} clients")
     asyncio.run(run_clients(base_url, headers, scenario.paths, clients=clients, seconds=2))
-    count, elapsed, latencies, errors, sample = asyncio.run(
+    count, elapsed, latencies, kinds, errors, sample = asyncio.run(
         run_clients(base_url, headers, scenario.paths, clients=clients, seconds=seconds)
     )
     if errors:
@@ -698,6 +662,7 @@ def measure(
         scenario.tail,
         scenario.target_ms,
         os.getloadavg()[0],
+        kinds if len(kinds) > 1 else {},
     )
 
 
@@ -755,6 +720,11 @@ def print_table(results: list[Measured], *, households: int, members: int, clien
             f"{'p' + str(r.tail):>6}{tail:>8.2f}  {target.strip():<13}"
             f"{sum(r.errors.values()):>7}{r.load:>6.1f}"
         )
+        for kind, latencies in r.kinds.items():
+            print(
+                f"{'  by ' + kind:<52}{'':<9}{'':>8}{r.percentile(50, latencies):>8.2f}"
+                f"{'p' + str(r.tail):>6}{r.percentile(r.tail, latencies):>8.2f}"
+            )
     print(
         "latency is measured by the client (aiohttp, same machine): it includes the client's "
         "own share of the two cores, so the service's own figure is a little lower; load is "
@@ -788,6 +758,14 @@ async def sample_requests(dsn: str) -> tuple[list[Scenario], dict[str, int]]:
                 "WHERE status = 'active' LIMIT 20000"
             )
         ]
+        # The verification query, each way it can be asked, for poor households (enrolled,
+        # with benefit records) and others alike.
+        verified = await conn.fetch(
+            "SELECT h.code, m.national_id, m.family_name_latin, m.given_name_latin, "
+            "m.family_name_km, m.given_name_km, m.birth_date "
+            "FROM household h TABLESAMPLE SYSTEM (1) REPEATABLE (11) "
+            "JOIN member m ON m.id = h.head_member_id WHERE h.status = 'active' LIMIT 8000"
+        )
         district = await conn.fetchval(
             "SELECT left(village_code, 4) FROM household GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
         )
@@ -804,6 +782,26 @@ async def sample_requests(dsn: str) -> tuple[list[Scenario], dict[str, int]]:
         await conn.close()
     rnd = random.Random(7)
     rnd.shuffle(codes)
+    verifications = []
+    for index, row in enumerate(verified):
+        way = index % 4
+        if way == 0 or (way == 1 and not row["national_id"]):
+            params = {"household_code": row["code"]}
+        elif way == 1:
+            params = {"national_id": row["national_id"]}
+        elif way == 2:
+            params = {
+                "family_name_latin": row["family_name_latin"],
+                "given_name_latin": row["given_name_latin"],
+                "birth_date": row["birth_date"].isoformat(),
+            }
+        else:
+            params = {
+                "family_name_km": row["family_name_km"],
+                "given_name_km": row["given_name_km"],
+                "birth_date": row["birth_date"].isoformat(),
+            }
+        verifications.append(f"/verification?{urlencode(params)}")
     searches = []
     for index, name in enumerate(names):
         if index % 2:
@@ -826,7 +824,15 @@ async def sample_requests(dsn: str) -> tuple[list[Scenario], dict[str, int]]:
             10.0,
         ),
         Scenario(
-            f"name search in district {district} (Khmer/Latin, fuzzy)",
+            "verification (code, national ID, names + birth)",
+            verifications,
+            NATIONAL_READER,
+            "national.officer",
+            99,
+            10.0,
+        ),
+        Scenario(
+            f"fuzzy name search, district {district} (km/latin)",
             searches,
             Principal(
                 sub="bench-dmk",
