@@ -13,6 +13,7 @@ from services.registry.benefits.models import BenefitRecord
 from services.registry.config import Settings
 from services.registry.enrolments.models import Enrolment
 from services.registry.main import create_app
+from services.registry.reports.service import age_bounds, period_range, years_before
 from shared.principal import Principal
 from tests.harness import (
     CP_BANTEAY_MEANCHEY,
@@ -288,6 +289,23 @@ async def test_the_reference_date_defaults_to_today(app, infrastructure):
         response = await client.get("/reports/households")
     assert response.status_code == 200
     assert date.fromisoformat(response.json()["reference_date"]) >= REFERENCE
+
+
+def test_age_groups_on_a_leap_day_and_month_ranges_across_years():
+    # On 29 February 2028 a child born on 28 February 2026 has turned 2; one born on
+    # 1 March 2026 has not.
+    bounds = {key: (after, by) for key, after, by in age_bounds(date(2028, 2, 29))}
+    assert bounds["0_1"] == (date(2026, 2, 28), date(2028, 2, 29))
+    assert bounds["2_5"] == (date(2022, 2, 28), date(2026, 2, 28))
+    assert bounds["60_plus"] == (None, date(1968, 2, 29))
+    assert years_before(date(2028, 2, 29), 1) == date(2027, 2, 28)
+    months = period_range("2025-11", "2026-02")
+    assert [m.isoformat() for m in months] == [
+        "2025-11-01",
+        "2025-12-01",
+        "2026-01-01",
+        "2026-02-01",
+    ]
 
 
 # -- labels and CSV --------------------------------------------------------------------------
