@@ -121,28 +121,28 @@ async def test_the_commune_corrects_a_member(app):
     assert event["payload"]["changed_fields"] == ["given_name_latin", "national_id", "phone"]
 
 
-@pytest.mark.parametrize(
-    ("changes", "pointer"),
-    [
-        ({"relationship": "head"}, "#/relationship"),
-        ({"birth_date": None}, "#/birth_date"),
-        ({"birth_date": "1970-05-05"}, "#/birth_date"),  # the child before the head
-        ({"pregnant": True}, "#/pregnant"),  # a boy
-        ({"phone": "12345"}, "#/phone"),
-        ({"nickname": "Boy"}, "#/nickname"),
-        ({}, "#/body"),
-    ],
-)
-async def test_bad_member_corrections_name_the_field(app, changes, pointer):
+BAD_CORRECTIONS = [
+    ({"relationship": "head"}, "#/relationship"),
+    ({"birth_date": None}, "#/birth_date"),
+    ({"birth_date": "1970-05-05"}, "#/birth_date"),  # the child before the head
+    ({"pregnant": True}, "#/pregnant"),  # a boy
+    ({"phone": "12345"}, "#/phone"),
+    ({"nickname": "Boy"}, "#/nickname"),
+    ({}, "#/body"),
+]
+
+
+async def test_bad_member_corrections_name_the_field(app):
     created, url = await pending(app)
     child = created["members"][2]
     async with as_(app, CS_PHNOM_PENH_THMEI) as client:
-        response = await client.patch(
-            f"{url}/members/{child['id']}", json=changes, headers={"If-Match": '"1"'}
-        )
+        for changes, pointer in BAD_CORRECTIONS:
+            response = await client.patch(
+                f"{url}/members/{child['id']}", json=changes, headers={"If-Match": '"1"'}
+            )
+            problem = assert_problem(response, 422)
+            assert pointer in [e["pointer"] for e in problem["errors"]], problem
         after = (await client.get(url)).json()
-    problem = assert_problem(response, 422)
-    assert pointer in [e["pointer"] for e in problem["errors"]], problem
     assert after["version"] == 1 and after["members"][2] == child
 
 
