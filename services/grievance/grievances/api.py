@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.grievance.clock import Clock, request_clock
 from services.grievance.grievances import repository as grievances
@@ -58,9 +59,10 @@ _WRITE = {k: PROBLEM_RESPONSES[k] for k in (403, 404, 409, 412, 428)}
 
 
 def grievance_read(grievance: Grievance, principal: Principal) -> GrievanceRead:
+    """The staff view. Callers log identity reads with `shown()` (or the service directly)."""
     own = service.handles(principal, grievance)
     complainant = None
-    if own and not grievance.anonymous:
+    if service.identity_visible(principal, grievance):
         complainant = ComplainantRead(
             name=grievance.complainant_name,
             phone=grievance.complainant_phone,
@@ -105,9 +107,32 @@ def grievance_read(grievance: Grievance, principal: Principal) -> GrievanceRead:
     )
 
 
-def _answer(response: Response, grievance: Grievance, principal: Principal) -> GrievanceRead:
+async def shown(
+    session: AsyncSession,
+    principal: Principal,
+    rows: list[Grievance],
+    *,
+    purpose: str,
+    now: datetime,
+) -> list[GrievanceRead]:
+    """The staff view of `rows`, with every complainant identity in it audit-logged."""
+    await service.record_identity_reads(
+        session, principal=principal, grievances_shown=rows, purpose=purpose, now=now
+    )
+    return [grievance_read(g, principal) for g in rows]
+
+
+async def _answer(
+    session: AsyncSession,
+    response: Response,
+    grievance: Grievance,
+    principal: Principal,
+    *,
+    purpose: str,
+    now: datetime,
+) -> GrievanceRead:
     set_etag(response, grievance.version)
-    return grievance_read(grievance, principal)
+    return (await shown(session, principal, [grievance], purpose=purpose, now=now))[0]
 
 
 @router.post(
@@ -125,10 +150,9 @@ async def record_grievance(
 ) -> GrievanceRead:
     if idempotency.replay is not None:
         return idempotency.replay  # type: ignore[return-value]
-    grievance = await service.record_intake(
-        session, principal=principal, intake=intake, now=clock.now()
-    )
-    body = grievance_read(grievance, principal)
+    now = clock.now()
+    grievance = await service.record_intake(session, principal=principal, intake=intake, now=now)
+    [body] = await shown(session, principal, [grievance], purpose="record_grievance", now=now)
     return await idempotency.respond(  # type: ignore[return-value]
         201,
         body.model_dump(mode="json"),
@@ -141,6 +165,7 @@ async def list_grievances(
     session: SessionDep,
     principal: PrincipalDep,
     page: PageDep,
+    clock: ClockDep,
     status: Status | None = None,
     category: Category | None = None,
     channel: Channel | None = None,
@@ -163,17 +188,24 @@ async def list_grievances(
         ),
         page,
     )
-    return Page(items=[grievance_read(g, principal) for g in rows], next_cursor=cursor)
+    items = await shown(session, principal, rows, purpose="list_grievances", now=clock.now())
+    return Page(items=items, next_cursor=cursor)
 
 
 @router.get("/grievances/{grievance_id}", responses=_READ, summary="One grievance")
 async def get_grievance(
-    grievance_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, response: Response
+    grievance_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    response: Response,
+    clock: ClockDep,
 ) -> GrievanceRead:
     grievance = await grievances.get_visible(session, principal, grievance_id)
     if grievance is None:
         raise Problem.not_found("The grievance")
-    return _answer(response, grievance, principal)
+    return await _answer(
+        session, response, grievance, principal, purpose="get_grievance", now=clock.now()
+    )
 
 
 @router.get(
@@ -214,15 +246,18 @@ async def acknowledge_grievance(
     principal: PrincipalDep,
     clock: ClockDep,
 ) -> GrievanceRead:
+    now = clock.now()
     grievance = await _for_change(session, request, principal, grievance_id)
     await service.acknowledge(
         session,
         principal=principal,
         grievance=grievance,
         public_message=body.public_message,
-        now=clock.now(),
+        now=now,
     )
-    return _answer(response, grievance, principal)
+    return await _answer(
+        session, response, grievance, principal, purpose="acknowledge_grievance", now=now
+    )
 
 
 @router.post("/grievances/{grievance_id}/start", responses=_WRITE)
@@ -235,15 +270,18 @@ async def start_work_on_grievance(
     principal: PrincipalDep,
     clock: ClockDep,
 ) -> GrievanceRead:
+    now = clock.now()
     grievance = await _for_change(session, request, principal, grievance_id)
     await service.start_work(
         session,
         principal=principal,
         grievance=grievance,
         public_message=body.public_message,
-        now=clock.now(),
+        now=now,
     )
-    return _answer(response, grievance, principal)
+    return await _answer(
+        session, response, grievance, principal, purpose="start_work_on_grievance", now=now
+    )
 
 
 @router.post("/grievances/{grievance_id}/resolve", responses=_WRITE)
@@ -256,6 +294,7 @@ async def resolve_grievance(
     principal: PrincipalDep,
     clock: ClockDep,
 ) -> GrievanceRead:
+    now = clock.now()
     grievance = await _for_change(session, request, principal, grievance_id)
     await service.resolve(
         session,
@@ -264,9 +303,11 @@ async def resolve_grievance(
         decision=body.decision,
         resolution_summary=body.resolution_summary,
         reopen_days=request.app.state.settings.reopen_days,
-        now=clock.now(),
+        now=now,
     )
-    return _answer(response, grievance, principal)
+    return await _answer(
+        session, response, grievance, principal, purpose="resolve_grievance", now=now
+    )
 
 
 @router.post("/grievances/{grievance_id}/reject", responses=_WRITE)
@@ -279,11 +320,14 @@ async def reject_grievance(
     principal: PrincipalDep,
     clock: ClockDep,
 ) -> GrievanceRead:
+    now = clock.now()
     grievance = await _for_change(session, request, principal, grievance_id)
     await service.reject(
-        session, principal=principal, grievance=grievance, reason=body.reason, now=clock.now()
+        session, principal=principal, grievance=grievance, reason=body.reason, now=now
     )
-    return _answer(response, grievance, principal)
+    return await _answer(
+        session, response, grievance, principal, purpose="reject_grievance", now=now
+    )
 
 
 @router.post("/grievances/{grievance_id}/close", responses=_WRITE)
@@ -296,15 +340,18 @@ async def close_grievance(
     principal: PrincipalDep,
     clock: ClockDep,
 ) -> GrievanceRead:
+    now = clock.now()
     grievance = await _for_change(session, request, principal, grievance_id)
     await service.close(
         session,
         principal=principal,
         grievance=grievance,
         public_message=body.public_message,
-        now=clock.now(),
+        now=now,
     )
-    return _answer(response, grievance, principal)
+    return await _answer(
+        session, response, grievance, principal, purpose="close_grievance", now=now
+    )
 
 
 @router.post("/grievances/{grievance_id}/escalate", responses=_WRITE)
@@ -317,11 +364,14 @@ async def escalate_grievance(
     principal: PrincipalDep,
     clock: ClockDep,
 ) -> GrievanceRead:
+    now = clock.now()
     grievance = await _for_change(session, request, principal, grievance_id)
     await service.escalate(
-        session, principal=principal, grievance=grievance, reason=body.reason, now=clock.now()
+        session, principal=principal, grievance=grievance, reason=body.reason, now=now
     )
-    return _answer(response, grievance, principal)
+    return await _answer(
+        session, response, grievance, principal, purpose="escalate_grievance", now=now
+    )
 
 
 @router.post(

@@ -17,7 +17,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.grievance.grievances.codes import OPEN_STATUSES
-from services.grievance.grievances.models import Grievance, PublicLookupFailure, TimelineEntry
+from services.grievance.grievances.models import (
+    Grievance,
+    PersonalDataAccess,
+    PublicLookupFailure,
+    TimelineEntry,
+)
 from shared.http.pagination import PageParams, paginate
 from shared.jurisdiction import jurisdiction_filter
 from shared.principal import Principal
@@ -61,6 +66,10 @@ def add(session: AsyncSession, grievance: Grievance) -> None:
 
 def add_timeline_entry(session: AsyncSession, entry: TimelineEntry) -> None:
     session.add(entry)
+
+
+def add_access_records(session: AsyncSession, records: list[PersonalDataAccess]) -> None:
+    session.add_all(records)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ emits its event in the same transaction.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,10 +24,11 @@ from services.grievance.grievances.codes import (
     Status,
     TimelineKind,
 )
-from services.grievance.grievances.models import Grievance, TimelineEntry
+from services.grievance.grievances.models import Grievance, PersonalDataAccess, TimelineEntry
 from services.grievance.grievances.schemas import GrievanceIntake, IntakeBase
 from services.grievance.grievances.tracking_code import new_code
 from services.grievance.households import repository as households
+from shared.context import request_id_var
 from shared.jurisdiction import require_in_jurisdiction
 from shared.principal import Principal
 from shared.problems import Problem
@@ -63,6 +65,42 @@ def handles(principal: Principal, grievance: Grievance) -> bool:
         and principal.admin_code == grievance.handling_admin_code
         and principal.has_role(role)
     )
+
+
+def identity_visible(principal: Principal, grievance: Grievance) -> bool:
+    """Whether a response to `principal` carries the complainant's identity: only the
+    handling unit's handlers see it, and an anonymous grievance has none."""
+    return not grievance.anonymous and handles(principal, grievance)
+
+
+async def record_identity_reads(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    grievances_shown: Iterable[Grievance],
+    purpose: str,
+    now: datetime,
+) -> int:
+    """Log that `principal` is being shown the complainant identity of these grievances
+    (those it may see it on), in the request's transaction; returns how many were logged."""
+    records = [
+        PersonalDataAccess(
+            grievance_id=grievance.id,
+            actor_sub=principal.sub,
+            actor_name=principal.name,
+            actor_tier=principal.tier.value if principal.tier else None,
+            actor_admin_code=principal.admin_code,
+            purpose=purpose,
+            request_id=request_id_var.get(),
+            at=now,
+        )
+        for grievance in grievances_shown
+        if identity_visible(principal, grievance)
+    ]
+    if records:
+        grievances.add_access_records(session, records)
+        await session.flush()
+    return len(records)
 
 
 def require_handler(principal: Principal, grievance: Grievance) -> None:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 
 from services.grievance.clock import Clock, request_clock
 from services.grievance.grievances import repository as grievances
-from services.grievance.grievances.api import grievance_read
+from services.grievance.grievances.api import shown
 from services.grievance.grievances.codes import Category
 from services.grievance.grievances.schemas import GrievanceRead
 from shared.db import SessionDep
@@ -44,4 +44,5 @@ async def worklist(
         category=category,
         page=page,
     )
-    return Page(items=[grievance_read(g, principal) for g in rows], next_cursor=cursor)
+    items = await shown(session, principal, rows, purpose=f"worklist_{kind}", now=now)
+    return Page(items=items, next_cursor=cursor)
