@@ -21,6 +21,20 @@ async def test_commune_registers_district_verifies_sibling_sees_nothing(
         url = f"/registry/households/{household['id']}"
         read = await commune.get(url)
         assert read.status_code == 200 and read.json()["members"][0]["phone"] == "+85512345678"
+        status = await commune.put(
+            f"{url}/poverty-status",
+            json={
+                "level": "POOR_2",
+                "score": 60,
+                "method": "ON_DEMAND",
+                "assessed_on": "2026-11-01",
+                "valid_until": "2029-11-01",
+                "vulnerability_categories": ["under_18"],
+            },
+            headers={"If-Match": read.headers["etag"]},
+        )
+        assert status.status_code == 200, status.text
+        read = await commune.get(url)
 
     async with platform.client("dmk.sen-sok") as district:
         verified = await district.post(f"{url}/verify", headers={"If-Match": read.headers["etag"]})
@@ -46,6 +60,13 @@ async def test_commune_registers_district_verifies_sibling_sees_nothing(
         seen = (await capital.get(url)).json()
         assert seen["status"] == "active"
         assert seen["members"][0]["national_id"] == "*****3040"
+        history = (await capital.get(f"{url}/poverty-status/history")).json()
+        assert [h["level"] for h in history["items"]] == ["POOR_2"]
+        expiring = await capital.get(
+            "/registry/households",
+            params={"location": "1208", "poverty_valid_until_before": "2030-01-01"},
+        )
+        assert [h["code"] for h in expiring.json()["items"]] == [household["code"]]
 
     async with platform.client("cp.banteay-meanchey") as other_province:
         assert (await other_province.get(url)).status_code == 404
@@ -57,11 +78,12 @@ async def test_commune_registers_district_verifies_sibling_sees_nothing(
         await read_topic(
             infrastructure.bootstrap_servers,
             "sp.registry.household",
-            until=lambda records: len(about(records)) >= 2,
+            until=lambda records: len(about(records)) >= 3,
         )
     )
     assert [e["type"] for e in events] == [
         "kh.gov.sp.registry.household.registered.v1",
+        "kh.gov.sp.registry.household.poverty_status_changed.v1",
         "kh.gov.sp.registry.household.verified.v1",
     ]
     assert events[0]["jurisdiction"] == VILLAGE_PHNOM_PENH_THMEI

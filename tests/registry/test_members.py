@@ -146,6 +146,25 @@ async def test_bad_member_corrections_name_the_field(app):
     assert after["version"] == 1 and after["members"][2] == child
 
 
+async def test_a_heads_new_birth_date_must_fit_the_children(app):
+    created, url = await pending(app)
+    head = created["members"][0]
+    async with as_(app, CS_PHNOM_PENH_THMEI) as client:
+        refused = await client.patch(
+            f"{url}/members/{head['id']}",
+            json={"birth_date": "2008-01-01"},  # younger than the child born in 2012 + 12
+            headers={"If-Match": '"1"'},
+        )
+        accepted = await client.patch(
+            f"{url}/members/{head['id']}",
+            json={"birth_date": "1984-03-14"},
+            headers={"If-Match": '"1"'},
+        )
+    reason = assert_problem(refused, 422, "#/birth_date")["errors"][0]["reason"]
+    assert "Sok Dara" in reason and "12 years younger" in reason
+    assert accepted.status_code == 200, accepted.text
+
+
 async def test_the_head_cannot_stop_being_head_by_a_correction(app):
     created, url = await pending(app)
     async with as_(app, CS_PHNOM_PENH_THMEI) as client:

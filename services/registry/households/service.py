@@ -828,6 +828,8 @@ async def update_member(
         head_member = await repository.member_for_change(session, household.head_member_id)
         head = _member_values(head_member) if head_member else None
     errors = member_errors(after, [], head=head, on=today())
+    if member.id == household.head_member_id and not errors:
+        errors = await _household_against_head(session, household, member, after)
     if errors:
         raise _invalid(errors)
     changed = diff(before, after)
@@ -843,6 +845,25 @@ async def update_member(
     await _emit_member(session, member, MemberUpdated, changed_fields=sorted(changed))
     await session.flush()
     return member
+
+
+async def _household_against_head(
+    session: AsyncSession, household: Household, head: Member, head_values: dict[str, Any]
+) -> list[FieldError]:
+    """A corrected head's birth date must still fit the generations of the other members."""
+    if (
+        head_values["birth_date"] == head.birth_date
+        and head_values.get("birth_date_estimated") == head.birth_date_estimated
+    ):
+        return []
+    for other in await repository.members_of(session, household.id):
+        if other.id == head.id or other.status != MemberStatus.ACTIVE:
+            continue
+        reason = _relationship_age_error(_member_values(other), head_values)
+        if reason:
+            name = f"{other.family_name_latin} {other.given_name_latin} ({other.id})"
+            return [field_error(["birth_date"], f"does not fit {name}: {reason}")]
+    return []
 
 
 def _json_diff(changes: dict[str, dict[str, Any]]) -> dict[str, Any]:
