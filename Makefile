@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format tokens bench-outbox bench-grievance bench-registry-reads asyncapi clean-local help
+.PHONY: run test lint format tokens bench-outbox bench-grievance bench-registry-reads bench-import asyncapi clean-local help
 
 help:
 	@echo "make run      start PostgreSQL, the broker, the four services and the gateway"
@@ -14,6 +14,7 @@ help:
 	@echo "make asyncapi write docs/asyncapi.json from the event registry"
 	@echo "make bench-outbox  outbox relay throughput benchmark"
 	@echo "make bench-registry-reads  registry reads at the national volume (HOUSEHOLDS=4000000, REUSE=1)"
+	@echo "make bench-import  registry import of a synthetic CSV (MEMBERS=1000000) beside raw COPY"
 	@echo "make bench-grievance  SLA scheduler over 1M grievances, public submissions meanwhile"
 
 $(STAMP): pyproject.toml
@@ -44,6 +45,10 @@ bench-outbox: $(STAMP)
 
 clean-local:
 	rm -rf .local
+
+# Generates the CSV once into .local/bench-import (kept), then imports it into a fresh database.
+bench-import: $(STAMP)
+	$(BIN)/python -m bench.registry_import --members $(or $(MEMBERS),1000000)
 
 bench-grievance: $(STAMP)
 	$(BIN)/python -m bench.grievance_sla

@@ -484,7 +484,8 @@ class StagingTables:
                                          AND h.existing_id IS NULL
                             ORDER BY h.first_row)
                    END AS ordinal,
-                   uuidv7() AS household_id, head.member_id AS head_member_id
+                   uuidv7() AS household_id, head.member_id AS head_member_id,
+                   NULL::text AS code
             FROM import_households h
             LEFT JOIN (SELECT DISTINCT household_ref FROM household_import_issue
                        WHERE import_id = $1 AND severity = 'error'
@@ -495,6 +496,7 @@ class StagingTables:
             import_id,
         )
         await c.execute(f"CREATE INDEX ON {households} (ordinal) WHERE ordinal IS NOT NULL")
+        await c.execute(f"ANALYZE {households}")
 
     async def household_counts(self) -> asyncpg.Record:
         return await self.connection.fetchrow(
@@ -515,19 +517,29 @@ class StagingTables:
         actor: dict[str, Any],
         events: dict[str, dict[str, str]],
         traceparent: str | None,
-    ) -> tuple[int, int]:
+    ) -> list[uuid.UUID]:
         """Create households `after+1 .. after+len(codes)` (with these codes), their members,
         history, IDPoor history and HouseholdRegistered events; advance the checkpoint.
-        One transaction: a crash leaves the batch either wholly done or not at all."""
+        One transaction: a crash leaves the batch either wholly done or not at all. Returns
+        the ids of the households created."""
         c = self.connection
         last = after + len(codes)
         async with c.transaction():
-            created, members = await c.fetchrow(
+            await c.execute(
                 f"""
-                WITH batch AS (
-                    SELECT h.*, c.code
-                    FROM unnest($1::text[]) WITH ORDINALITY AS c(code, n)
-                    JOIN {self.households} h ON h.ordinal = $2 + c.n
+                UPDATE {self.households} h SET code = c.code
+                FROM unnest($1::text[]) WITH ORDINALITY AS c(code, n)
+                WHERE h.ordinal = $2 + c.n
+                """,
+                codes,
+                after,
+            )
+            created, members, household_ids = await c.fetchrow(
+                f"""
+                WITH batch AS MATERIALIZED (
+                    -- A range of the ordinal index, so the planner knows it is one batch.
+                    SELECT h.* FROM {self.households} h
+                    WHERE h.ordinal > $2 AND h.ordinal <= $2 + cardinality($1::text[])
                 ),
                 created AS (
                     INSERT INTO household (
@@ -628,7 +640,8 @@ class StagingTables:
                     ) e
                     ORDER BY e.ordinal, e.kind
                 )
-                SELECT (SELECT count(*) FROM created), (SELECT count(*) FROM members)
+                SELECT (SELECT count(*) FROM created), (SELECT count(*) FROM members),
+                       (SELECT coalesce(array_agg(id), '{{}}') FROM created)
                 """,
                 codes,
                 after,
@@ -661,7 +674,7 @@ class StagingTables:
                 members,
             )
             await c.execute(f"SELECT pg_notify('{OUTBOX_CHANNEL}', '')")
-        return created, members
+        return list(household_ids)
 
 
 async def next_household_numbers(connection: asyncpg.Connection, count: int) -> list[int]:

@@ -14,8 +14,10 @@
 
 Events: one HouseholdRegistered (origin "import", with member_count) per household, a
 PovertyStatusChanged per household imported with an assessed IDPoor status, and one
-ImportCompleted per import. MemberAdded is not emitted per imported member: a million-member
-import would put a million rows in the outbox; subscribers read members through the API.
+ImportCompleted per import; likely duplicates of the new households go to the duplicates
+review queue (duplicates.service.flag_duplicates, per batch, with DuplicateFlagged events).
+MemberAdded is not emitted per imported member: a million-member import would put a million
+rows in the outbox; subscribers read members through the API.
 History: one `record_change` entry per household ("registered", origin "import").
 """
 
@@ -36,6 +38,7 @@ import asyncpg
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry.duplicates import service as duplicates_service
 from services.registry.households.codes import format_household_code
 from services.registry.imports import repository
 from services.registry.imports.models import FileFormat, HouseholdImport, ImportStatus
@@ -394,6 +397,13 @@ async def _commit(
         "admin_code": record["committed_by_admin_code"] or record["admin_code"],
         "request_id": record["request_id"],
     }
+    committer = Principal(
+        sub=actor["sub"],
+        name=actor["name"],
+        tier=actor["tier"],
+        admin_code=actor["admin_code"],
+        roles=frozenset(UPLOAD_ROLES),
+    )
     events = {
         "registered": {
             "type": HouseholdRegistered.event_type(),
@@ -416,13 +426,21 @@ async def _commit(
             return
         count = min(batch_households, total - done)
         numbers = await repository.next_household_numbers(connection, count)
-        await staging.commit_batch(
+        created = await staging.commit_batch(
             after=done,
             codes=[format_household_code(n) for n in numbers],
             actor=actor,
             events=events,
             traceparent=traceparent_var.get(),
         )
+        if created:
+            # The review queue: likely duplicates of the new households (set-based). In its
+            # own transaction right after the batch's: a crash between the two leaves that
+            # batch unflagged (its registry duplicates are still in the import's report).
+            async with database.transaction() as session:
+                await duplicates_service.flag_duplicates(
+                    session, household_ids=created, principal=committer
+                )
         done += count
         batches += 1
         if progress:
