@@ -377,6 +377,7 @@ async def _commit(
     batch_households: int,
     max_batches: int | None,
     progress: Progress | None,
+    flag_duplicates: bool,
 ) -> None:
     import_id = record["id"]
     staging = StagingTables(connection, import_id)
@@ -433,7 +434,7 @@ async def _commit(
             events=events,
             traceparent=traceparent_var.get(),
         )
-        if created:
+        if created and flag_duplicates:
             # The review queue: likely duplicates of the new households (set-based). In its
             # own transaction right after the batch's: a crash between the two leaves that
             # batch unflagged (its registry duplicates are still in the import's report).
@@ -482,9 +483,11 @@ async def commit_import(
     batch_households: int = COMMIT_BATCH_HOUSEHOLDS,
     max_batches: int | None = None,
     progress: Progress | None = None,
+    flag_duplicates: bool = True,
 ) -> bool:
     """Commit (or continue committing) an import whose commit was requested; False if
-    another process holds it. `max_batches` stops early, leaving it resumable."""
+    another process holds it. `max_batches` stops early, leaving it resumable;
+    `flag_duplicates=False` skips the duplicates review queue (benchmarks only)."""
     async with _locked_connection(database, import_id) as connection:
         if connection is None:
             return False
@@ -498,6 +501,7 @@ async def commit_import(
             batch_households=batch_households,
             max_batches=max_batches,
             progress=progress,
+            flag_duplicates=flag_duplicates,
         )
         return True
 
