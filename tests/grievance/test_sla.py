@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import asyncpg
 
 from services.grievance.sla.scheduler import SlaScheduler
 from shared.db.engine import asyncpg_dsn
-from shared.events.catalog.grievance import GrievanceEscalated, GrievanceSlaBreached
+from shared.events.catalog.grievance import (
+    GrievanceClosed,
+    GrievanceEscalated,
+    GrievanceSlaBreached,
+)
 from tests.grievance.conftest import act, record
 from tests.harness import (
     GRIEVANCE_CS_PHNOM_PENH_THMEI,
@@ -36,7 +42,11 @@ async def test_an_unacknowledged_grievance_escalates_to_the_district_after_48_ho
     assert (seen["handling_tier"], seen["handling_admin_code"]) == ("dmk", "1208")
     assert seen["status"] == "submitted" and seen["due_kind"] == "acknowledge"
     assert seen["version"] == 2 and seen["escalation_count"] == 1
-    assert [e["kind"] for e in timeline["items"]][-2:] == ["sla_breached", "escalated"]
+    # One entry: the escalation, naming the deadline it breached.
+    last = timeline["items"][-1]
+    assert [e["kind"] for e in timeline["items"]] == ["submitted", "escalated"]
+    assert last["details"]["automatic"] is True and last["details"]["deadline"] == "acknowledge"
+    assert (last["details"]["from_tier"], last["details"]["to_tier"]) == ("cs", "dmk")
     assert [g["id"] for g in overdue["items"]] == [created["id"]]
     # The commune can no longer act on it; a stale ETag from before the escalation fails too.
     async with service.client(GRIEVANCE_CS_PHNOM_PENH_THMEI) as commune:
@@ -129,3 +139,54 @@ async def test_only_one_instance_runs_a_pass_at_a_time(service):
         assert await first.run_pass() is None
         await repository.unlock(holder)
     assert await second.run_pass() is not None
+
+
+async def test_a_resolved_grievance_closes_itself_when_the_reopening_period_ends(
+    service, infrastructure
+):
+    async with service.client(GRIEVANCE_CS_PHNOM_PENH_THMEI) as commune:
+        created = await record(commune)
+        await act(commune, created, "acknowledge")
+        resolved = await act(commune, created, "resolve",
+                             {"decision": "upheld", "resolution_summary": "Added."})  # fmt: skip
+        still_open = await record(commune)
+    assert resolved.json()["status"] == "resolved"
+    reopen_days = service.app.state.settings.reopen_days
+    service.clock.advance(days=reopen_days, hours=-1)
+    assert (await scheduler(service).run_pass()).closed == 0
+    service.clock.advance(hours=2)
+    result = await scheduler(service).run_pass()
+    assert result.closed == 1
+    async with service.client(GRIEVANCE_CS_PHNOM_PENH_THMEI) as commune:
+        seen = (await commune.get(f"/grievances/{created['id']}")).json()
+        timeline = (await commune.get(f"/grievances/{created['id']}/timeline")).json()
+        other = (await commune.get(f"/grievances/{still_open['id']}")).json()
+    assert seen["status"] == "closed" and seen["decision"] == "upheld"
+    assert datetime.fromisoformat(seen["closed_at"]) == service.clock.now()
+    assert seen["version"] == resolved.json()["version"] + 1
+    assert timeline["items"][-1]["kind"] == "closed"
+    assert timeline["items"][-1]["actor"] == "system"
+    assert timeline["items"][-1]["details"] == {"automatic": True}
+    assert other["status"] != "closed"  # escalated on the way, never closed
+    # The period is over: the complainant can no longer reopen it.
+    async with service.client(None) as citizen:
+        late = await citizen.post(
+            f"/public/grievances/{created['tracking_code']}/reopen", json={"reason": "again"}
+        )
+    assert late.status_code == 409 and late.json()["type"].endswith("reopen-period-ended")
+    # A second pass finds nothing more to close.
+    assert (await scheduler(service).run_pass()).closed == 0
+
+    conn = await asyncpg.connect(asyncpg_dsn(infrastructure.database_url("grievance")))
+    try:
+        rows = await conn.fetch(
+            "SELECT payload::text AS payload FROM outbox WHERE type LIKE '%.closed.v%' "
+            "AND aggregate_id = $1",
+            created["id"],
+        )
+    finally:
+        await conn.close()
+    assert len(rows) == 1
+    event = GrievanceClosed.model_validate_json(rows[0]["payload"])
+    assert event.automatic and event.decision == "upheld"
+    assert (event.handling_tier, event.handling_admin_code) == ("cs", "120801")

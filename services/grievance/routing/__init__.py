@@ -59,11 +59,34 @@ def resolve_due(category: str, tier: Tier, since: datetime) -> datetime:
     return since + timedelta(hours=sla_for(category, tier).resolve_hours)
 
 
-def sla_table() -> list[tuple[str, str, int, int]]:
-    """Every (category, tier, acknowledge hours, resolve hours): the scheduler joins it in SQL."""
-    return [
-        (category.value, tier.value, sla.acknowledge_hours, sla.resolve_hours)
-        for category in Category
-        for tier in Tier
-        for sla in [sla_for(category, tier)]
-    ]
+@dataclass(frozen=True)
+class Escalation:
+    """Where a grievance of `category` handled at `from_tier` goes when its SLA breaches;
+    everything but the first two is None at the national tier (nobody above)."""
+
+    category: str
+    from_tier: str
+    to_tier: str | None
+    code_length: int | None
+    acknowledge_hours: int | None
+    resolve_hours: int | None
+
+
+def escalation_table() -> list[Escalation]:
+    """Every (category, tier) and its escalation: the SLA scheduler joins it in SQL."""
+    rows = []
+    for category in Category:
+        for tier in Tier:
+            parent = PARENT_TIER[tier]
+            sla = sla_for(category, parent) if parent is not None else None
+            rows.append(
+                Escalation(
+                    category=category.value,
+                    from_tier=tier.value,
+                    to_tier=parent.value if parent is not None else None,
+                    code_length=CODE_LENGTH[parent] if parent is not None else None,
+                    acknowledge_hours=sla.acknowledge_hours if sla else None,
+                    resolve_hours=sla.resolve_hours if sla else None,
+                )
+            )
+    return rows

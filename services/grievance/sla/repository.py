@@ -7,11 +7,16 @@ For up to `batch` grievances whose deadline has passed (read through the partial
    the routing rules (passed in as arrays and joined), or, at the national tier, clears the
    deadline (it stays overdue and is reported, there is nobody above);
 2. bumps `version`, so a handler's concurrent write ends in 412 instead of undoing it;
-3. inserts the timeline entries (sla_breached, escalated), and
+3. inserts one timeline entry per grievance (`escalated`, naming the deadline it breached;
+   `sla_breached` at the national tier), and
 4. inserts the outbox rows (`sla_breached`, then `escalated`, in that order per grievance).
 
+A second statement closes resolved grievances whose reopening period (`reopen_until`)
+ended, with a `closed` timeline entry and a `closed` event marked automatic.
+
 Payloads are built with jsonb_build_object in the shape of the catalog's pydantic models
-(`GrievanceSlaBreached`, `GrievanceEscalated`); a test validates them against the models.
+(`GrievanceSlaBreached`, `GrievanceEscalated`, `GrievanceClosed`); tests validate them
+against the models.
 """
 
 from __future__ import annotations
@@ -22,82 +27,84 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.grievance.routing import sla_table
+from services.grievance.routing import escalation_table
 from shared.db.platform_tables import OUTBOX_CHANNEL
-from shared.events.catalog.grievance import GrievanceEscalated, GrievanceSlaBreached
+from shared.events.catalog.grievance import (
+    GrievanceClosed,
+    GrievanceEscalated,
+    GrievanceSlaBreached,
+)
 
 _ESCALATE = text(
     """
-WITH rules AS (
+WITH next_unit AS (
     SELECT * FROM unnest(
-        CAST(:rule_categories AS text[]), CAST(:rule_tiers AS text[]),
+        CAST(:rule_categories AS text[]), CAST(:rule_from_tiers AS text[]),
+        CAST(:rule_to_tiers AS text[]), CAST(:rule_code_lengths AS int[]),
         CAST(:rule_ack AS int[]), CAST(:rule_resolve AS int[])
-    ) AS r(category, tier, ack_hours, resolve_hours)
-),
-steps (from_tier, to_tier, code_length) AS (
-    VALUES ('cs', 'dmk', 4), ('dmk', 'cp', 2), ('cp', 'national', 0),
-           ('national', NULL, NULL)
+    ) AS r(category, from_tier, to_tier, code_length, ack_hours, resolve_hours)
 ),
 due AS (
-    SELECT g.id, g.category, g.handling_tier AS from_tier,
-           g.handling_admin_code AS from_code, g.due_kind AS breached_kind,
-           g.due_at AS breached_due
-    FROM grievance g
-    WHERE g.due_at IS NOT NULL AND g.due_at <= :now
+    SELECT g.ctid FROM grievance g
+    WHERE g.due_at <= :now
     ORDER BY g.due_at
     LIMIT :batch
     FOR UPDATE SKIP LOCKED
 ),
 moved AS (
     UPDATE grievance g SET
-        handling_tier = coalesce(s.to_tier, g.handling_tier),
-        handling_admin_code = CASE WHEN s.to_tier IS NULL THEN g.handling_admin_code
-                                   ELSE left(g.location_code, s.code_length) END,
-        tier_entered_at = CASE WHEN s.to_tier IS NULL THEN g.tier_entered_at
+        handling_tier = coalesce(n.to_tier, g.handling_tier),
+        handling_admin_code = CASE WHEN n.to_tier IS NULL THEN g.handling_admin_code
+                                   ELSE left(g.location_code, n.code_length) END,
+        tier_entered_at = CASE WHEN n.to_tier IS NULL THEN g.tier_entered_at
                                ELSE CAST(:now AS timestamptz) END,
-        due_at = CASE
-            WHEN s.to_tier IS NULL THEN NULL
-            WHEN g.due_kind = 'acknowledge'
-                THEN CAST(:now AS timestamptz) + make_interval(hours => r.ack_hours)
-            ELSE CAST(:now AS timestamptz) + make_interval(hours => r.resolve_hours)
-        END,
-        due_kind = CASE WHEN s.to_tier IS NULL THEN NULL ELSE g.due_kind END,
-        escalation_count = g.escalation_count + CAST(s.to_tier IS NOT NULL AS int),
+        due_at = CAST(:now AS timestamptz) + CASE g.due_kind
+            WHEN 'acknowledge' THEN n.ack_hours ELSE n.resolve_hours END * interval '1 hour',
+        due_kind = CASE WHEN n.to_tier IS NULL THEN NULL ELSE g.due_kind END,
+        escalation_count = g.escalation_count + CAST(n.to_tier IS NOT NULL AS int),
         sla_breach_count = g.sla_breach_count + 1,
         updated_at = :now,
         version = g.version + 1
-    FROM due
-    JOIN steps s ON s.from_tier = due.from_tier
-    LEFT JOIN rules r ON r.category = due.category AND r.tier = s.to_tier
-    WHERE g.id = due.id
-    RETURNING g.id, g.category, g.location_code, g.handling_tier AS to_tier,
-              g.handling_admin_code AS to_code, due.from_tier, due.from_code,
-              due.breached_kind, due.breached_due, s.to_tier IS NOT NULL AS escalated
+    FROM next_unit n
+    -- The locked rows by their physical address (a TID scan): joined on id, the planner
+    -- prefers hashing a sequential scan of the whole table, once per batch.
+    WHERE g.ctid = ANY (ARRAY(SELECT ctid FROM due))
+      AND n.category = g.category AND n.from_tier = g.handling_tier
+    RETURNING g.id, g.category, g.location_code, new.handling_tier AS to_tier,
+              new.handling_admin_code AS to_code, old.handling_tier AS from_tier,
+              old.handling_admin_code AS from_code, old.due_kind AS breached_kind,
+              old.due_at AS breached_due, n.to_tier IS NOT NULL AS escalated
 ),
 entries AS (
+    -- Per grievance the breach (n = 1) before its escalation (n = 2), next to each other:
+    -- seq order is the order consumers see them in.
     SELECT m.*, k.n
     FROM moved m CROSS JOIN (VALUES (1), (2)) AS k(n)
     WHERE k.n = 1 OR m.escalated
+    ORDER BY m.id, k.n
 ),
 timeline AS (
+    -- One entry per grievance: the escalation names the deadline it breached (at the
+    -- national tier, where nobody is above, the entry is the breach itself).
     INSERT INTO grievance_timeline (grievance_id, occurred_at, kind, public, actor, details)
-    SELECT e.id, :now,
-           CASE e.n WHEN 1 THEN 'sla_breached' ELSE 'escalated' END,
+    SELECT m.id, :now,
+           CASE WHEN m.escalated THEN 'escalated' ELSE 'sla_breached' END,
            true, 'system',
-           CASE e.n
-               WHEN 1 THEN jsonb_build_object('deadline', e.breached_kind,
-                                              'due_at', e.breached_due)
-               ELSE jsonb_build_object('automatic', true, 'from_tier', e.from_tier,
-                                       'from_admin_code', e.from_code, 'to_tier', e.to_tier,
-                                       'to_admin_code', e.to_code)
+           CASE WHEN m.escalated
+               THEN jsonb_build_object('automatic', true, 'deadline', m.breached_kind,
+                                       'due_at', m.breached_due, 'from_tier', m.from_tier,
+                                       'from_admin_code', m.from_code, 'to_tier', m.to_tier,
+                                       'to_admin_code', m.to_code)
+               ELSE jsonb_build_object('deadline', m.breached_kind, 'due_at', m.breached_due)
            END
-    FROM entries e
-    ORDER BY e.id, e.n
+    FROM moved m
 ),
 events AS (
+    -- uuidv7: time-ordered ids land at the right edge of the outbox's unique index instead
+    -- of on a random page each (a large pass would otherwise touch, and log, all of it).
     INSERT INTO outbox (id, aggregate_type, aggregate_id, type, topic, dataschema, payload,
                         occurred_at, jurisdiction)
-    SELECT gen_random_uuid(), 'grievance', CAST(e.id AS text),
+    SELECT uuidv7(), 'grievance', CAST(e.id AS text),
            CASE e.n WHEN 1 THEN :breached_type ELSE :escalated_type END,
            :topic,
            CASE e.n WHEN 1 THEN :breached_schema ELSE :escalated_schema END,
@@ -119,9 +126,48 @@ events AS (
            END,
            :now, e.location_code
     FROM entries e
-    ORDER BY e.id, e.n
 )
-SELECT count(*) AS breached, count(*) FILTER (WHERE escalated) AS escalated FROM moved
+SELECT count(*) FILTER (WHERE n = 1) AS breached,
+       count(*) FILTER (WHERE n = 2) AS escalated
+FROM entries
+"""
+)
+
+_CLOSE = text(
+    """
+WITH due AS (
+    SELECT g.id FROM grievance g
+    WHERE g.status = 'resolved' AND g.reopen_until <= :now
+    ORDER BY g.reopen_until
+    LIMIT :batch
+    FOR UPDATE SKIP LOCKED
+),
+closed AS (
+    UPDATE grievance g SET status = 'closed', closed_at = :now, updated_at = :now,
+                           version = g.version + 1
+    FROM due
+    WHERE g.id = due.id
+    RETURNING g.id, g.category, g.location_code, g.handling_admin_code, g.handling_tier,
+              g.decision
+),
+timeline AS (
+    INSERT INTO grievance_timeline (grievance_id, occurred_at, kind, public, actor, details)
+    SELECT c.id, :now, 'closed', true, 'system', jsonb_build_object('automatic', true)
+    FROM closed c
+),
+events AS (
+    INSERT INTO outbox (id, aggregate_type, aggregate_id, type, topic, dataschema, payload,
+                        occurred_at, jurisdiction)
+    SELECT uuidv7(), 'grievance', CAST(c.id AS text), :closed_type, :topic, :closed_schema,
+           jsonb_build_object(
+               'grievance_id', c.id, 'category', c.category, 'location_code', c.location_code,
+               'handling_admin_code', c.handling_admin_code, 'handling_tier', c.handling_tier,
+               'decision', c.decision, 'closed_at', CAST(:now AS timestamptz),
+               'automatic', true),
+           :now, c.location_code
+    FROM closed c
+)
+SELECT count(*) FROM closed
 """
 )
 
@@ -137,12 +183,16 @@ class BatchResult:
 
 
 def _rule_parameters() -> dict[str, list]:
-    table = sla_table()
+    """Per (category, current tier): the tier above, its code length and its SLA hours
+    (all NULL at the national tier), from the routing rules."""
+    rows = escalation_table()
     return {
-        "rule_categories": [row[0] for row in table],
-        "rule_tiers": [row[1] for row in table],
-        "rule_ack": [row[2] for row in table],
-        "rule_resolve": [row[3] for row in table],
+        "rule_categories": [r.category for r in rows],
+        "rule_from_tiers": [r.from_tier for r in rows],
+        "rule_to_tiers": [r.to_tier for r in rows],
+        "rule_code_lengths": [r.code_length for r in rows],
+        "rule_ack": [r.acknowledge_hours for r in rows],
+        "rule_resolve": [r.resolve_hours for r in rows],
     }
 
 
@@ -152,6 +202,11 @@ _STATIC = {
     "escalated_type": GrievanceEscalated.event_type(),
     "breached_schema": GrievanceSlaBreached.dataschema(),
     "escalated_schema": GrievanceEscalated.dataschema(),
+}
+_CLOSE_STATIC = {
+    "topic": GrievanceClosed.topic(),
+    "closed_type": GrievanceClosed.event_type(),
+    "closed_schema": GrievanceClosed.dataschema(),
 }
 
 
@@ -175,3 +230,15 @@ async def escalate_breached(
     if row.breached:
         await connection.execute(NOTIFY_SQL)
     return BatchResult(breached=row.breached, escalated=row.escalated)
+
+
+async def close_unreopened(connection: AsyncConnection, *, now: datetime, batch: int) -> int:
+    """One batch of resolved grievances whose reopening period ended: closed, with a
+    timeline entry and a `closed` event marked automatic, in the caller's transaction."""
+    closed = int(
+        (await connection.execute(_CLOSE, {"now": now, "batch": batch, **_CLOSE_STATIC})).scalar()
+        or 0
+    )
+    if closed:
+        await connection.execute(NOTIFY_SQL)
+    return closed

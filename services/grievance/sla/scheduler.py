@@ -1,7 +1,8 @@
 """The SLA scheduler: escalates grievances whose deadline passed, inside the service.
 
 Every `interval` seconds one pass escalates all breached grievances, batch by batch (each
-batch one transaction, see `sla.repository`). Only one instance in the whole deployment
+batch one short transaction, see `sla.repository`), then closes the resolved grievances
+whose reopening period ended. Only one instance in the whole deployment
 works at a time: a pass starts by taking a PostgreSQL advisory lock on its own connection
 and skips when another replica holds it. Time comes from the injected clock, so tests move
 the clock forward instead of waiting.
@@ -27,6 +28,7 @@ class PassResult:
     escalated: int
     batches: int
     seconds: float
+    closed: int = 0
 
 
 class SlaScheduler:
@@ -47,7 +49,7 @@ class SlaScheduler:
         """Escalate everything due now; None when another instance holds the lock."""
         started = time.perf_counter()
         now = self.clock.now()
-        breached = escalated = batches = 0
+        breached = escalated = batches = closed = 0
         async with self.database.engine.connect() as connection:
             locked = await repository.try_lock(connection)
             await connection.commit()
@@ -64,15 +66,31 @@ class SlaScheduler:
                     escalated += result.escalated
                     if result.breached < self.batch_size:
                         break
+                closed = await self._close_unreopened(connection, now)
             finally:
                 await repository.unlock(connection)
                 await connection.commit()
-        outcome = PassResult(breached, escalated, batches, time.perf_counter() - started)
-        if breached:
+        outcome = PassResult(breached, escalated, batches, time.perf_counter() - started, closed)
+        if breached or closed:
             log.info(
-                "SLA pass: %d breached, %d escalated in %.2fs", breached, escalated, outcome.seconds
+                "SLA pass: %d breached, %d escalated, %d closed in %.2fs",
+                breached,
+                escalated,
+                closed,
+                outcome.seconds,
             )
         return outcome
+
+    async def _close_unreopened(self, connection, now) -> int:
+        closed = 0
+        while True:
+            async with connection.begin():
+                batch = await repository.close_unreopened(
+                    connection, now=now, batch=self.batch_size
+                )
+            closed += batch
+            if batch < self.batch_size:
+                return closed
 
     async def run_forever(self) -> None:
         while True:
