@@ -68,8 +68,8 @@ class HouseholdGenerator:
         self.people = 0
 
     def _birth(self, age: int) -> date:
-        year = self.today.year - age
-        return date(year, 1, 1) + timedelta(days=self.random.randrange(365))
+        # A day in the year before the birthday that makes `age` today (never in the future).
+        return self.today - timedelta(days=int(age * 365.25) + self.random.randrange(365))
 
     def _name(self, sex: str) -> tuple[str, str]:
         return self.random.choice(FEMALE_NAMES if sex == "female" else MALE_NAMES)
