@@ -233,10 +233,22 @@ class Stack:
             f"  curl -s {gateway_url}/health",
             f"  curl -s {gateway_url}/openapi.json",
             f"  curl -s {gateway_url}/asyncapi.json",
+            "  # the households of Sangkat Phnom Penh Thmei, as its commune officer sees them:",
             f'  curl -s -H "Authorization: Bearer $TOKEN_CS_PHNOM_PENH_THMEI" '
             f"{gateway_url}/registry/households",
-            "  (no service publishes routes through the gateway yet, so the last one is a 404",
-            "   problem document; the domain issues add them)",
+            "  # the district's verification worklist and a household report:",
+            f'  curl -s -H "Authorization: Bearer $TOKEN_DMK_SEN_SOK" '
+            f'"{gateway_url}/registry/households?status=pending_verification"',
+            f'  curl -s -H "Authorization: Bearer $TOKEN_DMK_SEN_SOK" '
+            f"{gateway_url}/registry/reports/households",
+            "  # a citizen's grievance, no login (track it with the code in the answer):",
+            f"  curl -s -X POST {gateway_url}/grievance/public/grievances "
+            "-H 'Content-Type: application/json' -d '{\"channel\": \"web\", "
+            '\"category\": \"payment_problem\", \"anonymous\": true, '
+            '\"location_code\": \"120801\", \"description\": \"No payment in October.\"}\'',
+            "  # the commune's grievance worklist:",
+            f'  curl -s -H "Authorization: Bearer $TOKEN_CS_PHNOM_PENH_THMEI" '
+            f"{gateway_url}/grievance/worklists/assigned",
         ]
         return lines
 
