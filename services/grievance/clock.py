@@ -36,5 +36,7 @@ class ManualClock(Clock):
         self._now = moment
 
 
-def request_clock(request: Request) -> Clock:
+async def request_clock(request: Request) -> Clock:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, a thread hand-off on
+    # every request for an attribute lookup.
     return getattr(request.app.state, "clock", None) or Clock()

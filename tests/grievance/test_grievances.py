@@ -281,3 +281,36 @@ async def test_the_demo_seed_creates_grievances_once(service, infrastructure):
     again = await seed(infrastructure.database_url("grievance"))
     assert len(codes) == 4 and again == []
     assert await count_rows(infrastructure, "grievance") == 4
+
+
+async def test_a_grievance_submitted_and_changed_in_one_transaction_keeps_both(service):
+    """The demo seed and consumers submit and act in one session: the inserted grievance
+    must be an ordinary persistent row for the change that follows."""
+    from services.grievance.grievances import service as grievances_service
+    from services.grievance.grievances.schemas import GrievanceIntake
+
+    database = service.app.state.database
+    now = service.clock.now()
+    async with database.transaction() as session:
+        submitted = await grievances_service.submit(
+            session,
+            intake=GrievanceIntake.model_validate(intake()),
+            channel="commune_office",
+            location_code="12080102",
+            household_id=None,
+            member_id=None,
+            submitted_by=GRIEVANCE_CS_PHNOM_PENH_THMEI.sub,
+            now=now,
+        )
+        await grievances_service.acknowledge(
+            session,
+            principal=GRIEVANCE_CS_PHNOM_PENH_THMEI,
+            grievance=submitted,
+            public_message=None,
+            now=now,
+        )
+    async with service.client(GRIEVANCE_CS_PHNOM_PENH_THMEI) as commune:
+        seen = (await commune.get(f"/grievances/{submitted.id}")).json()
+        timeline = (await commune.get(f"/grievances/{submitted.id}/timeline")).json()
+    assert (seen["status"], seen["version"]) == ("acknowledged", 2)
+    assert [e["kind"] for e in timeline["items"]] == ["submitted", "acknowledged"]

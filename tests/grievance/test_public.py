@@ -165,3 +165,17 @@ async def test_public_input_is_checked_field_by_field(service, infrastructure):
         first = await citizen.post("/public/grievances", json=public_submission(), headers=key)
         again = await citizen.post("/public/grievances", json=public_submission(), headers=key)
     assert first.json()["tracking_code"] == again.json()["tracking_code"]
+
+
+async def test_a_taken_tracking_code_is_drawn_again(service, monkeypatch):
+    async with service.client(None) as citizen:
+        first = await submit(citizen)
+        taken = first["tracking_code"].replace("-", "")
+        fresh = new_code()
+        draws = iter([taken, fresh])
+        monkeypatch.setattr("services.grievance.grievances.service.new_code", lambda: next(draws))
+        second = await submit(citizen)
+    assert second["tracking_code"] == display(fresh)
+    async with service.client(GRIEVANCE_CS_PHNOM_PENH_THMEI) as commune:
+        listed = (await commune.get("/grievances")).json()["items"]
+    assert len(listed) == 2

@@ -12,9 +12,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, false, func, or_, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from services.grievance.grievances.codes import OPEN_STATUSES
 from services.grievance.grievances.models import (
@@ -56,12 +57,59 @@ async def get_by_tracking_code(session: AsyncSession, code: str) -> Grievance | 
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def tracking_code_taken(session: AsyncSession, code: str) -> bool:
-    return bool(await session.scalar(select(exists().where(Grievance.tracking_code == code))))
+_TIMELINE_INSERT_COLUMNS = (
+    "grievance_id",
+    "occurred_at",
+    "kind",
+    "public",
+    "text",
+    "actor",
+    "details",
+)
 
 
-def add(session: AsyncSession, grievance: Grievance) -> None:
+def _insert_new_statement():
+    # Built once with a bind parameter per column: building it per request (coercing forty
+    # values into a fresh statement) was about a sixth of the service's CPU per submission.
+    grievance_table, timeline_table = Grievance.__table__, TimelineEntry.__table__
+    inserted = (
+        insert(grievance_table)
+        .values({c.name: bindparam(c.name, type_=c.type) for c in grievance_table.columns})
+        .on_conflict_do_nothing(index_elements=[grievance_table.c.tracking_code])
+        .returning(grievance_table.c.id)
+        .cte("inserted")
+    )
+    entry_values = [
+        bindparam(f"entry_{name}", type_=timeline_table.c[name].type)
+        for name in _TIMELINE_INSERT_COLUMNS[1:]
+    ]
+    return (
+        insert(timeline_table)
+        .from_select(list(_TIMELINE_INSERT_COLUMNS), select(inserted.c.id, *entry_values))
+        .returning(timeline_table.c.seq)
+    )
+
+
+_INSERT_NEW = _insert_new_statement()
+
+
+async def insert_new(session: AsyncSession, grievance: Grievance, entry: TimelineEntry) -> bool:
+    """Insert a new grievance and its first timeline entry in one statement, or nothing when
+    its tracking code is taken (False: draw another). The grievance then belongs to the
+    session as if loaded, so later changes in the same transaction are ordinary UPDATEs.
+
+    One round trip instead of a lookup of the code, the grievance INSERT and the timeline
+    INSERT: this is the public submission's hot path."""
+    parameters = {c.name: getattr(grievance, c.name) for c in Grievance.__table__.columns}
+    for name in _TIMELINE_INSERT_COLUMNS[1:]:
+        parameters[f"entry_{name}"] = getattr(entry, name)
+    seq = (await session.execute(_INSERT_NEW, parameters)).scalar_one_or_none()
+    if seq is None:
+        return False
+    entry.seq = seq
+    make_transient_to_detached(grievance)
     session.add(grievance)
+    return True
 
 
 def add_timeline_entry(session: AsyncSession, entry: TimelineEntry) -> None:

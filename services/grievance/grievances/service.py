@@ -124,14 +124,6 @@ async def get_for_change(session: AsyncSession, grievance_id: uuid.UUID) -> Grie
 # --- intake -------------------------------------------------------------------------------
 
 
-async def _unused_tracking_code(session: AsyncSession) -> str:
-    for _ in range(5):
-        code = new_code()
-        if not await grievances.tracking_code_taken(session, code):
-            return code
-    raise RuntimeError("could not draw an unused tracking code")  # 28^9 codes: never
-
-
 async def submit(
     session: AsyncSession,
     *,
@@ -148,7 +140,7 @@ async def submit(
     complainant = None if intake.anonymous else intake.complainant
     grievance = Grievance(
         id=uuid.uuid4(),
-        tracking_code=await _unused_tracking_code(session),
+        tracking_code=new_code(),
         channel=channel,
         category=intake.category,
         sensitive=routing.is_sensitive(intake.category),
@@ -175,16 +167,22 @@ async def submit(
         submitted_at=now,
         updated_at=now,
     )
-    grievances.add(session, grievance)
-    _note(
-        session,
-        grievance,
-        TimelineKind.SUBMITTED,
+    entry = TimelineEntry(
+        grievance_id=grievance.id,
+        occurred_at=now,
+        kind=TimelineKind.SUBMITTED,
+        public=True,
         actor=submitted_by or COMPLAINANT,
-        now=now,
         details={"channel": channel, "to_tier": unit.tier.value, "to_admin_code": unit.admin_code},
     )
-    await session.flush()
+    # A taken code (28^9 of them: one in ten million with a million on file) means another
+    # draw; the unique index decides, in the same statement as the insert.
+    for _ in range(5):
+        if await grievances.insert_new(session, grievance, entry):
+            break
+        grievance.tracking_code = new_code()
+    else:
+        raise RuntimeError("could not draw an unused tracking code")
     await events.submitted(session, grievance)
     return grievance
 
