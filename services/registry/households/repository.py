@@ -13,7 +13,16 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    case,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.households.codes import SEQUENCE
@@ -155,6 +164,13 @@ async def visible_member(
     ).scalar_one_or_none()
 
 
+def search_names() -> ColumnElement[str]:
+    """Both full names in one string, exactly as migration 0009's trigram index spells it
+    (`full_name_km || ' ' || full_name_latin`, the space inlined, not a bound parameter, so
+    that the planner matches the index expression)."""
+    return Member.full_name_km.op("||")(literal_column("' '")).op("||")(Member.full_name_latin)
+
+
 def member_search_statement(
     principal: Principal,
     *,
@@ -163,15 +179,22 @@ def member_search_statement(
     khmer: bool,
     birth_year: int | None,
     limit: int,
+    similarity_threshold: float,
 ) -> Select:
-    """Members of one district whose name is similar to `query` (pg_trgm `%`), most similar
-    first, within the principal's area.
+    """Members of one district whose name is similar to `query`, most similar first, within
+    the principal's area.
 
-    The name match `district_code = :d AND full_name % :q` is what the composite GIN indexes
-    (district_code, full_name_km/full_name_latin gin_trgm_ops) answer. It runs in a
-    MATERIALIZED CTE so that the jurisdiction filter is applied to its matches afterwards:
-    otherwise the planner may walk the village-code prefix index over every member of the
-    district (Khmer family names are few, so trigram selectivity is often underestimated).
+    Candidates come from migration 0009's index (district_code, names gin_trgm_ops): the
+    district and `query <% names` (word similarity of the query to the best extent of the
+    Khmer + Latin names, at least `pg_trgm.word_similarity_threshold`, set by
+    `search_members` to the same threshold). A name whose pg_trgm similarity to the query
+    reaches the threshold always passes that test (its extent shares at least as many of
+    the query's trigrams), so the final filter, `similarity(name in the query's script,
+    query) >= threshold`, keeps exactly the matches of a search of that script's name.
+    It runs in a MATERIALIZED CTE so that the jurisdiction filter is applied to its matches
+    afterwards: otherwise the planner may walk the village-code prefix index over every
+    member of the district (Khmer family names are few, so trigram selectivity is often
+    underestimated).
     """
     name = Member.full_name_km if khmer else Member.full_name_latin
     term = query if khmer else query.lower()
@@ -182,7 +205,11 @@ def member_search_statement(
             Member.birth_date.label("birth_date"),
             func.similarity(name, term).label("similarity"),
         )
-        .where(Member.district_code == district_code, name.op("%")(term))
+        .where(
+            Member.district_code == district_code,
+            literal(term).op("<%")(search_names()),
+            func.similarity(name, term) >= similarity_threshold,
+        )
         .cte("name_matches")
         .prefix_with("MATERIALIZED")
     )
@@ -214,9 +241,11 @@ async def search_members(
     limit: int,
     similarity_threshold: float,
 ) -> list[tuple[Member, str, float]]:
-    # Only for this transaction: the `%` operator reads it.
+    # Only for this transaction: the `<%` operator (and its index scan) reads it.
     await session.execute(
-        select(func.set_config("pg_trgm.similarity_threshold", str(similarity_threshold), True))
+        select(
+            func.set_config("pg_trgm.word_similarity_threshold", str(similarity_threshold), True)
+        )
     )
     statement = member_search_statement(
         principal,
@@ -225,6 +254,7 @@ async def search_members(
         khmer=khmer,
         birth_year=birth_year,
         limit=limit,
+        similarity_threshold=similarity_threshold,
     )
     return [tuple(row) for row in (await session.execute(statement)).all()]
 
