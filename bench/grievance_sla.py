@@ -21,6 +21,10 @@ BENCH_POSTGRES_URL / KAFKA_BOOTSTRAP_SERVERS are given, then:
    while submissions go on (submissions/s during the pass), then reports the outbox rows the
    service's relay still has to publish.
 
+`--server-setting max_wal_size=8GB` (repeatable) sets a reload-level setting on the bench's
+own server for this run (every run starts by resetting them): with the default 1GB a
+worst-case pass checkpoints every few seconds and most of its WAL is full-page images.
+
 The order matters: a worst-case pass leaves two million events to publish, and the relay
 publishing them runs in the service process and takes CPU from submissions for minutes.
 
@@ -148,7 +152,25 @@ async def outbox_backlog(url: str) -> int:
         await conn.close()
 
 
+async def configure_server(postgres_url: str, settings: list[str]) -> None:
+    """Reset the bench server's own configuration, then apply `NAME=VALUE` settings (reload-
+    level ones such as max_wal_size), so a run without them measures the defaults."""
+    import asyncpg
+
+    conn = await asyncpg.connect(asyncpg_dsn(postgres_url) + "/postgres")
+    try:
+        await conn.execute("ALTER SYSTEM RESET ALL")
+        for setting in settings:
+            name, _, value = setting.partition("=")
+            await conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+        await conn.execute("SELECT pg_reload_conf()")
+    finally:
+        await conn.close()
+
+
 async def run(args, postgres_url: str, bootstrap: str) -> None:
+    if args.own_server:
+        await configure_server(postgres_url, args.server_setting)
     await create_databases(postgres_url, ["bench_grievance"], recreate=True)
     url = f"{postgres_url}/bench_grievance"
     await asyncio.to_thread(upgrade, ROOT / "services" / "grievance", url)
@@ -164,6 +186,8 @@ async def run(args, postgres_url: str, bootstrap: str) -> None:
         rows.append((what, value, _load_average()))
         print(f"  {what}: {value}", flush=True)
 
+    changed = ", ".join(args.server_setting) or "none" if args.own_server else "(external server)"
+    report("PostgreSQL settings changed", changed)
     report(f"load {args.grievances:,} open grievances (s)", f"{load_seconds:.1f}")
 
     port = free_port()
@@ -272,6 +296,13 @@ def main() -> None:
         "--batch-size", type=int, default=Settings.model_fields["sla_batch_size"].default
     )
     parser.add_argument("--skip-worst", action="store_true", help="no pass with every one due")
+    parser.add_argument(
+        "--server-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a reload-level setting of the bench's own PostgreSQL, e.g. max_wal_size=8GB",
+    )
     args = parser.parse_args()
     postgres = broker = None
     postgres_url = os.environ.get("BENCH_POSTGRES_URL")
@@ -283,6 +314,7 @@ def main() -> None:
             )
             postgres.start()
             postgres_url = postgres.url
+        args.own_server = postgres is not None
         if not bootstrap:
             broker = TansuBroker(port=free_port())
             broker.start()

@@ -22,7 +22,7 @@ class Settings(ServiceSettings):
     # The SLA scheduler: one pass every interval; one replica works at a time (advisory lock).
     sla_scheduler_enabled: bool = True
     sla_interval_seconds: float = 60.0
-    sla_batch_size: int = 10_000
+    sla_batch_size: int = 5_000
     # How long after resolution a complainant may reopen with the tracking code.
     reopen_days: int = REOPEN_DAYS
     # "About to breach" in the worklists: deadlines within this many hours.
