@@ -1,9 +1,10 @@
 """The reports' queries: a few GROUP BY queries over the caller's area, totals included
-(GROUPING SETS), so the database does the counting and Python only lays out the result.
+(GROUPING SETS / CUBE), so the database does the counting and Python only lays out the result.
 
 Both filters of the area go through the jurisdiction helper: the caller's own jurisdiction,
 and the (narrower) area the report was asked for, expressed as the principal administering
-it. The prefix match on `village_code` is served by the `text_pattern_ops` location indexes.
+it. The prefix match on `village_code` is served by the `text_pattern_ops` location indexes;
+the covering ones of migration 0008 make the household and member counts index-only scans.
 """
 
 from __future__ import annotations
@@ -42,6 +43,13 @@ def _in_area(principal: Principal, area: Principal, column: Any) -> sa.ColumnEle
     return jurisdiction_filter(principal, column) & jurisdiction_filter(area, column)
 
 
+async def _room_to_aggregate(session: AsyncSession) -> None:
+    """More memory for this transaction's hash joins and aggregates: a national report joins
+    17 M members to 4 M households, which in the default 4 MB spills to disk in 64 batches
+    (32 s measured; 19 s with this)."""
+    await session.execute(sa.text("SET LOCAL work_mem = '256MB'"))
+
+
 async def count_households_by_unit_and_level(
     session: AsyncSession,
     *,
@@ -61,6 +69,7 @@ async def count_households_by_unit_and_level(
         )
         .group_by(_grouping(unit, level))
     )
+    await _room_to_aggregate(session)
     return [dict(row) for row in (await session.execute(stmt)).mappings()]
 
 
@@ -105,6 +114,7 @@ async def count_members_by_unit_and_level(
         )
         .group_by(_grouping(unit, level))
     )
+    await _room_to_aggregate(session)
     return [dict(row) for row in (await session.execute(stmt)).mappings()]
 
 
@@ -143,6 +153,7 @@ async def count_enrolments_by_unit_and_programme(
         .where(_in_area(principal, area, Household.village_code))
         .group_by(sa.func.cube(unit, programme))
     )
+    await _room_to_aggregate(session)
     return [dict(row) for row in (await session.execute(stmt)).mappings()]
 
 
@@ -192,4 +203,5 @@ async def count_benefits_by_unit_programme_and_month(
         )
         .group_by(sa.func.cube(unit, programme, month))
     )
+    await _room_to_aggregate(session)
     return [dict(row) for row in (await session.execute(stmt)).mappings()]
