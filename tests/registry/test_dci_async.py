@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from tests.registry.dci_support import (
     by_household_id,
     codes_of,
     header,
+    now,
     registry_app,
     search_message,
 )
@@ -51,6 +53,12 @@ def status_request(attribute_type: str, value, txn_type: str = "search", **heade
     }
 
 
+async def delivered(app, count: int = 1) -> bool:
+    async with app.state.database.transaction() as session:
+        rows = (await session.scalars(select(DciDelivery))).all()
+    return sum(d.status == "delivered" for d in rows) >= count
+
+
 async def test_async_search_is_acknowledged_then_answered_at_sender_uri(app, household):
     async with Receiver() as receiver:
         message = search_message(
@@ -61,7 +69,7 @@ async def test_async_search_is_acknowledged_then_answered_at_sender_uri(app, hou
             assert ack.status_code == 200, ack.text
             assert ack.json()["message"]["ack_status"] == "ACK"
             correlation_id = ack.json()["message"]["correlation_id"]
-            await wait_for(lambda: receiver.received, timeout=15)
+            await wait_for(lambda: delivered(app), timeout=15)
             status = await client.post(
                 "/dci/registry/sync/txn/status",
                 json=status_request("transaction_id", message["message"]["transaction_id"]),
@@ -93,7 +101,7 @@ async def test_a_failing_endpoint_gets_the_callback_again(app, household):
         message = search_message(by_household_id(household.code), sender_uri=receiver.url())
         async with client_for(app, DCI_CLIENT, audience="registry") as client:
             await client.post("/dci/registry/search", json=message)
-        await wait_for(lambda: receiver.received, timeout=20)
+        await wait_for(lambda: delivered(app), timeout=20)
     assert receiver.attempts == 2
     async with app.state.database.transaction() as session:
         delivery = await session.scalar(select(DciDelivery))
@@ -186,3 +194,84 @@ async def test_async_txn_status_answers_at_sender_uri(app, household):
     assert status["path"] == "/callback/txn/on-status"
     assert status["body"]["header"]["action"] == "txn-on-status"
     assert status["body"]["message"]["txnstatus_response"]["txn_type"] == "on-search"
+
+
+async def test_a_death_notifies_member_subscribers_with_the_member_record(app, infrastructure):
+    async with RegistryRows(infrastructure.database_url("registry")) as session:
+        household = await make_household(session)
+        head = household.head_member_id
+    async with Receiver() as receiver:
+        subscribe = {
+            "signature": "",
+            "header": header(
+                "subscribe",
+                1,
+                sender_uri=receiver.url("/cb/on-subscribe"),
+                meta={"notify_uri": receiver.url("/cb/notify")},
+            ),
+            "message": {
+                "transaction_id": "s-1",
+                "subscribe_request": [
+                    {
+                        "reference_id": "death-watch",
+                        "timestamp": now(),
+                        "subscribe_criteria": {
+                            "reg_event_type": "spdci:common:RegistryEventType:DEATH",
+                            "notify_record_type": "Member",
+                            "filter_type": "predicate",
+                            "filter": [
+                                {
+                                    "expression1": {
+                                        "attribute_name": "location_code",
+                                        "operator": "eq",
+                                        "attribute_value": "12",
+                                    }
+                                }
+                            ],
+                        },
+                    }
+                ],
+            },
+        }
+        async with client_for(app, DCI_CLIENT, audience="registry") as client:
+            ack = await client.post("/dci/registry/subscribe", json=subscribe)
+            again = await client.post(
+                "/dci/registry/subscribe",
+                json={**subscribe, "header": {**subscribe["header"], "message_id": "other"}},
+            )
+        assert ack.json()["message"]["ack_status"] == "ACK"
+        assert again.json()["message"]["ack_status"] == "ACK"
+        async with app.state.database.transaction() as session:
+            queued = await service.notify_subscribers(
+                session,
+                reg_event_type="DEATH",
+                household_id=household.id,
+                member_id=head,
+                event_id="test/1",
+                occurred_at=datetime.now(UTC),
+            )
+            repeated = await service.notify_subscribers(
+                session,
+                reg_event_type="DEATH",
+                household_id=household.id,
+                member_id=head,
+                event_id="test/1",
+                occurred_at=datetime.now(UTC),
+            )
+        assert (queued, repeated) == (1, 0)  # one subscription; the same event queues once
+        await wait_for(
+            lambda: any(r["path"] == "/cb/notify" for r in receiver.received), timeout=15
+        )
+    on_subscribe = [r["body"] for r in receiver.received if r["path"] == "/cb/on-subscribe"]
+    codes = [
+        a.get("status_reason_code")
+        for body in on_subscribe
+        for a in body["message"]["subscribe_response"]
+    ]
+    assert sorted(codes, key=str) == sorted([None, "rjct.event.already_subscribed"], key=str)
+    [notify] = [r["body"] for r in receiver.received if r["path"] == "/cb/notify"]
+    data = notify["message"]["notify_event"][0]["data"]
+    assert data["reg_event_type"] == "DEATH"
+    assert data["reg_record_type"] == "Member"
+    [record] = data["reg_records"]
+    assert record["@id"] == f"urn:kh-sp:member:{head}"

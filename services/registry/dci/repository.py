@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,11 +13,12 @@ from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, select, upd
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.dci.criteria import Criteria, CriteriaError, Node, Predicate
+from services.registry.dci.criteria import Combination, Criteria, CriteriaError, Node, Predicate
 from services.registry.dci.models import DciDelivery, DciSubscription, DciTransaction
 from services.registry.households.models import Household, Member
 from shared.jurisdiction import jurisdiction_filter
 from shared.principal import Principal
+from shared.tiers import tier_for_code
 
 H = Household.__table__.c
 M = Member.__table__.c
@@ -39,10 +40,6 @@ def _group_size() -> ColumnElement:
     )
 
 
-def _age() -> ColumnElement:
-    return func.date_part("year", func.age(func.current_date(), M.birth_date))
-
-
 def _column(attribute: str) -> ColumnElement:
     return {
         "household_id": H.code,
@@ -51,7 +48,6 @@ def _column(attribute: str) -> ColumnElement:
         "poverty_valid_until": H.poverty_valid_until,
         "group_size": _group_size(),
         "registration_date": sa.cast(H.created_at, sa.Date),
-        "age": _age(),
         "birth_date": M.birth_date,
         "birth_year": func.date_part("year", M.birth_date),
         "sex": M.sex,
@@ -82,11 +78,92 @@ def _compare(column: ColumnElement, operator: str, value: Any) -> ColumnElement[
     raise CriteriaError("rjct.filter.invalid", f"operator {operator!r} is not supported")
 
 
+def _within(code: str) -> ColumnElement[bool]:
+    """Households in the area of a gazetteer code: a village by equality, a larger unit
+    through the jurisdiction helper (its prefix match uses the village-code index)."""
+    tier = tier_for_code(code)
+    if tier is None:
+        return H.village_code == code
+    return jurisdiction_filter(
+        Principal(sub="dci-query", tier=tier, admin_code=code), H.village_code
+    )
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def _age(node: Predicate) -> ColumnElement[bool]:
+    """An age condition as a birth-date range (indexable, and exact): age >= n means born
+    on or before today n years ago."""
+    today = datetime.now(UTC).date()
+
+    def at_least(n: int) -> ColumnElement[bool]:
+        return M.birth_date <= _years_before(today, n)
+
+    def at_most(n: int) -> ColumnElement[bool]:
+        return M.birth_date > _years_before(today, n + 1)
+
+    match node.operator:
+        case "ge":
+            return at_least(node.value)
+        case "gt":
+            return at_least(node.value + 1)
+        case "le":
+            return at_most(node.value)
+        case "lt":
+            return at_most(node.value - 1)
+        case "eq":
+            return and_(at_least(node.value), at_most(node.value))
+        case "ne":
+            return not_(and_(at_least(node.value), at_most(node.value)))
+        case "in":
+            return or_(*(and_(at_least(v), at_most(v)) for v in node.value))
+    raise CriteriaError("rjct.filter.invalid", f"operator {node.operator!r} is not supported")
+
+
+HOUSEHOLD_ATTRIBUTES = frozenset(
+    {
+        "household_id",
+        "location_code",
+        "poverty_level",
+        "poverty_score",
+        "poverty_valid_until",
+        "vulnerability_category",
+        "group_size",
+        "registration_date",
+    }
+)
+
+
+def _household_only(node: Node) -> bool:
+    if isinstance(node, Predicate):
+        return node.attribute in HOUSEHOLD_ATTRIBUTES
+    return all(_household_only(item) for item in node.items)
+
+
+def split_query(node: Node | None) -> tuple[list[Node], list[Node]]:
+    """(conditions on the household alone, conditions needing a member) of a query whose top
+    is an AND: the first are applied to the household directly (its indexes), the rest
+    inside the member EXISTS. Same meaning, since household columns are equal for every
+    member of it."""
+    if node is None:
+        return [], []
+    items = node.items if isinstance(node, Combination) and node.op == "and" else (node,)
+    household = [i for i in items if _household_only(i)]
+    member = [i for i in items if not _household_only(i)]
+    return household, member
+
+
 def _predicate(node: Predicate) -> ColumnElement[bool]:
+    if node.attribute == "age":
+        return _age(node)
     if node.attribute == "location_code":
         codes = node.value if node.operator == "in" else (node.value,)
-        # Gazetteer-checked digit codes: a prefix of the village code is the area.
-        return or_(*(H.village_code.startswith(code, autoescape=True) for code in codes))
+        return or_(*(_within(code) for code in codes))
     if node.attribute == "vulnerability_category":
         values = list(node.value) if node.operator == "in" else [node.value]
         return H.vulnerability_categories.overlap(sa.cast(values, H.vulnerability_categories.type))
@@ -160,7 +237,13 @@ async def search(
     if household_id is not None:
         base.append(H.id == household_id)
     if criteria.entity == "Group":
-        matching_member = exists().where(M.household_id == H.id, M.status == "active", condition)
+        on_household, on_member = split_query(criteria.query)
+        base.extend(compile_query(item) for item in on_household)
+        matching_member = exists().where(
+            M.household_id == H.id,
+            M.status == "active",
+            *(compile_query(item) for item in on_member),
+        )
         ids = select(H.id).where(*base, matching_member)
         total = await session.scalar(
             select(func.count()).select_from(ids.limit(MAX_MATCHES + 1).subquery())
@@ -169,7 +252,7 @@ async def search(
             return total, []
         statement = (
             select(Household)
-            .where(Household.id.in_(ids))
+            .where(*base, matching_member)
             .order_by(*_order(criteria))
             .offset((criteria.page_number - 1) * criteria.page_size)
             .limit(criteria.page_size)
@@ -317,8 +400,9 @@ async def same_active_subscription(
             DciSubscription.reg_event_type == subscription.reg_event_type,
             DciSubscription.notify_uri == subscription.notify_uri,
             DciSubscription.notify_record_type == subscription.notify_record_type,
-            DciSubscription.__table__.c.filter
-            == sa.cast(subscription.filter, DciSubscription.__table__.c.filter.type),
+            DciSubscription.__table__.c.filter.is_not_distinct_from(
+                sa.cast(subscription.filter, DciSubscription.__table__.c.filter.type)
+            ),
         )
     )
 

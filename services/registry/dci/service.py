@@ -542,7 +542,7 @@ async def _subscribe_item(
         transaction_id=message["transaction_id"],
         reg_event_type=event_type,
         filter_type=criteria.get("filter_type"),
-        filter=criteria.get("filter") or None,
+        filter=criteria.get("filter") or {},
         notify_record_type=record_type,
         frequency=frequency if isinstance(frequency, dict) else None,
         area_codes=area_codes,

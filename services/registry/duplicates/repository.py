@@ -6,7 +6,9 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import Select, or_, select, text
+from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,15 +22,16 @@ from shared.principal import Principal
 # similarity of the full Khmer name at or above this, in the same district and birth year
 # +-1, makes two members suspects. Lower floods reviewers with namesakes.
 KHMER_SIMILARITY_THRESHOLD = 0.6
+KHMER_MATCHES_PER_MEMBER = 5
 
 # Set-based: every active member of the given households against the whole registry, one
-# statement, each branch served by an index of migration 0002 (national_id, phone,
-# (full_name_latin, birth_date), and the (district_code, full_name_km) trigram GIN).
+# statement, each branch served by an index: national_id, phone and (full_name_latin,
+# birth_date) of migration 0002, (district_code, sex, birth_date) of migration 0006.
 _MATCHES = text(
     """
     WITH new AS (
         SELECT m.id, m.household_id, m.village_code, m.national_id, m.phone,
-               m.full_name_latin, m.full_name_km, m.birth_date, m.district_code
+               m.full_name_latin, m.full_name_km, m.birth_date, m.district_code, m.sex
         FROM member m
         WHERE m.household_id = ANY(:household_ids) AND m.status = 'active'
     ),
@@ -49,13 +52,23 @@ _MATCHES = text(
         WHERE left(o.village_code, 6) = left(n.village_code, 6)
           AND o.household_id <> n.household_id AND o.status = 'active'
         UNION ALL
-        SELECT n.household_id, o.household_id, n.id, o.id, 'khmer_name_similarity',
-               similarity(o.full_name_km, n.full_name_km)
-        FROM new n JOIN member o
-          ON o.district_code = n.district_code AND o.full_name_km % n.full_name_km
-        WHERE o.birth_date >= make_date(extract(year FROM n.birth_date)::int - 1, 1, 1)
-          AND o.birth_date < make_date(extract(year FROM n.birth_date)::int + 2, 1, 1)
-          AND o.household_id <> n.household_id AND o.status = 'active'
+        SELECT n.household_id, o.household_id, n.id, o.id, 'khmer_name_similarity', o.score
+        FROM new n CROSS JOIN LATERAL (
+            -- The people of the same district, sex and birth year +-1 (a btree range of
+            -- migration 0006, a few thousand rows even in a large district), compared by
+            -- trigram similarity; only the few most similar are kept, so common names do not
+            -- turn one registration into hundreds of candidates.
+            SELECT o.id, o.household_id, similarity(o.full_name_km, n.full_name_km) AS score
+            FROM member o
+            WHERE o.district_code = n.district_code AND o.sex = n.sex
+              AND o.birth_date >= make_date(extract(year FROM n.birth_date)::int - 1, 1, 1)
+              AND o.birth_date < make_date(extract(year FROM n.birth_date)::int + 2, 1, 1)
+              AND o.status = 'active' AND o.household_id <> n.household_id
+              AND CAST(:khmer_similarity AS boolean)
+              AND similarity(o.full_name_km, n.full_name_km) >= :threshold
+            ORDER BY score DESC, o.id
+            LIMIT :per_member
+        ) o
     )
     SELECT x.household_id, x.other_household_id, x.member_id, x.other_member_id, x.reason,
            x.score, h.village_code, oh.village_code AS other_village_code,
@@ -70,13 +83,21 @@ _MATCHES = text(
 
 
 async def find_matches(
-    session: AsyncSession, *, household_ids: Sequence[uuid.UUID], threshold: float
+    session: AsyncSession,
+    *,
+    household_ids: Sequence[uuid.UUID],
+    threshold: float,
+    khmer_similarity: bool,
 ) -> list[dict[str, Any]]:
-    # `%` uses the session's threshold (and with it the trigram index); local to the transaction.
-    await session.execute(
-        text("SELECT set_config('pg_trgm.similarity_threshold', :t, true)"), {"t": str(threshold)}
+    rows = await session.execute(
+        _MATCHES,
+        {
+            "household_ids": list(household_ids),
+            "threshold": threshold,
+            "khmer_similarity": khmer_similarity,
+            "per_member": KHMER_MATCHES_PER_MEMBER,
+        },
     )
-    rows = await session.execute(_MATCHES, {"household_ids": list(household_ids)})
     return [dict(r._mapping) for r in rows]
 
 
@@ -87,15 +108,20 @@ async def add_candidates(
     if not candidates:
         return []
     table = DuplicateCandidate.__table__
-    inserted = await session.execute(
-        insert(table).values(list(candidates)).on_conflict_do_nothing().returning(table.c.id)
-    )
-    ids = [row[0] for row in inserted]
+    ids = []
+    for start in range(0, len(candidates), 1000):  # under the protocol's parameter limit
+        inserted = await session.execute(
+            insert(table)
+            .values(list(candidates[start : start + 1000]))
+            .on_conflict_do_nothing()
+            .returning(table.c.id)
+        )
+        ids.extend(row[0] for row in inserted)
     if not ids:
         return []
     result = await session.scalars(
         select(DuplicateCandidate)
-        .where(DuplicateCandidate.id.in_(ids))
+        .where(DuplicateCandidate.id == sa.any_(sa.literal(ids, type_=pg.ARRAY(sa.Uuid))))
         .order_by(DuplicateCandidate.flagged_at, DuplicateCandidate.id)
     )
     return list(result.all())

@@ -77,20 +77,28 @@ async def _emit_candidate(session: AsyncSession, candidate: DuplicateCandidate, 
 
 
 async def flag_duplicates(
-    session: AsyncSession, *, household_ids: list[uuid.UUID], principal: Principal
+    session: AsyncSession,
+    *,
+    household_ids: list[uuid.UUID],
+    principal: Principal,
+    khmer_similarity: bool = True,
 ) -> list[DuplicateCandidate]:
     """Flag likely duplicates of the given (new, flushed) households against the whole
     registry: same national ID, same phone, same Latin name + birth date in the same commune,
     or a similar Khmer name (pg_trgm) in the same district with a birth year within one.
     Each new pair becomes a suspected candidate with a DuplicateFlagged event; pairs already
     known (suspected, confirmed or dismissed) are not flagged again. Set-based: one query for
-    any number of households (imports call it per batch). Flushes, does not commit."""
+    any number of households (imports call it per batch). The exact checks cost well under a
+    millisecond per member; the Khmer-name comparison costs tens of milliseconds per member in
+    a large district, so a bulk import may pass `khmer_similarity=False`. Flushes, does not
+    commit."""
     if not household_ids:
         return []
     rows = await repository.find_matches(
         session,
         household_ids=household_ids,
         threshold=repository.KHMER_SIMILARITY_THRESHOLD,
+        khmer_similarity=khmer_similarity,
     )
     pairs: dict[frozenset, dict[str, Any]] = {}
     wanted = set(household_ids)

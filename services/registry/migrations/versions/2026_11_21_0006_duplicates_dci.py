@@ -66,6 +66,13 @@ def upgrade() -> None:
         "ix_duplicate_candidate_other_household", "duplicate_candidate", ["other_household_id"]
     )
     op.create_index("ix_duplicate_candidate_household", "duplicate_candidate", ["household_id"])
+    # Khmer-name likeness is looked for among people of the same district, sex and birth year
+    # +-1: this range is a few thousand rows even in a large district, where a trigram index
+    # scan for a common family name reads posting lists of tens of thousands.
+    op.execute(
+        "CREATE INDEX ix_member_duplicate_band ON member (district_code, sex, birth_date) "
+        "INCLUDE (household_id, full_name_km) WHERE status = 'active'"
+    )
 
     op.create_table(
         "dci_transaction",
@@ -149,5 +156,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP INDEX ix_member_duplicate_band")
     for table in ("dci_delivery", "dci_subscription", "dci_transaction", "duplicate_candidate"):
         op.drop_table(table)
