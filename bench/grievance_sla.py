@@ -19,7 +19,7 @@ BENCH_POSTGRES_URL / KAFKA_BOOTSTRAP_SERVERS are given, then:
    hour per pass, so each pass escalates the ~1/720 of the grievances due in that hour);
 5. moves the clock 31 days so every open grievance is due and times that worst-case pass
    while submissions go on (submissions/s during the pass), then reports the outbox rows the
-   service's relay still has to publish.
+   service's relay still has to publish and submissions/s while it publishes them.
 
 `--server-setting max_wal_size=8GB` (repeatable) sets a reload-level setting on the bench's
 own server for this run (every run starts by resetting them): with the default 1GB a
@@ -276,6 +276,11 @@ async def run(args, postgres_url: str, bootstrap: str) -> None:
                 report("public submissions/s during that pass", f"{during:.1f}")
                 report("outbox rows the relay has still to publish",
                        f"{await outbox_backlog(url):,}")  # fmt: skip
+                # The relay runs in the service process: what publishing a backlog costs
+                # submissions, with no pass running.
+                draining = await submissions_per_second(gateway, args.seconds)
+                report("public submissions/s after it, the relay publishing that backlog",
+                       f"{draining:.1f}")  # fmt: skip
     finally:
         process.terminate()
         process.wait(10)

@@ -68,7 +68,8 @@ moved AS (
     FROM next_unit n
     -- The locked rows by their physical address (a TID scan): joined on id, the planner
     -- prefers hashing a sequential scan of the whole table, once per batch.
-    WHERE g.ctid = ANY (ARRAY(SELECT ctid FROM due))
+    -- The deadline is checked again, so an address could never reach another row.
+    WHERE g.ctid = ANY (ARRAY(SELECT ctid FROM due)) AND g.due_at <= :now
       AND n.category = g.category AND n.from_tier = g.handling_tier
     RETURNING g.id, g.category, g.location_code, new.handling_tier AS to_tier,
               new.handling_admin_code AS to_code, old.handling_tier AS from_tier,
@@ -136,7 +137,7 @@ FROM entries
 _CLOSE = text(
     """
 WITH due AS (
-    SELECT g.id FROM grievance g
+    SELECT g.ctid FROM grievance g
     WHERE g.status = 'resolved' AND g.reopen_until <= :now
     ORDER BY g.reopen_until
     LIMIT :batch
@@ -145,8 +146,8 @@ WITH due AS (
 closed AS (
     UPDATE grievance g SET status = 'closed', closed_at = :now, updated_at = :now,
                            version = g.version + 1
-    FROM due
-    WHERE g.id = due.id
+    WHERE g.ctid = ANY (ARRAY(SELECT ctid FROM due))
+      AND g.status = 'resolved' AND g.reopen_until <= :now
     RETURNING g.id, g.category, g.location_code, g.handling_admin_code, g.handling_tier,
               g.decision
 ),
