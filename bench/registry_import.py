@@ -8,14 +8,21 @@ BENCH_POSTGRES_URL is given, migrates a fresh database and runs the importer's s
 (store the upload, validate, commit; as a national officer; without the duplicates
 review-queue flagging unless --flag-duplicates) measuring members per second and
 the peak RSS of this process. Then it COPYs the same member rows, binary, into an indexed
-copy of the member table (`LIKE member INCLUDING ALL`: the same btree and trigram indexes)
-and into an unindexed one, and prints both rates and their ratio.
+copy of the member table (`LIKE member INCLUDING ALL`: exactly the member table's indexes,
+listed in the output; not its foreign key to household, which the importer pays) and into
+an unindexed one, with the server's default session settings, and prints both rates and
+their ratio.
+
+The machine has 2 cores, often shared with other work: each phase prints the 1-minute load
+average, and (with the benchmark's own PostgreSQL) the CPU seconds the server and this
+process spent on it, which depend much less on the load than the wall-clock times do.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import os
 import threading
@@ -72,16 +79,51 @@ class PeakMemory:
         self._thread.join()
 
 
+def load_average() -> float:
+    return os.getloadavg()[0]
+
+
+class CpuClock:
+    """CPU seconds of this process and of a PostgreSQL server (postmaster pid, or None when
+    the server is not ours): its live processes plus the ones that already exited."""
+
+    def __init__(self, postmaster_pid: int | None) -> None:
+        self.me = psutil.Process()
+        self.server = psutil.Process(postmaster_pid) if postmaster_pid else None
+
+    def read(self) -> tuple[float, float | None]:
+        own = self.me.cpu_times()
+        if self.server is None:
+            return own.user + own.system, None
+        times = self.server.cpu_times()
+        total = times.user + times.system + times.children_user + times.children_system
+        for child in self.server.children(recursive=True):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                c = child.cpu_times()
+                total += c.user + c.system
+        return own.user + own.system, total
+
+    def since(self, mark: tuple[float, float | None]) -> tuple[float, float | None]:
+        now = self.read()
+        server = None if now[1] is None or mark[1] is None else now[1] - mark[1]
+        return now[0] - mark[0], server
+
+
 def show(stage: str, done: int, total: int | None) -> None:
     suffix = f"/{total:,}" if total is not None else ""
     print(f"\r  {stage:<11} {done:>10,}{suffix}        ", end="", flush=True)
 
 
-async def import_file(url: str, path: Path, batch: int, flag_duplicates: bool) -> dict:
+async def import_file(
+    url: str, path: Path, batch: int, flag_duplicates: bool, cpu: CpuClock
+) -> dict:
     database = Database(url)
-    times = {}
+    times: dict = {}
+    cpus: dict = {}
+    loads: dict = {}
     try:
         started = time.perf_counter()
+        cpu_start = cpu.read()
         file = await asyncio.to_thread(path.open, "rb")
         try:
             async with database.transaction() as session:
@@ -92,11 +134,15 @@ async def import_file(url: str, path: Path, batch: int, flag_duplicates: bool) -
             file.close()
         import_id = created.id
         times["store"] = time.perf_counter() - started
-        mark = time.perf_counter()
+        cpus["store"] = cpu.since(cpu_start)
+        loads["store"] = load_average()
+        mark, cpu_mark = time.perf_counter(), cpu.read()
         await service.validate_import(database, import_id, progress=show)
         times["validate"] = time.perf_counter() - mark
+        cpus["validate"] = cpu.since(cpu_mark)
+        loads["validate"] = load_average()
         print()
-        mark = time.perf_counter()
+        mark, cpu_mark = time.perf_counter(), cpu.read()
         async with database.transaction() as session:
             await service.request_commit(session, principal=OFFICER, import_id=import_id)
         await service.commit_import(
@@ -107,14 +153,33 @@ async def import_file(url: str, path: Path, batch: int, flag_duplicates: bool) -
             flag_duplicates=flag_duplicates,
         )
         times["commit"] = time.perf_counter() - mark
+        cpus["commit"] = cpu.since(cpu_mark)
+        loads["commit"] = load_average()
         times["total"] = time.perf_counter() - started
+        cpus["total"] = cpu.since(cpu_start)
+        loads["total"] = load_average()
         print()
     finally:
         await database.dispose()
-    return {"import_id": import_id, "times": times}
+    return {"import_id": import_id, "times": times, "cpus": cpus, "loads": loads}
 
 
-async def raw_copy(url: str) -> dict:
+async def _copy_progress(url: str, rows: int) -> None:
+    """The running COPY's progress (pg_stat_progress_copy), polled from a second connection."""
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        while True:
+            done = await connection.fetchval(
+                "SELECT max(tuples_processed) FROM pg_stat_progress_copy"
+            )
+            if done:
+                show("raw COPY", done, rows)
+            await asyncio.sleep(0.5)
+    finally:
+        await connection.close()
+
+
+async def raw_copy(url: str, cpu: CpuClock) -> dict:
     """The imported member rows, exported binary, then COPYed into copies of the table."""
     connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
@@ -123,7 +188,14 @@ async def raw_copy(url: str) -> dict:
             f"SELECT {MEMBER_COLUMNS} FROM member", output=buffer, format="binary"
         )
         rows = await connection.fetchval("SELECT count(*) FROM member")
-        results = {}
+        results: dict = {
+            "indexes": [
+                r[0]
+                for r in await connection.fetch(
+                    "SELECT indexdef FROM pg_indexes WHERE tablename = 'member' ORDER BY 1"
+                )
+            ]
+        }
         for name, like in (
             ("indexed", "INCLUDING ALL"),
             ("unindexed", "INCLUDING DEFAULTS INCLUDING GENERATED"),
@@ -133,21 +205,32 @@ async def raw_copy(url: str) -> dict:
             await connection.execute(f"CREATE TABLE {table} (LIKE member {like})")
             await connection.execute("CHECKPOINT")
             buffer.seek(0)
-            started = time.perf_counter()
-            await connection.copy_to_table(
-                table,
-                source=buffer,
-                columns=[c.strip() for c in MEMBER_COLUMNS.split(",")],
-                format="binary",
-            )
+            progress = asyncio.create_task(_copy_progress(url, rows))
+            started, cpu_mark = time.perf_counter(), cpu.read()
+            try:
+                await connection.copy_to_table(
+                    table,
+                    source=buffer,
+                    columns=[c.strip() for c in MEMBER_COLUMNS.split(",")],
+                    format="binary",
+                )
+            finally:
+                progress.cancel()
+                with contextlib.suppress(BaseException):
+                    await progress
             results[name] = time.perf_counter() - started
+            results[f"{name}_cpu"] = cpu.since(cpu_mark)
+            results[f"{name}_load"] = load_average()
+            print()
             await connection.execute(f"DROP TABLE {table}")
         return {"rows": rows, **results}
     finally:
         await connection.close()
 
 
-async def run(members: int, batch: int, postgres_url: str, flag_duplicates: bool) -> None:
+async def run(
+    members: int, batch: int, postgres_url: str, flag_duplicates: bool, postmaster: int | None
+) -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     path = WORK / f"households-{members}.csv"
     if not path.exists():
@@ -162,9 +245,10 @@ async def run(members: int, batch: int, postgres_url: str, flag_duplicates: bool
     url = f"{postgres_url}/{name}"
     await asyncio.to_thread(upgrade, ROOT / "services" / "registry", url)
 
-    print(f"importing {path.name} ({size_mb:,.0f} MB)")
+    cpu = CpuClock(postmaster)
+    print(f"importing {path.name} ({size_mb:,.0f} MB); load average {load_average():.2f}")
     with PeakMemory() as memory:
-        result = await import_file(url, path, batch, flag_duplicates)
+        result = await import_file(url, path, batch, flag_duplicates, cpu)
     connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
         record = await connection.fetchrow(
@@ -174,7 +258,7 @@ async def run(members: int, batch: int, postgres_url: str, flag_duplicates: bool
     finally:
         await connection.close()
     print("raw COPY of the same rows ...", flush=True)
-    copy = await raw_copy(url)
+    copy = await raw_copy(url, cpu)
 
     committed = record["members_committed"]
     times = result["times"]
@@ -186,17 +270,30 @@ async def run(members: int, batch: int, postgres_url: str, flag_duplicates: bool
           f"members {committed:,}, rows with errors {record['rows_with_errors']:,}, "
           f"warnings {record['warning_count']:,}, outbox events {events:,}")  # fmt: skip
     print()
-    print(f"{'what':<52}{'seconds':>10}{'rows/s':>12}")
+    print("member table's indexes (also on the indexed copy):")
+    for definition in copy["indexes"]:
+        print(f"  {definition}")
+    print()
+    cpus, loads = result["cpus"], result["loads"]
+    print(f"{'what':<46}{'seconds':>9}{'rows/s':>10}{'load':>6}{'CPU s: bench':>14}{'server':>8}")
     lines = [
-        ("importer: store the upload", times["store"], committed),
-        ("importer: validate (parse, checks, staging)", times["validate"], committed),
-        ("importer: commit (households, members, history, events)", times["commit"], committed),
-        ("importer end to end", times["total"], committed),
-        ("raw COPY into member copy with its indexes", copy["indexed"], copy["rows"]),
-        ("raw COPY into member copy without indexes", copy["unindexed"], copy["rows"]),
+        ("importer: store the upload", "store", times, cpus, loads, committed),
+        ("importer: validate (parse, checks, staging)", "validate", times, cpus, loads, committed),
+        ("importer: commit (households, members, ...)", "commit", times, cpus, loads, committed),
+        ("importer end to end", "total", times, cpus, loads, committed),
     ]
-    for label, seconds, rows in lines:
-        print(f"{label:<52}{seconds:>10.2f}{rows / seconds:>12,.0f}")
+    for label, key, seconds, cpu_s, load, rows in lines:
+        own, server = cpu_s[key]
+        print(f"{label:<46}{seconds[key]:>9.2f}{rows / seconds[key]:>10,.0f}{load[key]:>6.1f}"
+              f"{own:>14.1f}{'' if server is None else f'{server:.1f}':>8}")  # fmt: skip
+    for label, key in (
+        ("raw COPY into member copy with its indexes", "indexed"),
+        ("raw COPY into member copy without indexes", "unindexed"),
+    ):
+        own, server = copy[f"{key}_cpu"]
+        print(f"{label:<46}{copy[key]:>9.2f}{copy['rows'] / copy[key]:>10,.0f}"
+              f"{copy[f'{key}_load']:>6.1f}{own:>14.1f}"
+              f"{'' if server is None else f'{server:.1f}':>8}")  # fmt: skip
     print()
     print(f"importer / raw COPY (indexed): {rate / raw_indexed:.0%}   "
           f"importer / raw COPY (no indexes): {rate / raw_plain:.0%}")  # fmt: skip
@@ -225,7 +322,10 @@ def main() -> None:
             postgres = EmbeddedPostgres(WORK / "postgres" / "data", port=free_port())
             postgres.start()
             postgres_url = postgres.url
-        asyncio.run(run(args.members, args.batch, postgres_url, args.flag_duplicates))
+        postmaster = postgres._process.pid if postgres and postgres._process else None
+        if postmaster is None and os.environ.get("BENCH_POSTMASTER_PID"):
+            postmaster = int(os.environ["BENCH_POSTMASTER_PID"])  # a server of this machine
+        asyncio.run(run(args.members, args.batch, postgres_url, args.flag_duplicates, postmaster))
     finally:
         if postgres:
             postgres.stop()

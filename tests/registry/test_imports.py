@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from services.registry.households.codes import is_valid_household_code
 from services.registry.households.models import Household, Member, PovertyStatusRecord, RecordChange
 from services.registry.imports import service as import_service
 from services.registry.imports.models import HouseholdImport, ImportIssue
+from services.registry.imports.parsing import COLUMNS, TEMPLATE_ROWS, Header, RowChecker
 from services.registry.main import create_app
 from shared.db.engine import Database
 from shared.events.catalog.registry import HouseholdRegistered, ImportCompleted
@@ -612,3 +614,22 @@ async def test_imports_through_the_gateway(platform, clean_databases):
 async def _status_is(client, path: str, status: str):
     body = (await client.get(path)).json()
     return body if body.get("status") == status else None
+
+
+@pytest.mark.parametrize(
+    "pad",
+    [" ", "  ", "\t", "\u00a0", "\u3000", "\r\n"],
+    ids=["space", "spaces", "tab", "nbsp", "ideographic", "crlf"],
+)
+def test_cells_padded_with_any_whitespace_are_trimmed(pad):
+    """The row checker's fast path must not let a padded cell through unstripped."""
+    checker = RowChecker(Header.read(list(COLUMNS)), area="", today=date(2026, 11, 21))
+    clean, clean_issues = checker.check(list(TEMPLATE_ROWS[0]), 2)
+    assert clean_issues == []
+    for position in (0, 1, 12, 14, len(COLUMNS) - 8):  # first, inner, Khmer, Latin, late
+        for cells in (
+            [pad + c if i == position else c for i, c in enumerate(TEMPLATE_ROWS[0])],
+            [c + pad if i == position else c for i, c in enumerate(TEMPLATE_ROWS[0])],
+        ):
+            record, issues = checker.check(cells, 2)
+            assert issues == [] and record == clean, (position, repr(pad))

@@ -143,8 +143,13 @@ _NATIONAL_ID = re.compile(r"^[0-9]{9,12}$")
 _DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
 _YMD_LOOSE = re.compile(r"^(\d{4})[/.\-](\d{1,2})[/.\-](\d{1,2})$")
 _YEAR = re.compile(r"^(\d{4})$")
-# Whitespace at either end of a cell of a row joined with NUL (which is not whitespace).
-_PADDED = re.compile(r"(?:^|\x00)\s|\s(?:\x00|$)")
+# Whitespace other than the space (str.isspace's set): a row holding any is stripped cell by
+# cell; one holding only spaces is when a space touches a cell's edge (cells joined by NUL).
+# A character-class scan plus substring tests: a regex for "whitespace at a cell's edge"
+# cost more than the rest of the row's checks.
+_ODD_SPACE = re.compile(
+    "[\t\n\x0b\x0c\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
 _CATEGORY_SPLIT = re.compile(r"\s*[;,|]\s*")
 
 
@@ -404,7 +409,13 @@ class RowChecker:
         if self._take is not None and len(cells) >= self._width:
             v = self._take(cells)
             joined = "\x00".join(v)
-            if _PADDED.search(joined):
+            if (
+                " \x00" in joined
+                or "\x00 " in joined
+                or joined[:1] == " "
+                or joined[-1:] == " "
+                or _ODD_SPACE.search(joined) is not None
+            ):
                 v = [c.strip() for c in v]
         else:
             width = len(cells)
@@ -631,7 +642,7 @@ class RowChecker:
         if len(raw) > MAX_NAME:
             bad(column, raw[:100], "too_long", "is longer than 100 characters")
             return None
-        if not _KHMER.search(raw):
+        if not ("\u1780" <= raw[0] <= "\u17ff" or _KHMER.search(raw)):
             bad(column, raw, "invalid_value", "a Khmer name is written in Khmer script")
             return None
         return raw if "  " not in raw else _SPACES.sub(" ", raw)

@@ -233,19 +233,23 @@ class StagingTables:
         self.rows_name = f"rows_{import_id.hex}"
         self.rows = f"{self.SCHEMA}.{self.rows_name}"
         self.households = f"{self.SCHEMA}.households_{import_id.hex}"
+        self.members = f"{self.SCHEMA}.members_{import_id.hex}"
 
     async def exist(self) -> bool:
         return bool(
             await self.connection.fetchval(
-                "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL",
+                "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL "
+                "AND to_regclass($3) IS NOT NULL",
                 self.rows,
                 self.households,
+                self.members,
             )
         )
 
     async def drop(self) -> None:
         await self.connection.execute(
-            f"DROP TABLE IF EXISTS {self.households}; DROP TABLE IF EXISTS {self.rows}"
+            f"DROP TABLE IF EXISTS {self.members}; DROP TABLE IF EXISTS {self.households}; "
+            f"DROP TABLE IF EXISTS {self.rows}"
         )
 
     async def create(self) -> None:
@@ -300,7 +304,8 @@ class StagingTables:
 
     async def _check_across_rows(self, area: str) -> None:
         c = self.connection
-        rows, households, import_id = self.rows, self.households, self.import_id
+        rows, households, members = self.rows, self.households, self.members
+        import_id = self.import_id
         await c.execute(f"CREATE INDEX ON {rows} (household_ref, row_number)")
         await c.execute(f"CREATE UNIQUE INDEX ON {rows} (row_number)")
         await c.execute(f"ANALYZE {rows}")
@@ -471,11 +476,16 @@ class StagingTables:
             import_id,
             area,
         )
-        # The households table the commit works through.
+        # The tables the commit works through, so that a batch reads only its own rows (two
+        # index ranges), never the whole staged file: the households, each with its first
+        # row's household columns, and the committable households' members, in commit order.
         await c.execute(
             f"""
             CREATE UNLOGGED TABLE {households} WITH (autovacuum_enabled = false) AS
             SELECT h.household_ref, h.first_row, h.member_count, h.village_code, h.source_ref,
+                   f.address, f.poverty_level, f.poverty_score, f.poverty_method,
+                   f.poverty_round, f.poverty_assessed_on, f.poverty_valid_until,
+                   f.equity_card_number, f.vulnerability_categories,
                    h.existing_id, e.household_ref IS NULL AND NOT h.row_errors AS valid,
                    CASE WHEN e.household_ref IS NULL AND NOT h.row_errors
                              AND h.existing_id IS NULL
@@ -484,12 +494,13 @@ class StagingTables:
                                          AND h.existing_id IS NULL
                             ORDER BY h.first_row)
                    END AS ordinal,
-                   uuidv7() AS household_id, head.member_id AS head_member_id,
-                   NULL::text AS code
+                   uuidv7() AS household_id, head.member_id AS head_member_id
             FROM import_households h
+            JOIN {rows} f ON f.row_number = h.first_row
             LEFT JOIN (SELECT DISTINCT household_ref FROM household_import_issue
                        WHERE import_id = $1 AND severity = 'error'
-                         AND household_ref IS NOT NULL) e USING (household_ref)
+                         AND household_ref IS NOT NULL) e
+                ON e.household_ref = h.household_ref
             LEFT JOIN {rows} head ON head.row_number = h.head_row
             ORDER BY h.first_row
             """,
@@ -497,6 +508,21 @@ class StagingTables:
         )
         await c.execute(f"CREATE INDEX ON {households} (ordinal) WHERE ordinal IS NOT NULL")
         await c.execute(f"ANALYZE {households}")
+        await c.execute(
+            f"""
+            CREATE UNLOGGED TABLE {members} WITH (autovacuum_enabled = false) AS
+            SELECT h.ordinal, r.row_number, r.member_id, r.family_name_km, r.given_name_km,
+                   r.family_name_latin, r.given_name_latin, r.sex, r.birth_date,
+                   r.birth_date_estimated, r.relationship, r.national_id, r.phone,
+                   r.disability_severity, r.disability_card_number, r.pregnant,
+                   r.pregnancy_expected_on, r.school_enrolment
+            FROM {households} h JOIN {rows} r USING (household_ref)
+            WHERE h.ordinal IS NOT NULL
+            ORDER BY h.ordinal, r.row_number
+            """
+        )
+        await c.execute(f"CREATE INDEX ON {members} (ordinal)")
+        await c.execute(f"ANALYZE {members}")
 
     async def household_counts(self) -> asyncpg.Record:
         return await self.connection.fetchrow(
@@ -525,20 +551,15 @@ class StagingTables:
         c = self.connection
         last = after + len(codes)
         async with c.transaction():
-            await c.execute(
-                f"""
-                UPDATE {self.households} h SET code = c.code
-                FROM unnest($1::text[]) WITH ORDINALITY AS c(code, n)
-                WHERE h.ordinal = $2 + c.n
-                """,
-                codes,
-                after,
-            )
             created, members, household_ids = await c.fetchrow(
                 f"""
                 WITH batch AS MATERIALIZED (
-                    -- A range of the ordinal index, so the planner knows it is one batch.
-                    SELECT h.* FROM {self.households} h
+                    -- A range of the ordinal index, so the planner knows it is one batch;
+                    -- the batch's codes in ordinal order.
+                    SELECT h.*, c.code
+                    FROM {self.households} h
+                    JOIN unnest($1::text[]) WITH ORDINALITY AS c(code, n)
+                      ON h.ordinal = $2 + c.n
                     WHERE h.ordinal > $2 AND h.ordinal <= $2 + cardinality($1::text[])
                 ),
                 created AS (
@@ -548,14 +569,15 @@ class StagingTables:
                         poverty_round, poverty_assessed_on, poverty_valid_until,
                         equity_card_number, vulnerability_categories, source_ref,
                         created_at, created_by, updated_at, updated_by)
-                    SELECT b.household_id, 1, b.code, b.village_code, coalesce(f.address, ''),
+                    SELECT b.household_id, 1, b.code, b.village_code, coalesce(b.address, ''),
                            b.head_member_id, 'pending_verification', '{{}}',
-                           coalesce(f.poverty_level, 'UNASSESSED'), f.poverty_score,
-                           f.poverty_method, f.poverty_round, f.poverty_assessed_on,
-                           f.poverty_valid_until, f.equity_card_number,
-                           coalesce(f.vulnerability_categories, '{{}}'), b.source_ref,
+                           coalesce(b.poverty_level, 'UNASSESSED'), b.poverty_score,
+                           b.poverty_method, b.poverty_round, b.poverty_assessed_on,
+                           b.poverty_valid_until, b.equity_card_number,
+                           coalesce(b.vulnerability_categories, '{{}}'), b.source_ref,
                            now(), $3, now(), $3
-                    FROM batch b JOIN {self.rows} f ON f.row_number = b.first_row
+                    FROM batch b
+                    ORDER BY b.ordinal
                     ON CONFLICT (source_ref) DO NOTHING
                     RETURNING id, code, village_code, address, head_member_id,
                               poverty_level, poverty_score,
@@ -577,10 +599,11 @@ class StagingTables:
                            r.phone, r.disability_severity, r.disability_card_number, r.pregnant,
                            r.pregnancy_expected_on, r.school_enrolment, 'active',
                            now(), $3, now(), $3
-                    FROM created h
-                    JOIN batch b ON b.household_id = h.id
-                    JOIN {self.rows} r ON r.household_ref = b.household_ref
-                    ORDER BY r.row_number
+                    FROM {self.members} r
+                    JOIN batch b ON b.ordinal = r.ordinal
+                    JOIN created h ON h.id = b.household_id
+                    WHERE r.ordinal > $2 AND r.ordinal <= $2 + cardinality($1::text[])
+                    ORDER BY r.ordinal, r.row_number
                     RETURNING 1
                 ),
                 history AS (
@@ -612,7 +635,7 @@ class StagingTables:
                     -- poverty status (the relay publishes in seq order).
                     INSERT INTO outbox (id, aggregate_type, aggregate_id, type, topic,
                         dataschema, payload, occurred_at, jurisdiction, traceparent)
-                    SELECT gen_random_uuid(), 'household', e.id::text, e.type, e.topic,
+                    SELECT uuidv7(), 'household', e.id::text, e.type, e.topic,
                            e.dataschema, e.payload, now(), e.village_code, $12
                     FROM (
                         SELECT h.id, h.village_code, b.ordinal, 0 AS kind,
