@@ -35,6 +35,13 @@ from shared.events.catalog.grievance import (
     GrievanceSlaBreached,
 )
 
+# A UUIDv7 (48-bit millisecond time, version and variant bits, random rest) from
+# gen_random_uuid(), for servers before PostgreSQL 18's uuidv7().
+_UUID_V7 = """CAST(encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid())
+        PLACING substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint)
+                          FROM 3)
+        FROM 1 FOR 6), 52, 1), 53, 1), 'hex') AS uuid)"""
+
 _ESCALATE = text(
     """
 WITH next_unit AS (
@@ -45,7 +52,11 @@ WITH next_unit AS (
     ) AS r(category, from_tier, to_tier, code_length, ack_hours, resolve_hours)
 ),
 due AS (
-    SELECT g.ctid FROM grievance g
+    -- Locked, so these are the values the UPDATE below replaces.
+    SELECT g.ctid AS address, g.id, g.handling_tier AS from_tier,
+           g.handling_admin_code AS from_code, g.due_kind AS breached_kind,
+           g.due_at AS breached_due
+    FROM grievance g
     WHERE g.due_at <= :now
     ORDER BY g.due_at
     LIMIT :batch
@@ -65,16 +76,16 @@ moved AS (
         sla_breach_count = g.sla_breach_count + 1,
         updated_at = :now,
         version = g.version + 1
-    FROM next_unit n
-    -- The locked rows by their physical address (a TID scan): joined on id, the planner
-    -- prefers hashing a sequential scan of the whole table, once per batch.
-    -- The deadline is checked again, so an address could never reach another row.
-    WHERE g.ctid = ANY (ARRAY(SELECT ctid FROM due)) AND g.due_at <= :now
+    FROM due, next_unit n
+    -- The locked rows by their physical address (a TID scan): joined on id alone, the
+    -- planner prefers hashing a sequential scan of the whole table, once per batch. The
+    -- deadline is checked again, so an address could never reach another row.
+    WHERE g.ctid = ANY (ARRAY(SELECT address FROM due)) AND g.due_at <= :now
+      AND due.id = g.id
       AND n.category = g.category AND n.from_tier = g.handling_tier
-    RETURNING g.id, g.category, g.location_code, new.handling_tier AS to_tier,
-              new.handling_admin_code AS to_code, old.handling_tier AS from_tier,
-              old.handling_admin_code AS from_code, old.due_kind AS breached_kind,
-              old.due_at AS breached_due, n.to_tier IS NOT NULL AS escalated
+    RETURNING g.id, g.category, g.location_code, g.handling_tier AS to_tier,
+              g.handling_admin_code AS to_code, due.from_tier, due.from_code,
+              due.breached_kind, due.breached_due, n.to_tier IS NOT NULL AS escalated
 ),
 entries AS (
     -- Per grievance the breach (n = 1) before its escalation (n = 2), next to each other:
@@ -101,11 +112,12 @@ timeline AS (
     FROM moved m
 ),
 events AS (
-    -- uuidv7: time-ordered ids land at the right edge of the outbox's unique index instead
-    -- of on a random page each (a large pass would otherwise touch, and log, all of it).
+    -- Time-ordered ids (UUIDv7 layout; PostgreSQL 16 has no uuidv7()) land at the right
+    -- edge of the outbox's unique index instead of on a random page each (a large pass
+    -- would otherwise touch, and log, all of it).
     INSERT INTO outbox (id, aggregate_type, aggregate_id, type, topic, dataschema, payload,
                         occurred_at, jurisdiction)
-    SELECT uuidv7(), 'grievance', CAST(e.id AS text),
+    SELECT {_UUID_V7}, 'grievance', CAST(e.id AS text),
            CASE e.n WHEN 1 THEN :breached_type ELSE :escalated_type END,
            :topic,
            CASE e.n WHEN 1 THEN :breached_schema ELSE :escalated_schema END,
@@ -131,7 +143,7 @@ events AS (
 SELECT count(*) FILTER (WHERE n = 1) AS breached,
        count(*) FILTER (WHERE n = 2) AS escalated
 FROM entries
-"""
+""".replace("{_UUID_V7}", _UUID_V7)
 )
 
 _CLOSE = text(
@@ -159,7 +171,7 @@ timeline AS (
 events AS (
     INSERT INTO outbox (id, aggregate_type, aggregate_id, type, topic, dataschema, payload,
                         occurred_at, jurisdiction)
-    SELECT uuidv7(), 'grievance', CAST(c.id AS text), :closed_type, :topic, :closed_schema,
+    SELECT {_UUID_V7}, 'grievance', CAST(c.id AS text), :closed_type, :topic, :closed_schema,
            jsonb_build_object(
                'grievance_id', c.id, 'category', c.category, 'location_code', c.location_code,
                'handling_admin_code', c.handling_admin_code, 'handling_tier', c.handling_tier,
@@ -169,7 +181,7 @@ events AS (
     FROM closed c
 )
 SELECT count(*) FROM closed
-"""
+""".replace("{_UUID_V7}", _UUID_V7)
 )
 
 LOCK_SQL = text("SELECT pg_try_advisory_lock(hashtext('grievance'), hashtext('sla-scheduler'))")
