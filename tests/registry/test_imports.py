@@ -407,6 +407,65 @@ async def test_an_interrupted_commit_resumes_where_it_stopped(infrastructure, cl
     assert staged == 0  # staging tables are dropped once committed
 
 
+async def test_batches_committed_on_two_connections_create_each_household_once(
+    infrastructure, clean_databases
+):
+    """Seven batches of one household, two at a time: every household once with its members
+    and history, the checkpoint at the end, each household's events in order; committing
+    again creates nothing."""
+    database_url = infrastructure.database_url("registry")
+    app = create_app(registry_settings(infrastructure))
+    async with running(app), as_(app, CS_PHNOM_PENH_THMEI) as client:
+        body = await validated(client, small_file(7))
+    import_id = uuid.UUID(body["id"])
+    database = Database(database_url)
+    try:
+        async with database.transaction() as session:
+            await import_service.request_commit(
+                session, principal=CS_PHNOM_PENH_THMEI, import_id=import_id
+            )
+        seen: list[int] = []
+        await import_service.commit_import(
+            database,
+            import_id,
+            batch_households=1,
+            progress=lambda stage, done, total: seen.append(done),
+        )
+        await import_service.commit_import(database, import_id, batch_households=1)
+    finally:
+        await database.dispose()
+    async with RegistryRows(database_url) as session:
+        done = await session.get(HouseholdImport, import_id)
+        households = (await session.execute(select(Household))).scalars().all()
+        history = (
+            await session.execute(
+                select(func.count())
+                .select_from(RecordChange)
+                .where(RecordChange.action == "registered")
+            )
+        ).scalar_one()
+        events = (
+            await session.execute(
+                text(
+                    "SELECT aggregate_id, type FROM outbox WHERE aggregate_type = 'household' "
+                    "ORDER BY seq"
+                )
+            )
+        ).all()
+    assert (done.status, done.commit_checkpoint) == ("committed", 7)
+    assert (done.households_committed, done.members_committed) == (7, 14)
+    assert len(households) == 7 and len({h.source_ref for h in households}) == 7
+    assert len({h.code for h in households}) == 7
+    assert await count(database_url, Member) == 14
+    assert history == 7
+    assert seen[-1] == 7 and seen == sorted(seen)
+    registered = [a for a, kind in events if kind == HouseholdRegistered.event_type()]
+    assert sorted(registered) == sorted(str(h.id) for h in households)
+    for household in households:  # registered before its poverty status, per household
+        kinds = [kind for aggregate, kind in events if aggregate == str(household.id)]
+        assert kinds[0] == HouseholdRegistered.event_type(), kinds
+
+
 # --- jurisdiction -------------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ finished validating re-stages it (see service.py).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import asyncpg
@@ -543,11 +543,13 @@ class StagingTables:
         actor: dict[str, Any],
         events: dict[str, dict[str, str]],
         traceparent: str | None,
+        checkpoint: Callable[[], int] | None = None,
     ) -> list[uuid.UUID]:
         """Create households `after+1 .. after+len(codes)` (with these codes), their members,
-        history, IDPoor history and HouseholdRegistered events; advance the checkpoint.
-        One transaction: a crash leaves the batch either wholly done or not at all. Returns
-        the ids of the households created."""
+        history, IDPoor history and HouseholdRegistered events; advance the checkpoint to
+        `checkpoint()` (asked just before the transaction commits; default: the end of this
+        batch), never backwards. One transaction: a crash leaves the batch either wholly done
+        or not at all. Returns the ids of the households created."""
         c = self.connection
         last = after + len(codes)
         async with c.transaction():
@@ -685,14 +687,14 @@ class StagingTables:
             await c.execute(
                 """
                 UPDATE household_import
-                SET commit_checkpoint = $2,
+                SET commit_checkpoint = greatest(commit_checkpoint, $2),
                     households_committed = households_committed + $3,
                     members_committed = members_committed + $4,
                     updated_at = now()
                 WHERE id = $1
                 """,
                 self.import_id,
-                last,
+                last if checkpoint is None else checkpoint(),
                 created,
                 members,
             )

@@ -62,6 +62,8 @@ MAX_UPLOAD_BYTES = 500 * 1024 * 1024
 CHUNK_BYTES = 1024 * 1024
 PARSE_BATCH_ROWS = 20_000
 COMMIT_BATCH_HOUSEHOLDS = 10_000
+# Batches committed at the same time, each on its own connection (see _commit).
+COMMIT_CONNECTIONS = 2
 
 UPLOAD_ROLES = ("registry.officer",)
 READ_ROLES = ("registry.officer", "registry.verifier")
@@ -418,34 +420,91 @@ async def _commit(
         },
     }
     total = record["households_valid"]
-    done = record["commit_checkpoint"]
-    batches = 0
+    start = record["commit_checkpoint"]
+    # The batches still to do, as (after, count); at most max_batches of them.
+    pending = [
+        (after, min(batch_households, total - after))
+        for after in range(start, total, batch_households)
+    ]
+    if max_batches is not None:
+        pending = pending[:max_batches]
+    finished: set[int] = set()  # batches whose transaction has committed
+    committed = start
+
+    def checkpoint(index: int) -> int:
+        """The end of the batches done without a gap, counting batch `index` as done: asked
+        inside its transaction just before it commits. A batch that commits ahead of an
+        earlier one leaves the checkpoint behind it; a resumed commit redoes it, creating
+        nothing (source_ref) - and the earlier batch's transaction moves the checkpoint past
+        both when it commits."""
+        end = start
+        for number, (after, count) in enumerate(pending):
+            if number != index and number not in finished:
+                break
+            end = after + count
+        return end
+
+    queue = list(enumerate(pending))
+    queue.reverse()
+
+    async def work(conn: asyncpg.Connection) -> None:
+        try:
+            await batches(conn)
+        except BaseException:
+            queue.clear()  # the other connection stops after its current batch
+            raise
+
+    async def batches(conn: asyncpg.Connection) -> None:
+        nonlocal committed
+        staging_tables = StagingTables(conn, import_id)
+        while queue:
+            index, (after, count) = queue.pop()
+            numbers = await repository.next_household_numbers(conn, count)
+            created = await staging_tables.commit_batch(
+                after=after,
+                codes=[format_household_code(n) for n in numbers],
+                actor=actor,
+                events=events,
+                traceparent=traceparent,
+                checkpoint=lambda index=index: checkpoint(index),
+            )
+            finished.add(index)
+            if created and flag_duplicates:
+                # The review queue: likely duplicates of the new households (set-based). In
+                # its own transaction right after the batch's: a crash between the two leaves
+                # that batch unflagged (its registry duplicates are still in the report).
+                async with database.transaction() as session:
+                    await duplicates_service.flag_duplicates(
+                        session, household_ids=created, principal=committer
+                    )
+            committed += count
+            if progress:
+                progress("committing", committed, total)
+
+    traceparent = traceparent_var.get()
     if progress:
-        progress("committing", done, total)
-    while done < total:
-        if max_batches is not None and batches >= max_batches:
-            return
-        count = min(batch_households, total - done)
-        numbers = await repository.next_household_numbers(connection, count)
-        created = await staging.commit_batch(
-            after=done,
-            codes=[format_household_code(n) for n in numbers],
-            actor=actor,
-            events=events,
-            traceparent=traceparent_var.get(),
+        progress("committing", start, total)
+    # Two transactions at a time, on this connection and a second one: a batch's statement
+    # runs on one core of the server, and the member table's index maintenance is CPU-bound.
+    workers = [work(connection)]
+    helper = None
+    if COMMIT_CONNECTIONS > 1 and len(pending) > 1:
+        helper = await asyncpg.connect(
+            asyncpg_dsn(database.url), server_settings={"application_name": "registry-import"}
         )
-        if created and flag_duplicates:
-            # The review queue: likely duplicates of the new households (set-based). In its
-            # own transaction right after the batch's: a crash between the two leaves that
-            # batch unflagged (its registry duplicates are still in the import's report).
-            async with database.transaction() as session:
-                await duplicates_service.flag_duplicates(
-                    session, household_ids=created, principal=committer
-                )
-        done += count
-        batches += 1
-        if progress:
-            progress("committing", done, total)
+        for statement in _BULK_SETTINGS:
+            await helper.execute(statement)
+        workers.append(work(helper))
+    try:
+        results = await asyncio.gather(*workers, return_exceptions=True)
+    finally:
+        if helper is not None:
+            await helper.close()
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    if max_batches is not None and start + sum(c for _, c in pending) < total:
+        return
     await _finish(database, connection, import_id)
 
 
