@@ -308,7 +308,11 @@ class StagingTables:
         import_id = self.import_id
         await c.execute(f"CREATE INDEX ON {rows} (household_ref, row_number)")
         await c.execute(f"CREATE UNIQUE INDEX ON {rows} (row_number)")
-        await c.execute(f"ANALYZE {rows}")
+        # Statistics only of the columns the statements below join, group or filter on.
+        await c.execute(
+            f"ANALYZE {rows} (row_number, household_ref, village_code, birth_date, "
+            "national_id, phone, relationship)"
+        )
         await c.execute(
             f"""
             CREATE TEMP TABLE import_households ON COMMIT DROP AS
@@ -507,7 +511,7 @@ class StagingTables:
             import_id,
         )
         await c.execute(f"CREATE INDEX ON {households} (ordinal) WHERE ordinal IS NOT NULL")
-        await c.execute(f"ANALYZE {households}")
+        await c.execute(f"ANALYZE {households} (ordinal, household_id, household_ref)")
         await c.execute(
             f"""
             CREATE UNLOGGED TABLE {members} WITH (autovacuum_enabled = false) AS
@@ -522,7 +526,7 @@ class StagingTables:
             """
         )
         await c.execute(f"CREATE INDEX ON {members} (ordinal)")
-        await c.execute(f"ANALYZE {members}")
+        await c.execute(f"ANALYZE {members} (ordinal)")
 
     async def household_counts(self) -> asyncpg.Record:
         return await self.connection.fetchrow(
