@@ -11,6 +11,7 @@ from services.registry.dci.api import router as dci_router
 from services.registry.dci.consumer import consumer as dci_notify
 from services.registry.duplicates.api import router as duplicates_router
 from services.registry.enrolments.api import router as enrolments_router
+from services.registry.households.api import router as households_router
 from services.registry.imports.api import router as imports_router
 from services.registry.imports.service import import_worker
 from services.registry.programmes.api import router as programmes_router
@@ -25,15 +26,16 @@ DESCRIPTION = (
 
 # One line per aggregate's router and per consumer.
 ROUTERS = [
-    verification_router,
-    benefits_router,
-    enrolments_router,
-    programmes_router,
     dci_router,
     duplicates_router,
-    reports_router,
+    households_router,
+    programmes_router,
+    enrolments_router,
+    benefits_router,
+    verification_router,
     cases_router,
     change_requests_router,
+    reports_router,
     imports_router,
 ]
 # Work the service process runs beside its requests (imports resume after a restart).
