@@ -593,8 +593,8 @@ async def test_the_destination_commune_may_refuse_a_move(app, infrastructure):
 @pytest.mark.parametrize(
     ("body", "status", "field"),
     [
-        # An unknown type is an error of the whole body; its reason names change_type.
-        ({"change_type": "paint_house"}, 422, "body"),
+        # An unknown type names the discriminator, and the reason lists the known types.
+        ({"change_type": "paint_house"}, 422, "change_type"),
         ({"change_type": "add_member"}, 422, "add_member.member"),
         (
             {"change_type": "move_household", "to_village_code": "12089999"},
@@ -640,8 +640,8 @@ async def test_bad_changes_are_named_and_nothing_is_written(
             "/change-requests", json={"household_id": str(household.id), **body}
         )
     problem = assert_problem(response, status, field)
-    if field == "body":
-        assert "change_type" in problem["errors"][0]["reason"]
+    if field == "change_type":
+        assert "move_household" in problem["errors"][0]["reason"]
     assert await counts(app) == (0, 0)
 
 
