@@ -76,22 +76,26 @@ moved AS (
         sla_breach_count = g.sla_breach_count + 1,
         updated_at = :now,
         version = g.version + 1
-    FROM due, next_unit n
-    -- The locked rows by their physical address (a TID scan): joined on id alone, the
-    -- planner prefers hashing a sequential scan of the whole table, once per batch. The
-    -- deadline is checked again, so an address could never reach another row.
+    FROM next_unit n
+    -- The locked rows by their physical address (a TID scan): joined on id, the planner
+    -- prefers hashing a sequential scan of the whole table, once per batch (and joining
+    -- `due` here for the old values made the statement ~30% slower than joining after).
+    -- The deadline is checked again, so an address could never reach another row.
     WHERE g.ctid = ANY (ARRAY(SELECT address FROM due)) AND g.due_at <= :now
-      AND due.id = g.id
       AND n.category = g.category AND n.from_tier = g.handling_tier
     RETURNING g.id, g.category, g.location_code, g.handling_tier AS to_tier,
-              g.handling_admin_code AS to_code, due.from_tier, due.from_code,
-              due.breached_kind, due.breached_due, n.to_tier IS NOT NULL AS escalated
+              g.handling_admin_code AS to_code, n.to_tier IS NOT NULL AS escalated
+),
+breached AS (
+    -- What each one was before: the values locked in `due`.
+    SELECT m.*, d.from_tier, d.from_code, d.breached_kind, d.breached_due
+    FROM moved m JOIN due d USING (id)
 ),
 entries AS (
     -- Per grievance the breach (n = 1) before its escalation (n = 2), next to each other:
     -- seq order is the order consumers see them in.
     SELECT m.*, k.n
-    FROM moved m CROSS JOIN (VALUES (1), (2)) AS k(n)
+    FROM breached m CROSS JOIN (VALUES (1), (2)) AS k(n)
     WHERE k.n = 1 OR m.escalated
     ORDER BY m.id, k.n
 ),
@@ -109,7 +113,7 @@ timeline AS (
                                        'to_admin_code', m.to_code)
                ELSE jsonb_build_object('deadline', m.breached_kind, 'due_at', m.breached_due)
            END
-    FROM moved m
+    FROM breached m
 ),
 events AS (
     -- Time-ordered ids (UUIDv7 layout; PostgreSQL 16 has no uuidv7()) land at the right
