@@ -367,6 +367,10 @@ async def validate_import(
 # batch would be committed again from re-staged rows with other household ids and codes,
 # and subscribers would hold events of households that do not exist.
 _BULK_SETTINGS = (
+    # The batch statement is prepared once and run per batch with other values: a generic
+    # plan (PostgreSQL's choice from the sixth execution) cannot see that the ordinal range
+    # is one batch and may join the codes to a scan of every staged household per code.
+    "SET plan_cache_mode = force_custom_plan",
     "SET work_mem = '256MB'",
     "SET maintenance_work_mem = '256MB'",
     # New trigram entries collect in the GIN indexes' pending lists and are merged in bulk.
