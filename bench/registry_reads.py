@@ -701,11 +701,13 @@ async def time_reports(
     return timings
 
 
-def print_table(results: list[Measured], *, households: int, members: int, clients: int) -> None:
+def print_table(
+    results: list[Measured], *, households: int, members: int, clients: int, workers: int
+) -> None:
     print()
     print(
         f"registry reads: {households:,} households, {members:,} members, {clients} concurrent "
-        f"clients, one uvicorn worker (2-core machine shared with PostgreSQL and the clients)"
+        f"client(s), {workers} uvicorn worker(s) (2 cores shared with PostgreSQL and the clients)"
     )
     print(
         f"{'request':<52}{'via':<9}{'req/s':>8}{'p50 ms':>8}{'tail':>6}{'ms':>8}"
@@ -856,8 +858,10 @@ def run_benchmark(
     workers: int,
     gateway: bool,
     reports: bool = True,
+    only: str = "",
 ) -> None:
     scenarios, sizes = asyncio.run(sample_requests(asyncpg_dsn(database_url)))
+    scenarios = [s for s in scenarios if only in s.label]
     servers = Servers()
     results: list[Measured] = []
     report_timings: list[tuple[str, float, int]] = []
@@ -929,7 +933,13 @@ def run_benchmark(
             report_timings = asyncio.run(time_reports(service_url, sizes["district"]))
     finally:
         servers.stop_all()
-    print_table(results, households=sizes["households"], members=sizes["members"], clients=clients)
+    print_table(
+        results,
+        households=sizes["households"],
+        members=sizes["members"],
+        clients=clients,
+        workers=workers,
+    )
     if reports:
         print()
         print(f"{'report (one client, via the service)':<52}{'seconds':>9}{'rows':>7}")
@@ -947,6 +957,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers of the registry")
     parser.add_argument("--no-gateway", action="store_true", help="measure at the service only")
     parser.add_argument("--no-reports", action="store_true", help="skip the report timings")
+    parser.add_argument(
+        "--only", default="", help="measure only requests whose label contains this (e.g. lookup)"
+    )
     args = parser.parse_args()
     with bench_postgres(loading=True) as server_url:
         prepare_database(server_url, args.households, reuse=args.reuse)
@@ -960,6 +973,7 @@ def main() -> None:
             workers=args.workers,
             gateway=not args.no_gateway,
             reports=not args.no_reports,
+            only=args.only,
         )
 
 
