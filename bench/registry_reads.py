@@ -61,6 +61,7 @@ DATABASE = "bench_registry"
 REFERENCE = date(2026, 11, 21)
 BATCH_HOUSEHOLDS = 20_000
 GENERATORS = 2
+POSTMASTER_PID: int | None = None  # of the bench cluster, for its CPU use
 
 # ---------------------------------------------------------------------------------------------
 # Synthetic households: people from bench/registry_synthetic.py (the import benchmark's
@@ -449,6 +450,8 @@ def bench_postgres(*, loading: bool) -> Iterator[str]:
         if asyncio.run(_tune(postgres.url)):
             postgres.stop()
             postgres.start()
+        global POSTMASTER_PID
+        POSTMASTER_PID = postgres._process.pid if postgres._process else None
         yield postgres.url
     finally:
         postgres.stop()
@@ -507,6 +510,7 @@ class Servers:
 
     def __init__(self) -> None:
         self.procs: list[subprocess.Popen] = []
+        self.pids: dict[str, int] = {}
         self.logs = DATA_DIR / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
 
@@ -528,6 +532,7 @@ class Servers:
                 preexec_fn=die_with_parent,
             )
         self.procs.append(proc)
+        self.pids[name] = proc.pid
         url = f"http://{HOST}:{port}"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -536,6 +541,7 @@ class Servers:
                 raise RuntimeError(f"{name} exited with {proc.returncode}:\n{tail}")
             try:
                 with _OPENER.open(f"{url}/health", timeout=1):
+                    print(f"    {name}: pid {proc.pid}, {url}", flush=True)
                     return url
             except OSError:
                 time.sleep(0.2)
@@ -595,12 +601,32 @@ class Measured:
     target_ms: float
     load: float = 0.0  # the machine's 1-minute load average at the end (2 cores)
     kinds: dict[str, list[float]] = field(default_factory=dict)  # latencies per way of asking
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # CPU per request, per process
 
     def percentile(self, p: float, latencies: list[float] | None = None) -> float:
         ordered = sorted(self.latencies if latencies is None else latencies)
         if not ordered:
             return float("nan")
         return ordered[min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1)]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_of(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds so far of the given processes, and of the bench cluster's backends."""
+    used = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    if POSTMASTER_PID:
+        children = Path(f"/proc/{POSTMASTER_PID}/task/{POSTMASTER_PID}/children")
+        with contextlib.suppress(OSError):
+            used["postgres"] = sum(cpu_seconds(int(c)) for c in children.read_text().split())
+    return used
 
 
 def kind_of(path: str) -> str:
@@ -643,13 +669,23 @@ async def run_clients(
 
 
 def measure(
-    scenario: Scenario, via: str, base_url: str, headers: dict, *, clients: int, seconds: float
+    scenario: Scenario,
+    via: str,
+    base_url: str,
+    headers: dict,
+    *,
+    clients: int,
+    seconds: float,
+    pids: dict[str, int],
 ) -> Measured:
     print(f"==> {scenario.label} via {via}: warm-up, then {seconds:.0f} s with {clients} clients")
     asyncio.run(run_clients(base_url, headers, scenario.paths, clients=clients, seconds=2))
+    before = cpu_of(pids)
     count, elapsed, latencies, kinds, errors, sample = asyncio.run(
         run_clients(base_url, headers, scenario.paths, clients=clients, seconds=seconds)
     )
+    after = cpu_of(pids)
+    cpu_ms = {name: 1000 * (after[name] - before[name]) / max(count, 1) for name in after}
     if errors:
         print(f"    !! non-200 answers {errors}; e.g. {sample}")
     return Measured(
@@ -663,6 +699,7 @@ def measure(
         scenario.target_ms,
         os.getloadavg()[0],
         kinds if len(kinds) > 1 else {},
+        cpu_ms,
     )
 
 
@@ -727,6 +764,11 @@ def print_table(
                 f"{'  by ' + kind:<52}{'':<9}{'':>8}{r.percentile(50, latencies):>8.2f}"
                 f"{'p' + str(r.tail):>6}{r.percentile(r.tail, latencies):>8.2f}"
             )
+    print()
+    print("CPU per request (ms; steadier than latency when other work shares the cores):")
+    for r in results:
+        used = ", ".join(f"{name} {ms:.2f}" for name, ms in r.cpu_ms.items())
+        print(f"  {r.label:<50}{r.via:<9}{used}")
     print(
         "latency is measured by the client (aiohttp, same machine): it includes the client's "
         "own share of the two cores, so the service's own figure is a little lower; load is "
@@ -907,6 +949,7 @@ def run_benchmark(
                     {INTERNAL_TOKEN_HEADER: token},
                     clients=clients,
                     seconds=seconds,
+                    pids={"registry": servers.pids["registry"]},
                 )
             )
             if gateway_url and issuer:
@@ -926,6 +969,7 @@ def run_benchmark(
                         {"Authorization": f"Bearer {bearer}"},
                         clients=clients,
                         seconds=seconds,
+                        pids=dict(servers.pids),
                     )
                 )
         if reports:
