@@ -18,6 +18,11 @@ from shared.migrations import upgrade
 from tests.harness import ROOT, SERVICES, running
 from tests.platform import ISSUER_URL, Platform
 
+# A database with only the platform tables, for tests of the platform library itself: no
+# service process of the `platform` fixture works in it, so no other relay or consumer
+# touches its outbox and inbox while those tests run.
+PLATFORM_DB = "platform"
+
 
 @dataclass
 class Infrastructure:
@@ -49,10 +54,17 @@ def infrastructure() -> Iterator[Infrastructure]:
         bootstrap = broker.bootstrap_servers
     infra = Infrastructure(postgres_url.rstrip("/"), bootstrap)
     asyncio.run(
-        create_databases(infra.postgres_url, [f"test_{s}" for s in SERVICES], recreate=True)
+        create_databases(
+            infra.postgres_url, [f"test_{s}" for s in (*SERVICES, PLATFORM_DB)], recreate=True
+        )
     )
     for service in SERVICES:
         upgrade(ROOT / "services" / service, infra.database_url(service))
+    # The platform tables alone (outbox, inbox, idempotency keys): the first revision of any
+    # service's migrations creates exactly those.
+    upgrade(ROOT / "services" / "registry", infra.database_url(PLATFORM_DB), revision="0001")
+    for service in SERVICES:
+        asyncio.run(snapshot_reference_rows(asyncpg_dsn(infra.database_url(service))))
     try:
         yield infra
     finally:
@@ -63,8 +75,35 @@ def infrastructure() -> Iterator[Infrastructure]:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-# Tables whose rows migrations load (reference data such as seed programmes): tests keep them.
+# Tables whose rows migrations load (reference data such as seed programmes): every clean
+# start restores them as the migrations left them, whatever a test added or changed.
 REFERENCE_TABLES = frozenset({"alembic_version", "programme"})
+_reference_rows: dict[str, dict[str, tuple[list[str], list]]] = {}
+
+
+async def snapshot_reference_rows(dsn: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        tables = await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename = ANY($1::text[]) AND tablename <> 'alembic_version'",
+            sorted(REFERENCE_TABLES),
+        )
+        rows = {}
+        for (table,) in tables:
+            records = await conn.fetch(f'SELECT * FROM "{table}"')
+            columns = [
+                c["attname"]
+                for c in await conn.fetch(
+                    "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass "
+                    "AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum",
+                    table,
+                )
+            ]
+            rows[table] = (columns, [tuple(r[c] for c in columns) for r in records])
+        _reference_rows[dsn] = rows
+    finally:
+        await conn.close()
 
 
 async def truncate_all(dsn: str) -> None:
@@ -72,13 +111,25 @@ async def truncate_all(dsn: str) -> None:
     try:
         tables = await conn.fetch(
             "SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) AS name "
-            "FROM pg_tables WHERE schemaname = 'public' AND NOT (tablename = ANY($1::text[]))",
-            sorted(REFERENCE_TABLES),
+            "FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
         )
-        if tables:
-            await conn.execute(
-                f"TRUNCATE {', '.join(t['name'] for t in tables)} RESTART IDENTITY CASCADE"
-            )
+        if not tables:
+            return
+        statement = f"TRUNCATE {', '.join(t['name'] for t in tables)} RESTART IDENTITY CASCADE"
+        # The platform's service processes keep working on these databases (relays, consumers,
+        # workers); a TRUNCATE that meets one of their transactions in the other lock order is
+        # chosen as the deadlock victim, and trying again once their transaction ends succeeds.
+        for attempt in range(5):
+            try:
+                async with conn.transaction():
+                    await conn.execute(statement)
+                    for table, (columns, records) in _reference_rows.get(dsn, {}).items():
+                        await conn.copy_records_to_table(table, records=records, columns=columns)
+                return
+            except asyncpg.exceptions.DeadlockDetectedError:
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(0.2)
     finally:
         await conn.close()
 
@@ -86,7 +137,7 @@ async def truncate_all(dsn: str) -> None:
 @pytest.fixture
 async def clean_databases(infrastructure: Infrastructure) -> None:
     """Every test that asks for it starts from empty service databases."""
-    for service in SERVICES:
+    for service in (*SERVICES, PLATFORM_DB):
         await truncate_all(asyncpg_dsn(infrastructure.database_url(service)))
 
 

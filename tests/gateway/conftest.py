@@ -71,7 +71,7 @@ def upstream_url(infrastructure) -> Iterator[str]:
     process = start_process(
         ["tests.gateway.upstream:app"],
         {
-            "UPSTREAM_DATABASE_URL": infrastructure.database_url("registry"),
+            "UPSTREAM_DATABASE_URL": infrastructure.database_url("platform"),
             "KAFKA_BOOTSTRAP_SERVERS": infrastructure.bootstrap_servers,
             "UPSTREAM_LOG_JSON": "false",
         },

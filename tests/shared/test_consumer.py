@@ -41,7 +41,7 @@ async def record_thing(session, event: ThingHappened, envelope: CloudEvent) -> N
 
 @pytest.fixture(scope="session")
 async def runner(infrastructure):
-    database = Database(infrastructure.database_url("registry"))
+    database = Database(infrastructure.database_url("platform"))
     async with database.engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
     running = ConsumerRunner(

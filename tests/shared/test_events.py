@@ -33,7 +33,7 @@ async def test_the_published_envelope_carries_every_attribute_and_validates(
     infrastructure, clean_databases
 ):
     thing = unique()
-    db = Database(infrastructure.database_url("registry"))
+    db = Database(infrastructure.database_url("platform"))
     async with db.transaction() as session:
         event_id = await emit(
             session, ThingHappened(thing_id=thing, n=7), subject=thing, jurisdiction="120801"

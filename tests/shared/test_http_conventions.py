@@ -27,7 +27,7 @@ GOOD = {"title": "Roof repair", "priority": 2, "village_code": VILLAGE}
 @pytest.fixture
 async def app(infrastructure, clean_databases):
     app = create_sample_app(
-        infrastructure.database_url("registry"), infrastructure.bootstrap_servers
+        infrastructure.database_url("platform"), infrastructure.bootstrap_servers
     )
     async with running(app):
         async with app.state.database.engine.begin() as conn:

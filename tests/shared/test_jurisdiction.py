@@ -40,7 +40,7 @@ ROWS = {
 
 @pytest.fixture
 async def database(infrastructure, clean_databases):
-    db = Database(infrastructure.database_url("registry"))
+    db = Database(infrastructure.database_url("platform"))
     async with db.engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
         await conn.execute(records.delete())

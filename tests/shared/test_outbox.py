@@ -22,7 +22,7 @@ TOPIC = ThingHappened.topic()
 
 @pytest.fixture
 async def database(infrastructure, clean_databases):
-    db = Database(infrastructure.database_url("registry"))
+    db = Database(infrastructure.database_url("platform"))
     yield db
     await db.dispose()
 
@@ -32,7 +32,7 @@ async def relays(infrastructure, count: int = 1, *, bootstrap: str | None = None
     started = [
         OutboxRelay(
             service="platformtest",
-            database_url=infrastructure.database_url("registry"),
+            database_url=infrastructure.database_url("platform"),
             bootstrap_servers=bootstrap or infrastructure.bootstrap_servers,
             poll_interval=0.2,
             max_backoff=0.5,
