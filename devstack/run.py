@@ -243,9 +243,9 @@ class Stack:
             f"{gateway_url}/registry/reports/households",
             "  # a citizen's grievance, no login (track it with the code in the answer):",
             f"  curl -s -X POST {gateway_url}/grievance/public/grievances "
-            "-H 'Content-Type: application/json' -d '{\"channel\": \"web\", "
-            '\"category\": \"payment_problem\", \"anonymous\": true, '
-            '\"location_code\": \"120801\", \"description\": \"No payment in October.\"}\'',
+            '-H \'Content-Type: application/json\' -d \'{"channel": "web", '
+            '"category": "payment_problem", "anonymous": true, '
+            '"location_code": "120801", "description": "No payment in October."}\'',
             "  # the commune's grievance worklist:",
             f'  curl -s -H "Authorization: Bearer $TOKEN_CS_PHNOM_PENH_THMEI" '
             f"{gateway_url}/grievance/worklists/assigned",
@@ -286,5 +286,9 @@ def main() -> int:
         print(f"the stack could not start: {exc}", file=sys.stderr, flush=True)
         return 1
     finally:
+        # A second Ctrl-C must not cut the orderly shutdown short (children would be killed
+        # by PDEATHSIG instead of stopping cleanly).
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
         stack.stop()
         print("stopped.", flush=True)

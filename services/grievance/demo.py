@@ -2,7 +2,8 @@
 
 A few grievances in Khan Sen Sok at different stages: a fresh anonymous one at Sangkat
 Phnom Penh Thmei, an acknowledged one at Tuek Thla, a sensitive one at the district, and a
-resolved one the citizen can rate or reopen. Returns their tracking codes.
+resolved one the citizen can rate or reopen. Returns a line naming their tracking codes
+(nothing when the demo data is already there).
 """
 
 from __future__ import annotations
@@ -92,4 +93,9 @@ async def seed(database_url: str) -> list[str]:
             codes = [display(g.tracking_code) for g in (fresh, waiting, sensitive, resolved)]
     finally:
         await database.dispose()
-    return codes
+    if not codes:
+        return []
+    return [
+        f"grievance: tracking codes {', '.join(codes)} (a citizen tracks one with "
+        "GET /grievance/public/grievances/<code>)"
+    ]
