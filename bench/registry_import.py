@@ -247,7 +247,10 @@ async def run(
     await asyncio.to_thread(upgrade, ROOT / "services" / "registry", url)
 
     cpu = CpuClock(postmaster)
-    print(f"importing {path.name} ({size_mb:,.0f} MB); load average {load_average():.2f}")
+    print(
+        f"importing {path.name} ({size_mb:,.0f} MB), {service.COMMIT_CONNECTIONS} commit "
+        f"connection(s); load average {load_average():.2f}"
+    )
     with PeakMemory() as memory:
         result = await import_file(url, path, batch, flag_duplicates, cpu)
     connection = await asyncpg.connect(asyncpg_dsn(url))
@@ -311,11 +314,18 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=service.COMMIT_BATCH_HOUSEHOLDS)
     parser.add_argument(
+        "--commit-connections",
+        type=int,
+        default=service.COMMIT_CONNECTIONS,
+        help="batches committed at the same time, each on its own connection",
+    )
+    parser.add_argument(
         "--flag-duplicates",
         action="store_true",
         help="also run the duplicates review queue's flagging per batch (slow at this size)",
     )
     args = parser.parse_args()
+    service.COMMIT_CONNECTIONS = args.commit_connections
     postgres = None
     postgres_url = os.environ.get("BENCH_POSTGRES_URL")
     try:
