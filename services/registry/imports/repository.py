@@ -184,6 +184,15 @@ async def update_import(connection: asyncpg.Connection, import_id: uuid.UUID, **
     )
 
 
+async def advance_checkpoint(connection: asyncpg.Connection, import_id: uuid.UUID, to: int):
+    await connection.execute(
+        "UPDATE household_import SET commit_checkpoint = greatest(commit_checkpoint, $2), "
+        "updated_at = now() WHERE id = $1",
+        import_id,
+        to,
+    )
+
+
 async def file_chunks(connection: asyncpg.Connection, import_id: uuid.UUID) -> AsyncIterator[bytes]:
     async with connection.transaction():
         async for record in connection.cursor(

@@ -510,6 +510,9 @@ async def _commit(
     for result in results:
         if isinstance(result, BaseException):
             raise result
+    # A batch that committed ahead of an earlier one left the checkpoint behind it: move it
+    # over every batch done now.
+    await repository.advance_checkpoint(connection, import_id, checkpoint(-1))
     if max_batches is not None and start + sum(c for _, c in pending) < total:
         return
     await _finish(database, connection, import_id)
