@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.grievance.clock import Clock, request_clock
@@ -23,7 +23,6 @@ from services.grievance.grievances.codes import (
     Channel,
     Status,
     label,
-    preferred_language,
 )
 from services.grievance.grievances.models import Grievance, TimelineEntry
 from services.grievance.grievances.schemas import (
@@ -47,6 +46,7 @@ from shared.db import SessionDep
 from shared.gazetteer import LocationCode
 from shared.http.concurrency import require_if_match, set_etag
 from shared.http.idempotency import IdempotencyDep
+from shared.http.language import LanguageDep
 from shared.http.pagination import Page, PageDep
 from shared.principal import Principal, PrincipalDep
 from shared.problems import PROBLEM_RESPONSES, Problem
@@ -410,11 +410,9 @@ async def add_timeline_entry(
 async def get_code_list(
     code_list: Literal["categories", "channels", "statuses", "decisions", "tiers"],
     response: Response,
-    accept_language: Annotated[str | None, Header()] = None,
+    language: LanguageDep,
 ) -> CodeList:
     assert code_list in CODE_LISTS
-    language = preferred_language(accept_language)
-    response.headers["Content-Language"] = language
     response.headers["Vary"] = "Accept-Language"
     items = [
         CodeListEntry(

@@ -173,20 +173,3 @@ CODE_LISTS = tuple(LABELS)
 def label(code_list: str, code: str, language: str) -> str:
     english, khmer = LABELS[code_list][code]
     return khmer if language == "km" else english
-
-
-def preferred_language(accept_language: str | None) -> str:
-    """`km` or `en` from an Accept-Language header (by q-value; English when neither)."""
-    best, best_q = "en", -1.0
-    for part in (accept_language or "").split(","):
-        tag, _, params = part.strip().partition(";")
-        q = 1.0
-        if params.strip().startswith("q="):
-            try:
-                q = float(params.strip()[2:])
-            except ValueError:
-                q = 0.0
-        primary = tag.strip().lower().split("-")[0]
-        if primary in ("km", "en") and q > best_q:
-            best, best_q = primary, q
-    return best

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.grievance.clock import Clock, request_clock
 from services.grievance.grievances import repository as grievances
 from services.grievance.grievances import service
-from services.grievance.grievances.codes import Status, label, preferred_language
+from services.grievance.grievances.codes import Status, label
 from services.grievance.grievances.models import Grievance
 from services.grievance.grievances.tracking_code import display, normalise
 from services.grievance.households import repository as households
@@ -35,6 +35,7 @@ from shared.db import SessionDep
 from shared.gazetteer import get_gazetteer
 from shared.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 from shared.http.idempotency import IdempotencyDep
+from shared.http.language import Language, preferred_language
 from shared.problems import PROBLEM_RESPONSES, Problem, field_error
 
 router = APIRouter(prefix="/public", tags=["public"])
@@ -125,7 +126,7 @@ def public_view(grievance: Grievance, timeline, language: str = "en") -> PublicG
     )
 
 
-def _language(request: Request) -> str:
+def _language(request: Request) -> Language:
     return preferred_language(request.headers.get("accept-language"))
 
 

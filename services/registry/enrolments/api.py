@@ -23,14 +23,15 @@ from services.registry.enrolments.schemas import (
 )
 from services.registry.households.models import Household
 from services.registry.programmes import service as programmes
-from services.registry.programmes.api import LanguageDep, programme_name
+from services.registry.programmes.api import programme_name
 from services.registry.programmes.eligibility import Eligibility
 from services.registry.programmes.models import Programme
-from services.registry.programmes.schemas import Language, ProgrammeCode
+from services.registry.programmes.schemas import ProgrammeCode
 from shared.db import SessionDep
 from shared.gazetteer import LocationCode
 from shared.http.concurrency import require_if_match, set_etag
 from shared.http.idempotency import IdempotencyDep
+from shared.http.language import Language, LanguageDep
 from shared.http.pagination import Page, PageDep
 from shared.principal import PrincipalDep
 from shared.problems import PROBLEM_RESPONSES

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from services.registry.programmes import service
 from services.registry.programmes.eligibility import describe
@@ -16,7 +16,6 @@ from services.registry.programmes.schemas import (
     TARGET_LABELS,
     BenefitPublic,
     Label,
-    Language,
     ProgrammeCreate,
     ProgrammePublic,
     ProgrammeUpdate,
@@ -24,34 +23,12 @@ from services.registry.programmes.schemas import (
 from shared.db import SessionDep
 from shared.http.concurrency import require_if_match, set_etag
 from shared.http.idempotency import IdempotencyDep
+from shared.http.language import Language, LanguageDep
 from shared.http.pagination import Page, PageDep
 from shared.principal import PrincipalDep
 from shared.problems import PROBLEM_RESPONSES
 
 router = APIRouter(tags=["programmes"])
-
-
-def preferred_language(request: Request, response: Response) -> Language:
-    """km or en from Accept-Language (highest q first; English when neither is asked for)."""
-    header = request.headers.get("accept-language", "")
-    ranked: list[tuple[float, int, str]] = []
-    for position, part in enumerate(header.split(",")):
-        tag, _, params = part.strip().partition(";")
-        quality = 1.0
-        if params.strip().startswith("q="):
-            try:
-                quality = float(params.strip()[2:])
-            except ValueError:
-                quality = 0.0
-        primary = tag.strip().lower().split("-")[0]
-        if primary in ("km", "en") and quality > 0:
-            ranked.append((-quality, position, primary))
-    language: Language = sorted(ranked)[0][2] if ranked else "en"  # type: ignore[assignment]
-    response.headers["Content-Language"] = language
-    return language
-
-
-LanguageDep = Annotated[Language, Depends(preferred_language)]
 
 
 def label(labels: dict[str, dict[str, str]], code: str, language: Language) -> Label:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -125,6 +125,3 @@ class ProgrammePublic(BaseModel):
     benefit: BenefitPublic
     active: bool
     version: int
-
-
-Language = Literal["km", "en"]

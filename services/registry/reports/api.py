@@ -10,10 +10,10 @@ from fastapi import APIRouter, Header, Query, Response
 from services.registry.households.models import HouseholdStatus
 from services.registry.reports import service
 from services.registry.reports.formats import CSV_RESPONSE, Format, csv_response, negotiate
-from services.registry.reports.labels import preferred_language
 from services.registry.reports.schemas import EnrolmentReport, HouseholdReport
 from shared.db import SessionDep
 from shared.gazetteer import LocationCode
+from shared.http.language import preferred_language
 from shared.principal import PrincipalDep
 from shared.problems import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES, ProblemDocument
 

@@ -1,4 +1,4 @@
-"""Khmer and English labels of what the reports show, and the language a caller asked for.
+"""Khmer and English labels of what the reports show.
 
 Stored values are codes (`POOR_1`, `female`); people read labels, in the language of their
 `Accept-Language` header (Khmer or English; English when the header names neither).
@@ -6,9 +6,7 @@ Stored values are codes (`POOR_1`, `female`); people read labels, in the languag
 
 from __future__ import annotations
 
-from typing import Literal
-
-Language = Literal["km", "en"]
+from shared.http.language import Language
 
 # (English, Khmer)
 POVERTY_LEVELS: dict[str, tuple[str, str]] = {
@@ -59,22 +57,3 @@ AGED = ("aged", "អាយុ")
 
 def pick(pair: tuple[str, str], language: Language) -> str:
     return pair[1] if language == "km" else pair[0]
-
-
-def preferred_language(accept_language: str | None) -> Language:
-    """`km` or `en` from an Accept-Language header, by q-value; English when neither."""
-    best: Language = "en"
-    best_q = -1.0
-    for part in (accept_language or "").split(","):
-        tag, _, params = part.strip().partition(";")
-        q = 1.0
-        params = params.strip()
-        if params.startswith("q="):
-            try:
-                q = float(params[2:])
-            except ValueError:
-                q = 0.0
-        primary = tag.strip().lower().split("-")[0]
-        if primary in ("km", "en") and q > 0 and q > best_q:
-            best, best_q = primary, q  # type: ignore[assignment]
-    return best

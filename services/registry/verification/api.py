@@ -7,8 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from services.registry.programmes.api import LanguageDep
-from services.registry.programmes.schemas import Language
 from services.registry.verification import service
 from services.registry.verification.schemas import (
     BenefitSummary,
@@ -21,6 +19,7 @@ from services.registry.verification.schemas import (
 )
 from shared.db import SessionDep
 from shared.gazetteer import get_gazetteer
+from shared.http.language import Language, LanguageDep
 from shared.principal import PrincipalDep
 from shared.problems import PROBLEM_RESPONSES
 
