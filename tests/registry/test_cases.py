@@ -23,11 +23,11 @@ from tests.harness import (
     CS_PHNOM_PENH_THMEI,
     CS_TUEK_THLA,
     DMK_SEN_SOK,
-    client_for,
     envelopes,
     read_topic,
     running,
 )
+from tests.registry.conftest import as_
 from tests.registry.factories import (
     VILLAGE_PHNOM_PENH_THMEI,
     VILLAGE_TUEK_THLA,
@@ -46,25 +46,6 @@ NATIONAL_VERIFIER = Principal(
 CP_BANTEAY_MEANCHEY_VERIFIER = Principal(
     sub="cp-01-verifier", tier=Tier.CP, admin_code="01", roles=frozenset({"registry.verifier"})
 )
-
-
-@pytest.fixture
-async def app(infrastructure, clean_databases):
-    app = create_app(
-        Settings(
-            database_url=infrastructure.database_url("registry"),
-            kafka_bootstrap_servers=infrastructure.bootstrap_servers,
-            log_json=False,
-            consumers_enabled=False,
-            relay_enabled=False,
-        )
-    )
-    async with running(app):
-        yield app
-
-
-def as_(app, principal):
-    return client_for(app, principal, audience="registry")
 
 
 async def household_in(infrastructure, village_code=VILLAGE_PHNOM_PENH_THMEI, **fields):
@@ -86,8 +67,8 @@ async def member_ids(infrastructure, household_id) -> list[uuid.UUID]:
         return [r[0] for r in rows]
 
 
-async def counts(app) -> tuple[int, int, int]:
-    async with app.state.database.transaction() as session:
+async def counts(registry_app) -> tuple[int, int, int]:
+    async with registry_app.state.database.transaction() as session:
         cases = (await session.execute(select(func.count()).select_from(Case))).scalar_one()
         notes = (await session.execute(select(func.count()).select_from(CaseNote))).scalar_one()
         events = (await session.execute(select(func.count()).select_from(outbox))).scalar_one()
@@ -103,8 +84,8 @@ def assert_problem(response, status: int, field: str | None = None) -> dict:
     return body
 
 
-async def open_case(app, household, principal=CS_PHNOM_PENH_THMEI, **fields) -> dict:
-    async with as_(app, principal) as client:
+async def open_case(registry_app, household, principal=CS_PHNOM_PENH_THMEI, **fields) -> dict:
+    async with as_(registry_app, principal) as client:
         response = await client.post(
             "/cases",
             json={"household_id": str(household.id), "case_type": "follow_up", **fields},
@@ -116,9 +97,9 @@ async def open_case(app, household, principal=CS_PHNOM_PENH_THMEI, **fields) -> 
 # -- opening ---------------------------------------------------------------------------------
 
 
-async def test_a_commune_officer_opens_a_case_assigned_to_the_commune(app, infrastructure):
+async def test_a_commune_officer_opens_a_case_assigned_to_the_commune(registry_app, infrastructure):
     household = await household_in(infrastructure)
-    async with as_(app, CS_PHNOM_PENH_THMEI) as client:
+    async with as_(registry_app, CS_PHNOM_PENH_THMEI) as client:
         response = await client.post(
             "/cases",
             json={
@@ -151,7 +132,7 @@ async def test_a_commune_officer_opens_a_case_assigned_to_the_commune(app, infra
     assert response.headers["location"] == f"/cases/{body['id']}"
     assert response.headers["etag"] == '"1"'
     assert again.json()["id"] == body["id"] and again.headers["idempotent-replayed"] == "true"
-    assert await counts(app) == (1, 1, 1)
+    assert await counts(registry_app) == (1, 1, 1)
 
 
 @pytest.mark.parametrize(
@@ -166,15 +147,15 @@ async def test_a_commune_officer_opens_a_case_assigned_to_the_commune(app, infra
     ],
 )
 async def test_opening_a_case_needs_the_household_in_ones_area(
-    app, infrastructure, principal, status
+    registry_app, infrastructure, principal, status
 ):
     household = await household_in(infrastructure)
-    async with as_(app, principal) as client:
+    async with as_(registry_app, principal) as client:
         response = await client.post(
             "/cases", json={"household_id": str(household.id), "case_type": "protection"}
         )
     assert response.status_code == status, response.text
-    assert (await counts(app))[0] == (1 if status == 201 else 0)
+    assert (await counts(registry_app))[0] == (1 if status == 201 else 0)
     if status == 201:
         # Whoever opens it, it lands on the household's commune unless told otherwise.
         assert response.json()["assigned_admin_code"] == "120801"
@@ -195,22 +176,26 @@ async def test_opening_a_case_needs_the_household_in_ones_area(
         ({"note": ""}, "note", "at least 1"),
     ],
 )
-async def test_bad_input_is_named_and_writes_nothing(app, infrastructure, change, field, reason):
+async def test_bad_input_is_named_and_writes_nothing(
+    registry_app, infrastructure, change, field, reason
+):
     household = await household_in(infrastructure)
     body = {"household_id": str(household.id), "case_type": "follow_up", **change}
-    async with as_(app, CS_PHNOM_PENH_THMEI) as client:
+    async with as_(registry_app, CS_PHNOM_PENH_THMEI) as client:
         response = await client.post("/cases", json=body)
     problem = assert_problem(response, 422, field)
     assert reason in next(e["reason"] for e in problem["errors"] if e["field"] == field)
-    assert await counts(app) == (0, 0, 0)
+    assert await counts(registry_app) == (0, 0, 0)
 
 
-async def test_a_case_about_a_member_must_name_a_member_of_that_household(app, infrastructure):
+async def test_a_case_about_a_member_must_name_a_member_of_that_household(
+    registry_app, infrastructure
+):
     household = await household_in(infrastructure)
     other = await household_in(infrastructure)
     theirs = (await member_ids(infrastructure, other.id))[0]
     ours = (await member_ids(infrastructure, household.id))[0]
-    async with as_(app, CS_PHNOM_PENH_THMEI) as client:
+    async with as_(registry_app, CS_PHNOM_PENH_THMEI) as client:
         wrong = await client.post(
             "/cases",
             json={
@@ -244,10 +229,12 @@ async def test_a_case_about_a_member_must_name_a_member_of_that_household(app, i
         (NATIONAL_VERIFIER, True),
     ],
 )
-async def test_a_case_is_read_only_inside_ones_area(app, infrastructure, principal, visible):
+async def test_a_case_is_read_only_inside_ones_area(
+    registry_app, infrastructure, principal, visible
+):
     household = await household_in(infrastructure)
-    case = await open_case(app, household, note="first visit planned")
-    async with as_(app, principal) as client:
+    case = await open_case(registry_app, household, note="first visit planned")
+    async with as_(registry_app, principal) as client:
         one = await client.get(f"/cases/{case['id']}")
         listing = await client.get("/cases")
     if visible:
@@ -260,30 +247,35 @@ async def test_a_case_is_read_only_inside_ones_area(app, infrastructure, princip
         assert listing.json()["items"] == []
 
 
-async def test_the_worklist_filters_and_pages_most_urgent_first(app, infrastructure):
+async def test_the_worklist_filters_and_pages_most_urgent_first(registry_app, infrastructure):
     household = await household_in(infrastructure)
     sibling = await household_in(infrastructure, VILLAGE_TUEK_THLA)
-    soon = await open_case(app, household, due_on=(today() + timedelta(days=2)).isoformat())
+    soon = await open_case(
+        registry_app, household, due_on=(today() + timedelta(days=2)).isoformat()
+    )
     later = await open_case(
-        app, household, case_type="reassessment", due_on=(today() + timedelta(days=20)).isoformat()
+        registry_app,
+        household,
+        case_type="reassessment",
+        due_on=(today() + timedelta(days=20)).isoformat(),
     )
     at_district = await open_case(
-        app,
+        registry_app,
         household,
         principal=DMK_SEN_SOK,
         assigned_admin_code="1208",
         due_on=(today() + timedelta(days=10)).isoformat(),
     )
-    theirs = await open_case(app, sibling, principal=CS_TUEK_THLA)
+    theirs = await open_case(registry_app, sibling, principal=CS_TUEK_THLA)
     # A case that fell behind: its due date passed while it was open.
-    async with app.state.database.transaction() as session:
+    async with registry_app.state.database.transaction() as session:
         await session.execute(
             text("UPDATE case_file SET due_on = :d WHERE id = :id"),
             {"d": today() - timedelta(days=3), "id": uuid.UUID(later["id"])},
         )
 
     async def ids(principal, **params):
-        async with as_(app, principal) as client:
+        async with as_(registry_app, principal) as client:
             response = await client.get("/cases", params=params)
         assert response.status_code == 200, response.text
         return [c["id"] for c in response.json()["items"]]
@@ -297,7 +289,7 @@ async def test_the_worklist_filters_and_pages_most_urgent_first(app, infrastruct
     assert await ids(CS_PHNOM_PENH_THMEI, due_before=due_before) == [later["id"], soon["id"]]
     assert await ids(CS_PHNOM_PENH_THMEI, status="closed") == []
 
-    async with as_(app, DMK_SEN_SOK) as client:
+    async with as_(registry_app, DMK_SEN_SOK) as client:
         first = (await client.get("/cases", params={"limit": 2})).json()
         second = (
             await client.get("/cases", params={"limit": 2, "cursor": first["next_cursor"]})
@@ -319,11 +311,11 @@ async def test_the_worklist_filters_and_pages_most_urgent_first(app, infrastruct
 # -- assigning, working, closing -------------------------------------------------------------
 
 
-async def test_a_district_takes_a_case_up_and_hands_it_to_a_person(app, infrastructure):
+async def test_a_district_takes_a_case_up_and_hands_it_to_a_person(registry_app, infrastructure):
     household = await household_in(infrastructure)
-    case = await open_case(app, household)
+    case = await open_case(registry_app, household)
     url = f"/cases/{case['id']}"
-    async with as_(app, DMK_SEN_SOK) as client:
+    async with as_(registry_app, DMK_SEN_SOK) as client:
         to_district = await client.post(
             f"{url}/assign", json={"assigned_admin_code": "1208"}, headers={"If-Match": '"1"'}
         )
@@ -359,11 +351,11 @@ async def test_a_district_takes_a_case_up_and_hands_it_to_a_person(app, infrastr
     ],
 )
 async def test_assignment_stays_inside_the_callers_area_and_contains_the_household(
-    app, infrastructure, principal, unit, status, field
+    registry_app, infrastructure, principal, unit, status, field
 ):
     household = await household_in(infrastructure)
-    case = await open_case(app, household)
-    async with as_(app, principal) as client:
+    case = await open_case(registry_app, household)
+    async with as_(registry_app, principal) as client:
         response = await client.post(
             f"/cases/{case['id']}/assign",
             json={"assigned_admin_code": unit},
@@ -374,16 +366,18 @@ async def test_assignment_stays_inside_the_callers_area_and_contains_the_househo
         assert response.json()["assigned_admin_code"] == unit
     else:
         assert_problem(response, status, field)
-        async with app.state.database.transaction() as session:
+        async with registry_app.state.database.transaction() as session:
             stored = await session.get(Case, uuid.UUID(case["id"]))
         assert stored.assigned_admin_code == "120801" and stored.version == 1
 
 
-async def test_a_case_is_started_noted_and_closed_and_then_takes_no_more(app, infrastructure):
+async def test_a_case_is_started_noted_and_closed_and_then_takes_no_more(
+    registry_app, infrastructure
+):
     household = await household_in(infrastructure)
-    case = await open_case(app, household)
+    case = await open_case(registry_app, household)
     url = f"/cases/{case['id']}"
-    async with as_(app, CS_PHNOM_PENH_THMEI) as client:
+    async with as_(registry_app, CS_PHNOM_PENH_THMEI) as client:
         started = await client.post(f"{url}/start", headers={"If-Match": '"1"'})
         started_again = await client.post(f"{url}/start", headers={"If-Match": '"2"'})
         note = await client.post(f"{url}/notes", json={"text": "Visited; the roof leaks."})
@@ -413,7 +407,7 @@ async def test_a_case_is_started_noted_and_closed_and_then_takes_no_more(app, in
     assert final["closed_by"] == CS_PHNOM_PENH_THMEI.sub
     assert [n["text"] for n in final["notes"]] == ["Visited; the roof leaks."]
 
-    async with app.state.database.transaction() as session:
+    async with registry_app.state.database.transaction() as session:
         history = (
             await session.execute(
                 select(RecordChange.action, RecordChange.household_id)
@@ -425,11 +419,11 @@ async def test_a_case_is_started_noted_and_closed_and_then_takes_no_more(app, in
     assert {h.household_id for h in history} == {household.id}
 
 
-async def test_updates_need_the_current_version(app, infrastructure):
+async def test_updates_need_the_current_version(registry_app, infrastructure):
     household = await household_in(infrastructure)
-    case = await open_case(app, household)
+    case = await open_case(registry_app, household)
     url = f"/cases/{case['id']}"
-    async with as_(app, CS_PHNOM_PENH_THMEI) as client:
+    async with as_(registry_app, CS_PHNOM_PENH_THMEI) as client:
         missing = await client.post(f"{url}/start")
         await client.post(
             f"{url}/assign", json={"assignee_sub": "someone"}, headers={"If-Match": '"1"'}
@@ -457,11 +451,13 @@ async def test_updates_need_the_current_version(app, infrastructure):
         (NATIONAL_VERIFIER, 200),
     ],
 )
-async def test_working_a_case_needs_it_in_ones_area(app, infrastructure, principal, status):
+async def test_working_a_case_needs_it_in_ones_area(
+    registry_app, infrastructure, principal, status
+):
     household = await household_in(infrastructure)
-    case = await open_case(app, household)
+    case = await open_case(registry_app, household)
     url = f"/cases/{case['id']}"
-    async with as_(app, principal) as client:
+    async with as_(registry_app, principal) as client:
         note = await client.post(f"{url}/notes", json={"text": "seen"})
         start = await client.post(f"{url}/start", headers={"If-Match": '"1"'})
         close = await client.post(
@@ -472,7 +468,7 @@ async def test_working_a_case_needs_it_in_ones_area(app, infrastructure, princip
         status,
         status,
     )
-    async with as_(app, principal) as client:
+    async with as_(registry_app, principal) as client:
         unknown = await client.post(f"/cases/{uuid.uuid4()}/start", headers={"If-Match": '"1"'})
     assert_problem(unknown, 404)
 
@@ -483,7 +479,7 @@ async def test_working_a_case_needs_it_in_ones_area(app, infrastructure, princip
 async def test_case_events_are_published_with_the_households_jurisdiction(
     infrastructure, clean_databases
 ):
-    app = create_app(
+    registry_app = create_app(
         Settings(
             database_url=infrastructure.database_url("registry"),
             kafka_bootstrap_servers=infrastructure.bootstrap_servers,
@@ -493,10 +489,10 @@ async def test_case_events_are_published_with_the_households_jurisdiction(
         )
     )
     household = await household_in(infrastructure)
-    async with running(app):
-        case = await open_case(app, household, case_type="protection")
+    async with running(registry_app):
+        case = await open_case(registry_app, household, case_type="protection")
         url = f"/cases/{case['id']}"
-        async with as_(app, DMK_SEN_SOK) as client:
+        async with as_(registry_app, DMK_SEN_SOK) as client:
             await client.post(
                 f"{url}/assign", json={"assigned_admin_code": "1208"}, headers={"If-Match": '"1"'}
             )
