@@ -345,6 +345,9 @@ async def load(dsn: str, households: int) -> dict[str, float]:
         transaction = conn.transaction()
         await transaction.start()
         await conn.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+        if await conn.fetchval("SELECT to_regclass('member_name') IS NOT NULL"):
+            # The names dictionary (migration 0011): its triggers refill it with the COPYs.
+            await conn.execute("TRUNCATE member_name")
         counts = dict.fromkeys(tables, 0)
         columns = {
             "household": HOUSEHOLD_COLUMNS,

@@ -24,15 +24,16 @@ DESCRIPTION = (
     "change requests, imports, duplicates and the DCI social-registry API."
 )
 
-# One line per aggregate's router and per consumer.
+# One line per aggregate's router and per consumer. The hot reads' routers come first: the
+# router tries routes in order, and every route tried costs a request some microseconds.
 ROUTERS = [
+    verification_router,
+    households_router,
     dci_router,
     duplicates_router,
-    households_router,
     programmes_router,
     enrolments_router,
     benefits_router,
-    verification_router,
     cases_router,
     change_requests_router,
     reports_router,

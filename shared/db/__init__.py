@@ -6,13 +6,15 @@ never sees a success that was not stored.
 """
 
 from shared.db.engine import NAMING_CONVENTION, Database, asyncpg_dsn, new_metadata
-from shared.db.session import SessionDep, get_session
+from shared.db.session import DatabaseDep, SessionDep, get_database, get_session
 
 __all__ = [
     "NAMING_CONVENTION",
     "Database",
+    "DatabaseDep",
     "SessionDep",
     "asyncpg_dsn",
+    "get_database",
     "get_session",
     "new_metadata",
 ]

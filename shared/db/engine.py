@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
@@ -27,9 +29,21 @@ def asyncpg_dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
+async def _keep_session(_connection: asyncpg.Connection) -> None:
+    """No reset query on release: the read pool runs single statements that leave no session
+    state (asyncpg still rolls back a transaction left open)."""
+
+
 class Database:
+    """The ORM engine for everything, and a small asyncpg pool for the few hot reads that
+    skip the ORM (`reads()`, with statements from `shared.db.compiled`)."""
+
     def __init__(self, url: str, *, pool_size: int = 10, application_name: str = "sp") -> None:
         self.url = url
+        self.pool_size = pool_size
+        self.application_name = application_name
+        self._read_pool: asyncpg.Pool | None = None
+        self._read_pool_lock = asyncio.Lock()
         self.engine = create_async_engine(
             url,
             pool_size=pool_size,
@@ -50,9 +64,33 @@ class Database:
                 await session.rollback()
                 raise
 
+    @asynccontextmanager
+    async def reads(self) -> AsyncIterator[asyncpg.Connection]:
+        """A raw asyncpg connection for one hot read: no pre-ping, no ORM, prepared statements
+        cached per connection. A statement that writes (an audit row in a data-modifying CTE)
+        commits by itself; asyncpg replaces a connection that broke."""
+        pool = self._read_pool or await self._open_read_pool()
+        async with pool.acquire() as connection:
+            yield connection
+
+    async def _open_read_pool(self) -> asyncpg.Pool:
+        async with self._read_pool_lock:
+            if self._read_pool is None:
+                self._read_pool = await asyncpg.create_pool(
+                    asyncpg_dsn(self.url),
+                    min_size=1,
+                    max_size=self.pool_size,
+                    reset=_keep_session,
+                    server_settings={"application_name": f"{self.application_name}-reads"},
+                )
+            return self._read_pool
+
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        if self._read_pool is not None:
+            await self._read_pool.close()
+            self._read_pool = None
         await self.engine.dispose()

@@ -44,7 +44,8 @@ def preferred_language(accept_language: str | None) -> Language:
     return best
 
 
-def _request_language(
+# async: FastAPI runs a plain-def dependency in its thread pool, a hop per request.
+async def _request_language(
     response: Response, accept_language: Annotated[str | None, Header()] = None
 ) -> Language:
     language = preferred_language(accept_language)

@@ -35,7 +35,8 @@ class PageParams(BaseModel):
     limit: int = DEFAULT_LIMIT
 
 
-def page_params(
+# async: FastAPI runs a plain-def dependency in its thread pool, a hop per request.
+async def page_params(
     cursor: Annotated[str | None, Query(description="Opaque cursor from `next_cursor`.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> PageParams:

@@ -17,6 +17,7 @@ from services.registry.households.models import (
     PersonalDataAccess,
     RecordChange,
 )
+from services.registry.households.schemas import HouseholdPublic
 from services.registry.main import create_app
 from shared.db.platform_tables import outbox
 from shared.principal import Principal
@@ -711,6 +712,22 @@ async def test_sensitive_fields_are_masked_for_viewers(app, infrastructure):
         seen[name] = (head["national_id"], head["phone"])
     assert seen["officer"] == seen["verifier"] == ("010203040", "+85512345678")
     assert seen["viewer"] == seen["district-viewer"] == ("*****3040", "+855******78")
+
+
+async def test_a_household_read_is_exactly_its_documented_schema(app, infrastructure):
+    """The household reads build their answer from rows, without the response model: the body
+    must be what `HouseholdPublic` would have written, field for field, masked or not, and
+    carry the version as ETag."""
+    household = await household_at(infrastructure)
+    for principal in (CS_PHNOM_PENH_THMEI, CP_PHNOM_PENH):
+        async with as_(app, principal) as client:
+            for path in (f"/households/{household.id}", f"/households/by-code/{household.code}"):
+                response = await client.get(path)
+                assert response.status_code == 200, response.text
+                body = response.json()
+                assert HouseholdPublic.model_validate(body).model_dump(mode="json") == body
+                assert response.headers["etag"] == f'"{body["version"]}"'
+                assert [m["relationship"] for m in body["members"]] == ["head", "child"]
 
 
 async def test_every_read_by_a_person_is_logged(app, infrastructure):

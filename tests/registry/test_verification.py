@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from sqlalchemy import text
 
+from services.registry.verification.schemas import VerificationResult
 from tests.harness import (
     CP_BANTEAY_MEANCHEY,
     CS_PHNOM_PENH_THMEI,
@@ -157,6 +158,24 @@ async def test_by_household_code_the_programmes_and_last_benefits(app, scene):
     assert by_code["DISABILITY_ALLOWANCE"]["member_id"] == str(ids["Chantha"])
     assert by_code["PRIMARY_SCHOLARSHIP"]["last_benefit"] is None
     assert by_code["PRIMARY_SCHOLARSHIP"]["last_paid"] is None
+
+
+async def test_the_answer_is_exactly_its_documented_schema(app, scene):
+    """The route builds its answer from rows, without the response model: for each way of
+    asking, staff and client alike, the body is what `VerificationResult` would have written."""
+    household, _ = scene
+    asks = [
+        {"household_code": household.code},
+        {"national_id": "100200300"},
+        {"family_name_latin": "Sok", "given_name_latin": "Vichet", "birth_date": "2017-04-02"},
+    ]
+    for principal in (CS_PHNOM_PENH_THMEI, MOH_CLIENT):
+        for params in asks:
+            response = await verify(app, principal, **params)
+            assert response.status_code == 200, response.text
+            body = response.json()
+            assert VerificationResult.model_validate(body).model_dump(mode="json") == body
+            assert body["matches"] and body["matches"][0]["programmes"]
 
 
 async def test_by_national_id_the_persons_programmes_and_names_for_staff(app, scene):

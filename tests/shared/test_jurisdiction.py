@@ -5,8 +5,16 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from shared.db.compiled import CompiledStatement
 from shared.db.engine import Database, new_metadata
-from shared.jurisdiction import jurisdiction_filter, location_index, require_in_jurisdiction
+from shared.jurisdiction import (
+    jurisdiction_filter,
+    jurisdiction_parameters,
+    jurisdiction_shape,
+    location_index,
+    require_in_jurisdiction,
+    stand_in,
+)
 from shared.principal import Principal
 from shared.problems import Problem
 from tests.harness import (
@@ -92,6 +100,46 @@ async def visible(db: Database, principal: Principal) -> set[str]:
 )
 async def test_each_principal_sees_exactly_its_area(database, principal, expected):
     assert await visible(database, principal) == expected
+
+
+async def test_a_statement_compiled_once_per_shape_sees_what_the_filter_sees(database):
+    """The hot reads compile their statement once per jurisdiction shape (from a stand-in
+    principal) and pass each caller's area as a parameter: every caller must see exactly what
+    the filter built for that caller shows."""
+    compiled = {}
+    principals = [
+        CS_PHNOM_PENH_THMEI, CS_TUEK_THLA, DMK_SEN_SOK, CP_PHNOM_PENH, CP_BANTEAY_MEANCHEY,
+        NATIONAL, Principal.anonymous(),
+    ]  # fmt: skip
+    for principal in principals:
+        shape = jurisdiction_shape(principal)
+        if shape not in compiled:
+            compiled[shape] = CompiledStatement(
+                sa.select(records.c.name).where(
+                    jurisdiction_filter(stand_in(shape), records.c.location_code)
+                )
+            )
+        async with database.reads() as connection:
+            rows = await compiled[shape].fetch(connection, **jurisdiction_parameters(principal))
+        assert {r["name"] for r in rows} == await visible(database, principal), principal.sub
+    assert set(compiled) == {"area", "national", "none"}
+
+
+async def test_two_filters_in_one_statement_keep_their_own_areas(database):
+    """A caller's area and a narrowing to another area (`within` in the registry) are two
+    parameters; a compiled statement refuses to set them both from one value."""
+    statement = sa.select(records.c.name).where(
+        jurisdiction_filter(DMK_SEN_SOK, records.c.location_code),
+        jurisdiction_filter(CS_TUEK_THLA, records.c.location_code),
+    )
+    async with database.transaction() as session:
+        assert set((await session.execute(statement)).scalars()) == {"sibling commune village"}
+    compiled = CompiledStatement(statement)
+    async with database.reads() as connection:
+        rows = await compiled.fetch(connection)  # the values bound when it was built
+        assert {r["name"] for r in rows} == {"sibling commune village"}
+        with pytest.raises(ValueError, match="jurisdiction_prefix"):
+            await compiled.fetch(connection, **jurisdiction_parameters(CS_PHNOM_PENH_THMEI))
 
 
 async def test_the_filter_is_served_by_the_location_index(database):

@@ -10,6 +10,7 @@ import uuid
 from datetime import date
 from typing import Annotated
 
+import asyncpg
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,8 +21,9 @@ from services.registry.households.models import (
     Member,
     PovertyLevel,
 )
-from services.registry.households.repository import HouseholdFilters
+from services.registry.households.repository import MEMBER_PREFIX, HouseholdFilters
 from services.registry.households.schemas import (
+    SENSITIVE_FIELDS,
     HeadChange,
     HouseholdCreate,
     HouseholdPublic,
@@ -40,13 +42,15 @@ from services.registry.households.schemas import (
     RecordChangePublic,
     mask_changes,
     mask_member,
+    mask_value,
     sees_sensitive,
 )
-from shared.db.session import SessionDep
+from shared.db.session import DatabaseDep, SessionDep
 from shared.gazetteer import DistrictCode, LocationCode
-from shared.http.concurrency import require_if_match, set_etag
+from shared.http.concurrency import etag, require_if_match, set_etag
 from shared.http.idempotency import IdempotencyDep
 from shared.http.pagination import Page, PageDep
+from shared.http.responses import json_response
 from shared.principal import Principal, PrincipalDep
 from shared.problems import PROBLEM_RESPONSES
 
@@ -98,6 +102,50 @@ def _public(household: Household, members: list[Member], principal: Principal) -
             "poverty_status": _poverty(household),
             "members": [_member(m, principal) for m in members],
         }
+    )
+
+
+_MEMBER_FIELDS = tuple(MemberPublic.model_fields)
+_POVERTY_COLUMNS = (
+    ("level", "poverty_level"), ("score", "poverty_score"), ("method", "poverty_method"),
+    ("round_number", "poverty_round"), ("assessed_on", "poverty_assessed_on"),
+    ("valid_until", "poverty_valid_until"), ("equity_card_number", "equity_card_number"),
+    ("vulnerability_categories", "vulnerability_categories"),
+)  # fmt: skip
+
+
+def _public_from_rows(rows: list[asyncpg.Record], principal: Principal) -> dict:
+    """`HouseholdPublic`, field for field, from `repository.household_read_statement`'s rows
+    (one per member), without building models: the hot lookups answer with this."""
+    first = rows[0]
+    body: dict = {}
+    for name in HouseholdPublic.model_fields:
+        if name == "poverty_status":
+            body[name] = {key: first[column] for key, column in _POVERTY_COLUMNS}
+        elif name != "members":
+            body[name] = first[name]
+    masked = not sees_sensitive(principal.roles)
+    members = []
+    for row in rows:
+        if row[MEMBER_PREFIX + "id"] is None:
+            continue  # a household without members: the outer join's one empty row
+        member = {name: row[MEMBER_PREFIX + name] for name in _MEMBER_FIELDS}
+        if masked:
+            for name in SENSITIVE_FIELDS:
+                member[name] = mask_value(name, member[name])
+        members.append(member)
+    body["members"] = members
+    return body
+
+
+async def _hot_read(
+    database, principal: Principal, *, purpose: str, code=None, household_id=None
+) -> Response:
+    rows = await service.read_household_rows(
+        database, principal=principal, code=code, household_id=household_id, purpose=purpose
+    )
+    return json_response(
+        _public_from_rows(rows, principal), headers={"ETag": etag(rows[0]["version"])}
     )
 
 
@@ -429,14 +477,12 @@ async def list_households(
     responses={**_READ},
 )
 async def get_household_by_code(
-    code: str, response: Response, session: SessionDep, principal: PrincipalDep
+    code: str, database: DatabaseDep, principal: PrincipalDep
 ) -> HouseholdPublic:
     normalised = service.normalise_household_code(code, field="path.code")
-    household, members = await service.read_household(
-        session, principal=principal, code=normalised, purpose="registry_get_household_by_code"
+    return await _hot_read(
+        database, principal, code=normalised, purpose="registry_get_household_by_code"
     )
-    set_etag(response, household.version)
-    return _public(household, members, principal)
 
 
 @router.get(
@@ -449,13 +495,11 @@ async def get_household_by_code(
     responses={**_READ},
 )
 async def get_household(
-    household_id: uuid.UUID, response: Response, session: SessionDep, principal: PrincipalDep
+    household_id: uuid.UUID, database: DatabaseDep, principal: PrincipalDep
 ) -> HouseholdPublic:
-    household, members = await service.read_household(
-        session, principal=principal, household_id=household_id, purpose="registry_get_household"
+    return await _hot_read(
+        database, principal, household_id=household_id, purpose="registry_get_household"
     )
-    set_etag(response, household.version)
-    return _public(household, members, principal)
 
 
 @router.get(
@@ -515,7 +559,7 @@ async def household_history(
     responses={**PROBLEM_RESPONSES},
 )
 async def search_members(
-    session: SessionDep,
+    database: DatabaseDep,
     principal: PrincipalDep,
     district: Annotated[DistrictCode, Query()],
     q: Annotated[str, Query(min_length=2, max_length=100, description="A name or part of it.")],
@@ -523,34 +567,22 @@ async def search_members(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> MemberSearchResult:
     hits = await service.search_members(
-        session,
+        database,
         principal=principal,
         district_code=district,
         query=q,
         birth_year=birth_year,
         limit=limit,
     )
-    return MemberSearchResult(
-        items=[
-            MemberSearchHit(
-                member_id=member.id,
-                household_id=member.household_id,
-                household_code=code,
-                village_code=member.village_code,
-                family_name_km=member.family_name_km,
-                given_name_km=member.given_name_km,
-                family_name_latin=member.family_name_latin,
-                given_name_latin=member.given_name_latin,
-                sex=member.sex,
-                birth_date=member.birth_date,
-                birth_date_estimated=member.birth_date_estimated,
-                relationship=member.relationship,
-                status=member.status,
-                similarity=round(similarity, 4),
-            )
-            for member, code, similarity in hits
-        ]
-    )
+    items = []
+    for row in hits:
+        item = {name: row[name] for name in _SEARCH_HIT_FIELDS}
+        item["similarity"] = round(item["similarity"], 4)
+        items.append(item)
+    return json_response({"items": items})
+
+
+_SEARCH_HIT_FIELDS = tuple(MemberSearchHit.model_fields)
 
 
 @router.get(

@@ -202,6 +202,17 @@ class Member(RegistryModel, Versioned, table=True):
     updated_by: str = ""
 
 
+class MemberName(RegistryModel, table=True):
+    """Each distinct full name of a district, per script: what the fuzzy search matches
+    (migration 0011's trigram index), filled by triggers on member (never written here)."""
+
+    __tablename__ = "member_name"
+
+    district_code: str = Field(primary_key=True)
+    script: str = Field(primary_key=True)  # km | latin
+    name: str = Field(primary_key=True)
+
+
 class PovertyStatusRecord(RegistryModel, table=True):
     """One entry of a household's IDPoor history (the household row holds the current one)."""
 

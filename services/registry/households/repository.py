@@ -8,20 +8,29 @@ answered as if the record did not exist.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
+import asyncpg
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
+    Date,
+    Integer,
     Select,
+    String,
+    Uuid,
+    bindparam,
     case,
     func,
+    insert,
     literal,
-    literal_column,
     select,
     text,
+    true,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,12 +38,21 @@ from services.registry.households.codes import SEQUENCE
 from services.registry.households.models import (
     Household,
     Member,
+    MemberName,
+    PersonalDataAccess,
     PovertyLevel,
     PovertyStatusRecord,
     RecordChange,
 )
+from shared.db.compiled import CompiledStatement
 from shared.http.pagination import PageParams, paginate
-from shared.jurisdiction import jurisdiction_filter
+from shared.jurisdiction import (
+    JurisdictionShape,
+    jurisdiction_filter,
+    jurisdiction_parameters,
+    jurisdiction_shape,
+    stand_in,
+)
 from shared.principal import Principal
 from shared.tiers import tier_for_code
 
@@ -86,18 +104,6 @@ async def visible_household(
     ).scalar_one_or_none()
 
 
-async def visible_household_by_code(
-    session: AsyncSession, principal: Principal, code: str
-) -> Household | None:
-    return (
-        await session.execute(
-            select(Household).where(
-                Household.code == code, jurisdiction_filter(principal, Household.village_code)
-            )
-        )
-    ).scalar_one_or_none()
-
-
 async def list_households(
     session: AsyncSession, principal: Principal, filters: HouseholdFilters, page: PageParams
 ) -> tuple[list[Household], str | None]:
@@ -124,6 +130,120 @@ async def list_households(
     if filters.code:
         statement = statement.where(Household.code == filters.code)
     return await paginate(session, statement, order_by=[Household.code], page=page)
+
+
+# --- a household with its members, in one round trip ------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadLog:
+    """Who reads and why: the personal-data access row the read writes in the same statement."""
+
+    principal: Principal
+    purpose: str
+    sensitive_fields: bool
+    request_id: str | None
+
+
+MEMBER_PREFIX = "m_"
+ACCESS_COLUMNS = (
+    "actor_sub", "actor_name", "actor_admin_code", "entity", "entity_id", "household_id",
+    "sensitive_fields", "purpose", "request_id", "at",
+)  # fmt: skip
+
+
+def access_log_insert(source, *, entity, entity_id, household_id):
+    """`INSERT INTO personal_data_access ... SELECT ... FROM source` as a CTE: one access row
+    per row of `source`, with the reader as bind parameters (`reader_*`). `entity` is a name
+    or an expression of `source`."""
+    access = PersonalDataAccess.__table__
+    return (
+        insert(access)
+        .from_select(
+            ACCESS_COLUMNS,
+            select(
+                bindparam("reader_sub", type_=String),
+                bindparam("reader_name", type_=String),
+                bindparam("reader_admin_code", type_=String),
+                literal(entity, String) if isinstance(entity, str) else entity,
+                entity_id,
+                household_id,
+                bindparam("reader_sensitive_fields", type_=Boolean),
+                bindparam("reader_purpose", type_=String),
+                bindparam("reader_request_id", type_=String),
+                func.now(),
+            ).select_from(source),
+        )
+        .cte("logged")
+    )
+
+
+def access_log_parameters(log: ReadLog | None) -> dict[str, Any]:
+    if log is None:
+        return {}
+    return {
+        "reader_sub": log.principal.sub,
+        "reader_name": log.principal.name,
+        "reader_admin_code": log.principal.admin_code,
+        "reader_sensitive_fields": log.sensitive_fields,
+        "reader_purpose": log.purpose,
+        "reader_request_id": log.request_id,
+    }
+
+
+@functools.cache
+def household_read_statement(
+    shape: JurisdictionShape, by: Literal["code", "id"], logged: bool
+) -> CompiledStatement:
+    """The household (by code or id, within the jurisdiction) left-joined to its members,
+    head first, then eldest first; member columns are prefixed `m_`. With `logged`, the same
+    statement writes the access row (a data-modifying CTE: it commits with the read)."""
+    key = (
+        Household.code == bindparam("key", type_=String)
+        if by == "code"
+        else Household.id == bindparam("key", type_=Uuid)
+    )
+    found = (
+        select(Household.__table__)
+        .where(key, jurisdiction_filter(stand_in(shape), Household.village_code))
+        .cte("found")
+    )
+    member = Member.__table__
+    statement = (
+        select(found, *[c.label(MEMBER_PREFIX + c.name) for c in member.c])
+        .select_from(found.outerjoin(member, member.c.household_id == found.c.id))
+        .order_by(
+            case((member.c.relationship == "head", 0), else_=1), member.c.birth_date, member.c.id
+        )
+    )
+    if logged:
+        statement = statement.add_cte(
+            access_log_insert(
+                found, entity="household", entity_id=found.c.id, household_id=found.c.id
+            )
+        )
+    return CompiledStatement(statement)
+
+
+async def read_household_rows(
+    connection: asyncpg.Connection,
+    principal: Principal,
+    *,
+    code: str | None = None,
+    household_id: uuid.UUID | None = None,
+    log: ReadLog | None,
+) -> list[asyncpg.Record]:
+    """One row per member (one row with null members for a household without any); no rows
+    when the household is not in the principal's area."""
+    statement = household_read_statement(
+        jurisdiction_shape(principal), "code" if code is not None else "id", log is not None
+    )
+    return await statement.fetch(
+        connection,
+        key=code if code is not None else household_id,
+        **jurisdiction_parameters(principal),
+        **access_log_parameters(log),
+    )
 
 
 # --- members --------------------------------------------------------------------------------
@@ -164,11 +284,10 @@ async def visible_member(
     ).scalar_one_or_none()
 
 
-def search_names() -> ColumnElement[str]:
-    """Both full names in one string, exactly as migration 0009's trigram index spells it
-    (`full_name_km || ' ' || full_name_latin`, the space inlined, not a bound parameter, so
-    that the planner matches the index expression)."""
-    return Member.full_name_km.op("||")(literal_column("' '")).op("||")(Member.full_name_latin)
+SEARCH_HIT_COLUMNS = (
+    "household_id", "village_code", "family_name_km", "given_name_km", "family_name_latin",
+    "given_name_latin", "sex", "birth_date", "birth_date_estimated", "relationship", "status",
+)  # fmt: skip
 
 
 def member_search_statement(
@@ -179,59 +298,111 @@ def member_search_statement(
     khmer: bool,
     birth_year: int | None,
     limit: int,
-    similarity_threshold: float,
+    logged: bool = False,
 ) -> Select:
-    """Members of one district whose name is similar to `query`, most similar first, within
-    the principal's area.
+    """Members of one district whose name is similar to the query, most similar first (then
+    by id), within the principal's area: one row per hit (`MemberSearchHit`'s columns).
 
-    Candidates come from migration 0009's index (district_code, names gin_trgm_ops): the
-    district and `query <% names` (word similarity of the query to the best extent of the
-    Khmer + Latin names, at least `pg_trgm.word_similarity_threshold`, set by
-    `search_members` to the same threshold). A name whose pg_trgm similarity to the query
-    reaches the threshold always passes that test (its extent shares at least as many of
-    the query's trigrams), so the final filter, `similarity(name in the query's script,
-    query) >= threshold`, keeps exactly the matches of a search of that script's name.
-    It runs in a MATERIALIZED CTE so that the jurisdiction filter is applied to its matches
-    afterwards: otherwise the planner may walk the village-code prefix index over every
-    member of the district (Khmer family names are few, so trigram selectivity is often
-    underestimated).
+    1. `names`: the district's distinct names in the query's script with pg_trgm similarity
+       at least `pg_trgm.similarity_threshold` (`name % term`; `search_members` sets it),
+       from migration 0011's dictionary and its trigram index: a few thousand rows where
+       the district's members are hundreds of thousands.
+    2. `hits`: per name, its first `limit` members in the area (and birth year) in id order,
+       from the btree (district_code, name, id) INCLUDE (village_code, birth_date): no more
+       than `limit` can come from one name, however common.
+    3. `best`: the best `limit` of those by (similarity desc, id), and only then their rows.
+    The result is exactly "every member of the district whose name is that similar, best
+    first", without reading all the members of a common name. With `logged`, each hit is
+    written to the access log by the same statement.
+
+    Values are bind parameters (`district_code`, `term`, `limit`, `born_from`, `born_to`)
+    holding this call's values, so the statement compiles once per shape
+    (`member_search_compiled`) and also renders with its values (tests EXPLAIN it).
     """
-    name = Member.full_name_km if khmer else Member.full_name_latin
-    term = query if khmer else query.lower()
-    matches = (
-        select(
-            Member.id.label("member_id"),
-            Member.village_code.label("village_code"),
-            Member.birth_date.label("birth_date"),
-            func.similarity(name, term).label("similarity"),
-        )
+    limit = min(limit, SEARCH_LIMIT_MAX)
+    script = "km" if khmer else "latin"
+    district = bindparam("district_code", district_code, type_=String)
+    term = bindparam("term", query if khmer else query.lower(), type_=String)
+    name_column = Member.full_name_km if khmer else Member.full_name_latin
+    names = (
+        select(MemberName.name, func.similarity(MemberName.name, term).label("similarity"))
         .where(
-            Member.district_code == district_code,
-            literal(term).op("<%")(search_names()),
-            func.similarity(name, term) >= similarity_threshold,
+            MemberName.district_code == district,
+            MemberName.script == script,
+            MemberName.name.op("%")(term),
         )
-        .cte("name_matches")
+        .cte("names")
         .prefix_with("MATERIALIZED")
     )
-    statement = (
-        select(Member, Household.code, matches.c.similarity)
-        .select_from(matches)
-        .join(Member, Member.id == matches.c.member_id)
-        .join(Household, Household.id == Member.household_id)
-        .where(jurisdiction_filter(principal, matches.c.village_code))
-        .order_by(matches.c.similarity.desc(), matches.c.member_id)
-        .limit(min(limit, SEARCH_LIMIT_MAX))
+    per_name = (
+        select(Member.id)
+        .where(
+            Member.district_code == district,
+            name_column == names.c.name,
+            jurisdiction_filter(principal, Member.village_code),
+        )
+        .order_by(Member.id)
+        .limit(bindparam("limit", limit, type_=Integer))
     )
     if birth_year is not None:
-        statement = statement.where(
-            matches.c.birth_date >= date(birth_year, 1, 1),
-            matches.c.birth_date <= date(birth_year, 12, 31),
+        per_name = per_name.where(
+            Member.birth_date >= bindparam("born_from", date(birth_year, 1, 1), type_=Date),
+            Member.birth_date <= bindparam("born_to", date(birth_year, 12, 31), type_=Date),
+        )
+    hits = per_name.lateral("hits")
+    best = (
+        select(hits.c.id.label("member_id"), names.c.similarity)
+        .select_from(names)
+        .join(hits, true())
+        .order_by(names.c.similarity.desc(), hits.c.id)
+        .limit(bindparam("limit", limit, type_=Integer))
+        .cte("best")
+    )
+    member = Member.__table__
+    found = (
+        select(
+            best.c.member_id,
+            *[member.c[name] for name in SEARCH_HIT_COLUMNS],
+            Household.code.label("household_code"),
+            best.c.similarity,
+        )
+        .select_from(best)
+        .join(member, member.c.id == best.c.member_id)
+        .join(Household, Household.id == member.c.household_id)
+        .cte("found")
+    )
+    statement = select(found).order_by(found.c.similarity.desc(), found.c.member_id)
+    if logged:
+        statement = statement.add_cte(
+            access_log_insert(
+                found,
+                entity="member",
+                entity_id=found.c.member_id,
+                household_id=found.c.household_id,
+            )
         )
     return statement
 
 
+@functools.cache
+def member_search_compiled(
+    shape: JurisdictionShape, khmer: bool, by_birth_year: bool, logged: bool
+) -> CompiledStatement:
+    return CompiledStatement(
+        member_search_statement(
+            stand_in(shape),
+            district_code="0000",
+            query="",
+            khmer=khmer,
+            birth_year=2000 if by_birth_year else None,
+            limit=SEARCH_LIMIT_MAX,
+            logged=logged,
+        )
+    )
+
+
 async def search_members(
-    session: AsyncSession,
+    connection: asyncpg.Connection,
     principal: Principal,
     *,
     district_code: str,
@@ -240,23 +411,28 @@ async def search_members(
     birth_year: int | None,
     limit: int,
     similarity_threshold: float,
-) -> list[tuple[Member, str, float]]:
-    # Only for this transaction: the `<%` operator (and its index scan) reads it.
-    await session.execute(
-        select(
-            func.set_config("pg_trgm.word_similarity_threshold", str(similarity_threshold), True)
+    log: ReadLog | None,
+) -> list[asyncpg.Record]:
+    statement = member_search_compiled(
+        jurisdiction_shape(principal), khmer, birth_year is not None, log is not None
+    )
+    params: dict[str, Any] = {
+        "district_code": district_code,
+        "term": query if khmer else query.lower(),
+        "limit": min(limit, SEARCH_LIMIT_MAX),
+        **jurisdiction_parameters(principal),
+        **access_log_parameters(log),
+    }
+    if birth_year is not None:
+        params["born_from"] = date(birth_year, 1, 1)
+        params["born_to"] = date(birth_year, 12, 31)
+    async with connection.transaction():
+        # Only for this transaction: the `%` operator (and its index scan) reads it.
+        await connection.execute(
+            "SELECT set_config('pg_trgm.similarity_threshold', $1, true)",
+            str(similarity_threshold),
         )
-    )
-    statement = member_search_statement(
-        principal,
-        district_code=district_code,
-        query=query,
-        khmer=khmer,
-        birth_year=birth_year,
-        limit=limit,
-        similarity_threshold=similarity_threshold,
-    )
-    return [tuple(row) for row in (await session.execute(statement)).all()]
+        return await statement.fetch(connection, **params)
 
 
 # --- history --------------------------------------------------------------------------------

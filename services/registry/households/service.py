@@ -37,6 +37,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.history import diff, record_access, record_change
@@ -63,6 +64,8 @@ from services.registry.households.schemas import (
     PovertyStatusInput,
     sees_sensitive,
 )
+from shared.context import request_id_var
+from shared.db.engine import Database
 from shared.events.catalog.registry import (
     HouseholdDissolved,
     HouseholdMoved,
@@ -1167,32 +1170,32 @@ def _log_read(
     )
 
 
-async def read_household(
-    session: AsyncSession,
+async def read_household_rows(
+    database: Database,
     *,
     principal: Principal,
     household_id: uuid.UUID | None = None,
     code: str | None = None,
     purpose: str,
-) -> tuple[Household, list[Member]]:
-    """A household in the principal's area with its members (404 outside it); the read is
-    logged as an access to personal data."""
-    if code is not None:
-        household = await repository.visible_household_by_code(session, principal, code)
-    else:
-        household = await repository.visible_household(session, principal, household_id)
-    if household is None:
+) -> list[asyncpg.Record]:
+    """A household in the principal's area with its members, as one row per member
+    (`repository.household_read_statement`), in one statement on the read pool; the read
+    is logged as an access to personal data by the same statement. 404 outside the area."""
+    log = None
+    if not (principal.client or principal.is_anonymous):
+        log = repository.ReadLog(
+            principal=principal,
+            purpose=purpose,
+            sensitive_fields=sees_sensitive(principal.roles),
+            request_id=request_id_var.get(),
+        )
+    async with database.reads() as connection:
+        rows = await repository.read_household_rows(
+            connection, principal, code=code, household_id=household_id, log=log
+        )
+    if not rows:
         raise Problem.not_found("The household")
-    members = await repository.members_of(session, household.id)
-    _log_read(
-        session,
-        principal,
-        entity="household",
-        entity_id=household.id,
-        household_id=household.id,
-        purpose=purpose,
-    )
-    return household, members
+    return rows
 
 
 def normalise_household_code(code: str, *, field: str = "code") -> str:
@@ -1291,18 +1294,18 @@ def _is_khmer(text: str) -> bool:
 
 
 async def search_members(
-    session: AsyncSession,
+    database: Database,
     *,
     principal: Principal,
     district_code: str,
     query: str,
     birth_year: int | None,
     limit: int,
-) -> list[tuple[Member, str, float]]:
+) -> list[asyncpg.Record]:
     """Fuzzy name search (Khmer or Latin script, detected from the query) in one district,
     most similar first. The district must overlap the caller's area (403 otherwise); a CS
     officer searching its district sees only its commune's members. Each hit returned to a
-    person is logged as a read of personal data."""
+    person is logged as a read of personal data, by the search's own statement."""
     if not _overlaps(principal, district_code):
         raise Problem(
             403,
@@ -1312,23 +1315,23 @@ async def search_members(
     term = " ".join(query.split())
     if len(term) < 2:
         raise Problem.invalid("query.q", "at least 2 characters")
-    hits = await repository.search_members(
-        session,
-        principal,
-        district_code=district_code,
-        query=term,
-        khmer=_is_khmer(term),
-        birth_year=birth_year,
-        limit=limit,
-        similarity_threshold=SEARCH_THRESHOLD,
-    )
-    for member, _code, _similarity in hits:
-        _log_read(
-            session,
-            principal,
-            entity="member",
-            entity_id=member.id,
-            household_id=member.household_id,
+    log = None
+    if not (principal.client or principal.is_anonymous):
+        log = repository.ReadLog(
+            principal=principal,
             purpose="registry_search_members",
+            sensitive_fields=False,
+            request_id=request_id_var.get(),
         )
-    return hits
+    async with database.reads() as connection:
+        return await repository.search_members(
+            connection,
+            principal,
+            district_code=district_code,
+            query=term,
+            khmer=_is_khmer(term),
+            birth_year=birth_year,
+            limit=limit,
+            similarity_threshold=SEARCH_THRESHOLD,
+            log=log,
+        )

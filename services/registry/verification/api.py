@@ -5,33 +5,32 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
+from asyncpg import Record
 from fastapi import APIRouter, Query
 
 from services.registry.verification import service
 from services.registry.verification.schemas import (
     BenefitSummary,
-    ProgrammeState,
-    VerificationMatch,
     VerificationQuery,
     VerificationResult,
-    VerifiedHousehold,
-    VerifiedMember,
 )
-from shared.db import SessionDep
+from shared.db import DatabaseDep
 from shared.gazetteer import get_gazetteer
 from shared.http.language import Language, LanguageDep
+from shared.http.responses import json_response
 from shared.principal import PrincipalDep
 from shared.problems import PROBLEM_RESPONSES
 
 router = APIRouter(tags=["verification"])
 
 
-def _benefit(state: dict[str, Any], prefix: str) -> BenefitSummary | None:
-    if state[f"{prefix}_period"] is None:
+_BENEFIT_FIELDS = tuple(BenefitSummary.model_fields)
+
+
+def _benefit(row: Record, prefix: str) -> dict | None:
+    if row[f"{prefix}_period"] is None:
         return None
-    return BenefitSummary(
-        **{k: state[f"{prefix}_{k}"] for k in BenefitSummary.model_fields},
-    )
+    return {name: row[f"{prefix}_{name}"] for name in _BENEFIT_FIELDS}
 
 
 def _village_name(code: str, language: Language) -> str | None:
@@ -41,48 +40,62 @@ def _village_name(code: str, language: Language) -> str | None:
     return unit.name_km if language == "km" else unit.name_en
 
 
-def to_public(match: service.Match, language: Language) -> VerificationMatch:
-    household, member = match.household, match.member
-    return VerificationMatch(
-        household=VerifiedHousehold(
-            household_id=household.id,
-            household_code=household.code,
-            village_code=household.village_code,
-            village_name=_village_name(household.village_code, language),
-            status=household.status,
-            poverty_level=household.poverty_level,
-            poverty_valid_until=household.poverty_valid_until,
-            equity_card_number=household.equity_card_number,
-        ),
-        member=None
-        if member is None
-        else VerifiedMember(
-            member_id=member.id,
-            relationship=member.relationship,
-            sex=member.sex,
-            birth_year=member.birth_date.year,
-            status=member.status,
-            family_name_km=member.family_name_km if match.with_names else None,
-            given_name_km=member.given_name_km if match.with_names else None,
-            family_name_latin=member.family_name_latin if match.with_names else None,
-            given_name_latin=member.given_name_latin if match.with_names else None,
-        ),
-        programmes=[
-            ProgrammeState(
-                programme_code=s["programme_code"],
-                programme_name=s["name_km"] if language == "km" else s["name_en"],
-                target=s["target"],
-                enrolment_id=s["enrolment_id"],
-                member_id=s["member_id"],
-                status=s["status"],
-                enrolled_on=s["enrolled_on"],
-                exited_on=s["exited_on"],
-                last_benefit=_benefit(s, "last"),
-                last_paid=_benefit(s, "paid"),
+def result_from_rows(
+    by: str, rows: list[Record], *, with_names: bool, language: Language
+) -> dict[str, Any]:
+    """`VerificationResult`, field for field, from `repository.verification_statement`'s rows
+    (a row per match and programme state, ordered by match), without building models."""
+    matches: list[dict[str, Any]] = []
+    current = None
+    for row in rows:
+        key = (row["h_id"], row["m_id"])
+        if key != current:
+            current = key
+            member = None
+            if row["m_id"] is not None:
+                member = {
+                    "member_id": row["m_id"],
+                    "relationship": row["m_relationship"],
+                    "sex": row["m_sex"],
+                    "birth_year": row["m_birth_date"].year,
+                    "status": row["m_status"],
+                    **{name: row[f"m_{name}"] if with_names else None for name in NAME_FIELDS},
+                }
+            matches.append(
+                {
+                    "household": {
+                        "household_id": row["h_id"],
+                        "household_code": row["h_code"],
+                        "village_code": row["h_village_code"],
+                        "village_name": _village_name(row["h_village_code"], language),
+                        "status": row["h_status"],
+                        "poverty_level": row["h_poverty_level"],
+                        "poverty_valid_until": row["h_poverty_valid_until"],
+                        "equity_card_number": row["h_equity_card_number"],
+                    },
+                    "member": member,
+                    "programmes": [],
+                }
             )
-            for s in match.programmes
-        ],
-    )
+        if row["enrolment_id"] is not None:
+            matches[-1]["programmes"].append(
+                {
+                    "programme_code": row["programme_code"],
+                    "programme_name": row["name_km"] if language == "km" else row["name_en"],
+                    "target": row["target"],
+                    "enrolment_id": row["enrolment_id"],
+                    "member_id": row["member_id"],
+                    "status": row["status"],
+                    "enrolled_on": row["enrolled_on"],
+                    "exited_on": row["exited_on"],
+                    "last_benefit": _benefit(row, "last"),
+                    "last_paid": _benefit(row, "paid"),
+                }
+            )
+    return {"by": by, "matches": matches}
+
+
+NAME_FIELDS = ("family_name_km", "given_name_km", "family_name_latin", "given_name_latin")
 
 
 @router.get(
@@ -99,7 +112,7 @@ def to_public(match: service.Match, language: Language) -> VerificationMatch:
     responses={k: PROBLEM_RESPONSES[k] for k in (403, 404)},
 )
 async def verify_beneficiary(
-    session: SessionDep,
+    database: DatabaseDep,
     principal: PrincipalDep,
     language: LanguageDep,
     household_code: Annotated[str | None, Query(max_length=20, examples=["HH000000011"])] = None,
@@ -119,5 +132,6 @@ async def verify_beneficiary(
         given_name_km=given_name_km,
         birth_date=birth_date,
     )
-    matches = await service.verify(session, principal=principal, query=query)
-    return VerificationResult(by=query.by, matches=[to_public(m, language) for m in matches])
+    rows = await service.verify_rows(database, principal=principal, query=query)
+    result = result_from_rows(query.by, rows, with_names=not principal.client, language=language)
+    return json_response(result, headers={"Content-Language": language})

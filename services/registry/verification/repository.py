@@ -1,66 +1,48 @@
-"""The verification query's SQL: two statements, each served by indexes.
+"""The verification query's SQL: one statement, precompiled, every step served by indexes.
 
 1. The household(s): by code (unique index), by national ID (partial index on member), or by
    a member's normalised names + birth date (composite indexes on the generated full names).
 2. Their enrolments with, per enrolment, the latest benefit and the latest paid one: two
    LATERAL probes of (enrolment_id, period_start DESC) indexes, so the cost does not grow
    with the number of benefits recorded.
+3. For a person's read, the access rows, in a data-modifying CTE that commits with the read.
+
+It runs on the read pool (`shared.db.compiled`): the round trip and the ORM were most of the
+query's cost at the national volume (bench/registry_reads.py).
 """
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
+import functools
+from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, select, true
-from sqlalchemy.ext.asyncio import AsyncSession
+import asyncpg
+from sqlalchemy import (
+    Date,
+    String,
+    Uuid,
+    bindparam,
+    case,
+    func,
+    literal,
+    select,
+    true,
+)
 
 from services.registry.benefits.models import BenefitRecord
 from services.registry.enrolments.models import Enrolment, EnrolmentStatus
 from services.registry.households.models import Household, Member, MemberStatus
+from services.registry.households.repository import (
+    ReadLog,
+    access_log_insert,
+    access_log_parameters,
+)
 from services.registry.programmes.models import Programme
 from services.registry.verification.schemas import VerificationQuery
-from shared.jurisdiction import jurisdiction_filter
-from shared.principal import Principal
+from shared.db.compiled import CompiledStatement
+from shared.jurisdiction import jurisdiction_filter, stand_in
 
 MAX_MATCHES = 20
-
-
-async def find(
-    session: AsyncSession, query: VerificationQuery, area: ColumnElement[bool] | None
-) -> list[tuple[Household, Member | None]]:
-    """Matching households (with the member named), at most MAX_MATCHES. `area` limits them
-    to a jurisdiction (None: nationwide, for clients with the verification scope)."""
-    if query.by == "household_code":
-        statement = select(Household).where(Household.code == query.household_code)
-        if area is not None:
-            statement = statement.where(area)
-        household = (await session.execute(statement)).scalar_one_or_none()
-        return [(household, None)] if household else []
-    if query.by == "national_id":
-        condition = Member.national_id == query.national_id
-    elif query.by == "latin_name":
-        condition = (Member.full_name_latin == query.full_name) & (
-            Member.birth_date == query.birth_date
-        )
-    else:
-        condition = (Member.full_name_km == query.full_name) & (
-            Member.birth_date == query.birth_date
-        )
-    statement = (
-        select(Household, Member)
-        .join(Member, Member.household_id == Household.id)
-        .where(condition, Member.status != MemberStatus.REMOVED)
-        .order_by(Household.code, Member.id)
-        .limit(MAX_MATCHES)
-    )
-    if area is not None:
-        statement = statement.where(area)
-    return [(row[0], row[1]) for row in (await session.execute(statement)).all()]
-
-
-def area_of(principal: Principal) -> ColumnElement[bool]:
-    return jurisdiction_filter(principal, Household.village_code)
 
 
 def _benefit_probe(paid_only: bool):
@@ -77,37 +59,118 @@ def _benefit_probe(paid_only: bool):
     return probe.order_by(BenefitRecord.period_start.desc()).limit(1).lateral()
 
 
-async def programme_states(
-    session: AsyncSession, household_ids: list[uuid.UUID]
-) -> list[dict[str, Any]]:
-    """Every enrolment (rejected proposals aside) of these households, with its programme's
-    names and target, its latest benefit (`last_*`) and its latest paid one (`paid_*`)."""
-    if not household_ids:
-        return []
-    last = _benefit_probe(paid_only=False)
-    paid = _benefit_probe(paid_only=True)
-    statement = (
+VerificationShape = Literal["national", "area", "none"]
+
+
+@functools.cache
+def verification_statement(by: str, shape: VerificationShape, logged: bool) -> CompiledStatement:
+    """The households matching the query, their programme states and (with `logged`) the
+    access rows of a person's read, in one statement compiled once per way of asking and
+    jurisdiction shape.
+
+    `matches` holds the households found (`h_*`) with the member named (`m_*`, null for a
+    household code); each match is then left-joined to its programme states (every enrolment
+    but rejected proposals, household ones and those of the member named), with the two
+    LATERAL benefit probes. Rows come ordered by match, then programme."""
+    household, member = Household.__table__, Member.__table__
+    columns = [c.label(f"h_{c.name}") for c in household.c if c.name in HOUSEHOLD_COLUMNS]
+    if by == "household_code":
+        found = select(*columns, literal(None, Uuid).label("m_id")).where(
+            household.c.code == bindparam("household_code", type_=String)
+        )
+    else:
+        condition = {
+            "national_id": member.c.national_id == bindparam("national_id", type_=String),
+            "latin_name": (member.c.full_name_latin == bindparam("full_name", type_=String))
+            & (member.c.birth_date == bindparam("birth_date", type_=Date)),
+            "khmer_name": (member.c.full_name_km == bindparam("full_name", type_=String))
+            & (member.c.birth_date == bindparam("birth_date", type_=Date)),
+        }[by]
+        found = (
+            select(
+                *columns, *[c.label(f"m_{c.name}") for c in member.c if c.name in MEMBER_COLUMNS]
+            )
+            .select_from(household.join(member, member.c.household_id == household.c.id))
+            .where(condition, member.c.status != MemberStatus.REMOVED.value)
+        )
+    found = found.where(jurisdiction_filter(stand_in(shape), household.c.village_code))
+    matches = (
+        found.order_by(household.c.code, *([] if by == "household_code" else [member.c.id]))
+        .limit(MAX_MATCHES)
+        .cte("matches")
+    )
+    enrolment, programme = Enrolment.__table__, Programme.__table__
+    last, paid = _benefit_probe(paid_only=False), _benefit_probe(paid_only=True)
+    states = (
         select(
-            Enrolment.id.label("enrolment_id"),
-            Enrolment.household_id,
-            Enrolment.member_id,
-            Enrolment.programme_code,
-            Enrolment.status,
-            Enrolment.enrolled_on,
-            Enrolment.exited_on,
-            Programme.name_en,
-            Programme.name_km,
-            Programme.target,
+            enrolment.c.id.label("enrolment_id"),
+            enrolment.c.household_id,
+            enrolment.c.member_id,
+            enrolment.c.programme_code,
+            enrolment.c.status,
+            enrolment.c.enrolled_on,
+            enrolment.c.exited_on,
+            enrolment.c.created_at,
+            programme.c.name_en,
+            programme.c.name_km,
+            programme.c.target,
             *[c.label(f"last_{c.name}") for c in last.c],
             *[c.label(f"paid_{c.name}") for c in paid.c],
         )
-        .join(Programme, Programme.code == Enrolment.programme_code)
+        .join(programme, programme.c.code == enrolment.c.programme_code)
         .outerjoin(last, true())
         .outerjoin(paid, true())
         .where(
-            Enrolment.household_id.in_(household_ids),
-            Enrolment.status != EnrolmentStatus.REJECTED,
+            enrolment.c.household_id == matches.c.h_id,
+            enrolment.c.status != EnrolmentStatus.REJECTED.value,
+            (matches.c.m_id.is_(None))
+            | enrolment.c.member_id.is_(None)
+            | (enrolment.c.member_id == matches.c.m_id),
         )
-        .order_by(Enrolment.programme_code, Enrolment.created_at)
+        .lateral("states")
     )
-    return [dict(row) for row in (await session.execute(statement)).mappings().all()]
+    statement = (
+        select(matches, states)
+        .select_from(matches.outerjoin(states, true()))
+        .order_by(matches.c.h_code, matches.c.m_id, states.c.programme_code, states.c.created_at)
+    )
+    if logged:
+        statement = statement.add_cte(
+            access_log_insert(
+                matches,
+                entity=case((matches.c.m_id.is_(None), "household"), else_="member"),
+                entity_id=func.coalesce(matches.c.m_id, matches.c.h_id),
+                household_id=matches.c.h_id,
+            )
+        )
+    return CompiledStatement(statement)
+
+
+HOUSEHOLD_COLUMNS = (
+    "id", "code", "village_code", "status", "poverty_level", "poverty_valid_until",
+    "equity_card_number",
+)  # fmt: skip
+MEMBER_COLUMNS = (
+    "id", "relationship", "sex", "birth_date", "status", "family_name_km", "given_name_km",
+    "family_name_latin", "given_name_latin",
+)  # fmt: skip
+
+
+async def verify_rows(
+    connection: asyncpg.Connection,
+    *,
+    query: VerificationQuery,
+    shape: VerificationShape,
+    parameters: dict[str, Any],
+    log: ReadLog | None,
+) -> list[asyncpg.Record]:
+    statement = verification_statement(query.by, shape, log is not None)
+    return await statement.fetch(
+        connection,
+        household_code=query.household_code,
+        national_id=query.national_id,
+        full_name=query.full_name,
+        birth_date=query.birth_date,
+        **parameters,
+        **access_log_parameters(log),
+    )

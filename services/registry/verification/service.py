@@ -9,64 +9,49 @@ gets a phone number or a national ID back from this query.
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-from typing import Any
+import asyncpg
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.registry.history import record_access
-from services.registry.households.models import Household, Member
+from services.registry.households.repository import ReadLog
 from services.registry.verification import repository
 from services.registry.verification.schemas import VerificationQuery
+from shared.context import request_id_var
+from shared.db.engine import Database
+from shared.jurisdiction import jurisdiction_parameters, jurisdiction_shape
 from shared.principal import Principal
 from shared.problems import Problem
 
 CLIENT_SCOPE = "registry.verification.read"
 
 
-@dataclass(frozen=True)
-class Match:
-    household: Household
-    member: Member | None
-    programmes: list[dict[str, Any]]
-    with_names: bool
-
-
-async def verify(
-    session: AsyncSession, *, principal: Principal, query: VerificationQuery
-) -> list[Match]:
+def _check_caller(principal: Principal) -> None:
     if principal.client:
         if not principal.has_scope(CLIENT_SCOPE):
             raise Problem.forbidden(f"Verification needs the {CLIENT_SCOPE} scope.")
-        area = None
     elif principal.tier is None:
         raise Problem.forbidden("Verification is for registry staff and authorised systems.")
+
+
+async def verify_rows(
+    database: Database, *, principal: Principal, query: VerificationQuery
+) -> list[asyncpg.Record]:
+    """`verify` in one statement on the read pool (the route's hot path): a row per match and
+    programme state (`repository.verification_statement`); the access rows of a person's
+    read commit with it. Clients verify nationwide; people within their jurisdiction."""
+    _check_caller(principal)
+    if principal.client:
+        shape, parameters, log = "national", {}, None
     else:
-        area = repository.area_of(principal)
-    found = await repository.find(session, query, area)
-    if not found:
+        shape, parameters = jurisdiction_shape(principal), jurisdiction_parameters(principal)
+        log = ReadLog(
+            principal=principal,
+            purpose="registry_verify_beneficiary",
+            sensitive_fields=False,
+            request_id=request_id_var.get(),
+        )
+    async with database.reads() as connection:
+        rows = await repository.verify_rows(
+            connection, query=query, shape=shape, parameters=parameters, log=log
+        )
+    if not rows:
         raise Problem.not_found("No household matching the query in your jurisdiction")
-    states = await repository.programme_states(session, list(dict.fromkeys(h.id for h, _ in found)))
-    by_household: dict[uuid.UUID, list[dict[str, Any]]] = {}
-    for state in states:
-        by_household.setdefault(state["household_id"], []).append(state)
-    matches = []
-    for household, member in found:
-        programmes = [
-            s
-            for s in by_household.get(household.id, [])
-            if member is None or s["member_id"] in (None, member.id)
-        ]
-        matches.append(Match(household, member, programmes, with_names=not principal.client))
-        if not principal.client:
-            record_access(
-                session,
-                principal=principal,
-                entity="member" if member else "household",
-                entity_id=member.id if member else household.id,
-                household_id=household.id,
-                sensitive_fields=False,
-                purpose="registry_verify_beneficiary",
-            )
-    return matches
+    return rows
