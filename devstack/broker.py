@@ -39,6 +39,8 @@ class TansuBroker:
 
     def start(self, timeout: float = 15.0) -> None:
         url = f"tcp://127.0.0.1:{self.port}"
+        if self.log_file:
+            self.log_file.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         self._process = subprocess.Popen(
             [

@@ -121,7 +121,9 @@ class EmbeddedPostgres:
                 "-c",
                 "full_page_writes=off",
             ]
-        log = open(self.log_file or self.data_dir.parent / "postgres.log", "ab")  # noqa: SIM115
+        log_path = self.log_file or self.data_dir.parent / "postgres.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)  # .local/logs on a fresh clone
+        log = open(log_path, "ab")  # noqa: SIM115
         self._process = subprocess.Popen(
             [str(bin_dir / "postgres"), "-D", str(self.data_dir), *options],
             stdout=log,
