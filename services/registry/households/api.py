@@ -45,6 +45,7 @@ from services.registry.households.schemas import (
     mask_value,
     sees_sensitive,
 )
+from shared.db.engine import Database
 from shared.db.session import DatabaseDep, SessionDep
 from shared.gazetteer import DistrictCode, LocationCode
 from shared.http.concurrency import etag, require_if_match, set_etag
@@ -139,7 +140,12 @@ def _public_from_rows(rows: list[asyncpg.Record], principal: Principal) -> dict:
 
 
 async def _hot_read(
-    database, principal: Principal, *, purpose: str, code=None, household_id=None
+    database: Database,
+    principal: Principal,
+    *,
+    purpose: str,
+    code: str | None = None,
+    household_id: uuid.UUID | None = None,
 ) -> Response:
     rows = await service.read_household_rows(
         database, principal=principal, code=code, household_id=household_id, purpose=purpose

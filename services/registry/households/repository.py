@@ -44,6 +44,7 @@ from services.registry.households.models import (
     PovertyStatusRecord,
     RecordChange,
 )
+from shared.context import request_id_var
 from shared.db.compiled import CompiledStatement
 from shared.http.pagination import PageParams, paginate
 from shared.jurisdiction import (
@@ -143,6 +144,14 @@ class ReadLog:
     purpose: str
     sensitive_fields: bool
     request_id: str | None
+
+    @classmethod
+    def of(cls, principal: Principal, *, purpose: str, sensitive_fields: bool) -> ReadLog | None:
+        """The log entry of this request's read; None for machine clients and anonymous
+        callers (the gateway and their own transaction records log those)."""
+        if principal.client or principal.is_anonymous:
+            return None
+        return cls(principal, purpose, sensitive_fields, request_id_var.get())
 
 
 MEMBER_PREFIX = "m_"

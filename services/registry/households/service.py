@@ -64,7 +64,6 @@ from services.registry.households.schemas import (
     PovertyStatusInput,
     sees_sensitive,
 )
-from shared.context import request_id_var
 from shared.db.engine import Database
 from shared.events.catalog.registry import (
     HouseholdDissolved,
@@ -1181,14 +1180,9 @@ async def read_household_rows(
     """A household in the principal's area with its members, as one row per member
     (`repository.household_read_statement`), in one statement on the read pool; the read
     is logged as an access to personal data by the same statement. 404 outside the area."""
-    log = None
-    if not (principal.client or principal.is_anonymous):
-        log = repository.ReadLog(
-            principal=principal,
-            purpose=purpose,
-            sensitive_fields=sees_sensitive(principal.roles),
-            request_id=request_id_var.get(),
-        )
+    log = repository.ReadLog.of(
+        principal, purpose=purpose, sensitive_fields=sees_sensitive(principal.roles)
+    )
     async with database.reads() as connection:
         rows = await repository.read_household_rows(
             connection, principal, code=code, household_id=household_id, log=log
@@ -1315,14 +1309,9 @@ async def search_members(
     term = " ".join(query.split())
     if len(term) < 2:
         raise Problem.invalid("query.q", "at least 2 characters")
-    log = None
-    if not (principal.client or principal.is_anonymous):
-        log = repository.ReadLog(
-            principal=principal,
-            purpose="registry_search_members",
-            sensitive_fields=False,
-            request_id=request_id_var.get(),
-        )
+    log = repository.ReadLog.of(
+        principal, purpose="registry_search_members", sensitive_fields=False
+    )
     async with database.reads() as connection:
         return await repository.search_members(
             connection,

@@ -14,7 +14,7 @@ query's cost at the national volume (bench/registry_reads.py).
 from __future__ import annotations
 
 import functools
-from typing import Any, Literal
+from typing import Any
 
 import asyncpg
 from sqlalchemy import (
@@ -40,7 +40,7 @@ from services.registry.households.repository import (
 from services.registry.programmes.models import Programme
 from services.registry.verification.schemas import VerificationQuery
 from shared.db.compiled import CompiledStatement
-from shared.jurisdiction import jurisdiction_filter, stand_in
+from shared.jurisdiction import JurisdictionShape, jurisdiction_filter, stand_in
 
 MAX_MATCHES = 20
 
@@ -59,11 +59,8 @@ def _benefit_probe(paid_only: bool):
     return probe.order_by(BenefitRecord.period_start.desc()).limit(1).lateral()
 
 
-VerificationShape = Literal["national", "area", "none"]
-
-
 @functools.cache
-def verification_statement(by: str, shape: VerificationShape, logged: bool) -> CompiledStatement:
+def verification_statement(by: str, shape: JurisdictionShape, logged: bool) -> CompiledStatement:
     """The households matching the query, their programme states and (with `logged`) the
     access rows of a person's read, in one statement compiled once per way of asking and
     jurisdiction shape.
@@ -160,7 +157,7 @@ async def verify_rows(
     connection: asyncpg.Connection,
     *,
     query: VerificationQuery,
-    shape: VerificationShape,
+    shape: JurisdictionShape,
     parameters: dict[str, Any],
     log: ReadLog | None,
 ) -> list[asyncpg.Record]:

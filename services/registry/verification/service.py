@@ -14,7 +14,6 @@ import asyncpg
 from services.registry.households.repository import ReadLog
 from services.registry.verification import repository
 from services.registry.verification.schemas import VerificationQuery
-from shared.context import request_id_var
 from shared.db.engine import Database
 from shared.jurisdiction import jurisdiction_parameters, jurisdiction_shape
 from shared.principal import Principal
@@ -42,12 +41,7 @@ async def verify_rows(
         shape, parameters, log = "national", {}, None
     else:
         shape, parameters = jurisdiction_shape(principal), jurisdiction_parameters(principal)
-        log = ReadLog(
-            principal=principal,
-            purpose="registry_verify_beneficiary",
-            sensitive_fields=False,
-            request_id=request_id_var.get(),
-        )
+        log = ReadLog.of(principal, purpose="registry_verify_beneficiary", sensitive_fields=False)
     async with database.reads() as connection:
         rows = await repository.verify_rows(
             connection, query=query, shape=shape, parameters=parameters, log=log
