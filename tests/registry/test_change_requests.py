@@ -14,6 +14,7 @@ from sqlalchemy import func, select, text
 
 from services.registry.change_requests.models import ChangeRequest
 from services.registry.config import Settings
+from services.registry.enrolments import service as enrolment_service
 from services.registry.households.models import Household, Member, RecordChange
 from services.registry.main import create_app
 from shared.db.platform_tables import outbox
@@ -478,6 +479,88 @@ async def test_poverty_status_and_enrolment_changes_apply(registry_app, infrastr
         },
     )
     assert exited["result"]["enrolment_id"] == enrolled["result"]["enrolment_id"]
+
+
+async def test_a_member_who_leaves_ends_only_their_own_enrolments(registry_app, infrastructure):
+    """Removing a member exits the member's live enrolments (with the reason and the day, in
+    history and on the enrolment topic), so no benefit can be recorded for them; the
+    household's own enrolments stay as they were."""
+    async with RegistryRows(infrastructure.database_url("registry")) as session:
+        household = await make_household(
+            session,
+            poverty_level="POOR_1",
+            poverty_method="ROUND",
+            poverty_valid_until=date.today() + timedelta(days=700),
+            members=[
+                member(),
+                member(
+                    relationship="child",
+                    given_name_latin="Dara",
+                    birth_date=date.today() - timedelta(days=9 * 365),
+                    school_enrolment="primary",
+                ),
+            ],
+        )
+    pupil = (await members_of(registry_app, household.id))["Dara"]
+    food = await _apply(
+        registry_app, household, {"change_type": "enrol", "programme_code": "FOOD_AID"}
+    )
+    scholarship = await _apply(
+        registry_app,
+        household,
+        {
+            "change_type": "enrol",
+            "programme_code": "PRIMARY_SCHOLARSHIP",
+            "member_id": str(pupil.id),
+        },
+    )
+    assert scholarship["result"]["enrolment_status"] == "enrolled"
+    await _apply(
+        registry_app,
+        household,
+        {"change_type": "remove_member", "member_id": str(pupil.id), "reason": "moved_out"},
+    )
+    async with as_(registry_app, DMK_SEN_SOK) as client:
+        ended = (await client.get(f"/enrolments/{scholarship['result']['enrolment_id']}")).json()
+        kept = (await client.get(f"/enrolments/{food['result']['enrolment_id']}")).json()
+        benefit = await client.post(
+            f"/enrolments/{ended['id']}/benefits",
+            json={
+                "period": date.today().strftime("%Y-%m"),
+                "amount_khr": 40_000,
+                "channel": "cash_wing",
+                "status": "scheduled",
+            },
+        )
+    assert (ended["status"], ended["exited_on"]) == ("exited", str(enrolment_service.today()))
+    assert "moved_out" in ended["status_reason"]
+    assert kept["status"] == "enrolled"
+    assert "exited" in assert_problem(benefit, 409)["detail"]
+    async with registry_app.state.database.transaction() as session:
+        exits = (
+            (
+                await session.execute(
+                    select(outbox.c.aggregate_id).where(
+                        outbox.c.type == "kh.gov.sp.registry.enrolment.exited.v1"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        actions = (
+            (
+                await session.execute(
+                    select(RecordChange.action).where(
+                        RecordChange.entity_id == uuid.UUID(ended["id"])
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert exits == [ended["id"]]
+    assert "exited" in actions
 
 
 async def test_an_enrolment_the_rules_refuse_rejects_the_request(registry_app, infrastructure):

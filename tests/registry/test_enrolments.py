@@ -12,9 +12,11 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select, text
 
+from services.registry.enrolments import repository as enrolment_repository
 from services.registry.enrolments import service as enrolment_service
 from services.registry.enrolments.models import Enrolment
-from services.registry.households.models import RecordChange
+from services.registry.households import service as household_service
+from services.registry.households.models import Household, RecordChange
 from tests.harness import (
     CP_BANTEAY_MEANCHEY,
     CS_PHNOM_PENH_THMEI,
@@ -426,6 +428,36 @@ async def test_the_change_request_engine_can_propose_approve_and_exit(app, infra
         )
     assert exited.status == "exited" and exited.version == 3
     assert await outbox_count(app) == 3
+
+
+async def test_a_dissolved_household_leaves_its_programmes(app, infrastructure):
+    """Dissolving a household (or merging it away as a duplicate) ends every live enrolment
+    in the same transaction: enrolled ones are exited, proposed ones rejected, each with the
+    reason in history and its event, so no benefit is recorded for a household that is gone."""
+    household = await family_household(infrastructure)
+    family = await enrolled(app, household)
+    food = (await propose(app, household, "FOOD_AID")).json()
+    assert food["status"] == "proposed"
+    async with app.state.database.transaction() as session:
+        row = await session.get(Household, household.id)
+        await household_service.dissolve_household(
+            session, principal=DMK_SEN_SOK, household=row, reason="Family left the village"
+        )
+    async with as_(app, DMK_SEN_SOK) as client:
+        family_now = (await client.get(f"/enrolments/{family['id']}")).json()
+        food_now = (await client.get(f"/enrolments/{food['id']}")).json()
+    assert (family_now["status"], family_now["exited_on"]) == (
+        "exited",
+        str(enrolment_service.today()),
+    )
+    assert food_now["status"] == "rejected"
+    for ended in (family_now, food_now):
+        assert ended["status_reason"] == "household dissolved: Family left the village"
+    assert await outbox_count(app, f"{ENROLMENT}.exited.v1") == 1
+    assert await outbox_count(app, f"{ENROLMENT}.rejected.v1") == 1
+    # Nothing live is left to pay.
+    async with app.state.database.transaction() as session:
+        assert await enrolment_repository.live_enrolments_of(session, household.id) == []
 
 
 # -- reading ---------------------------------------------------------------------------------

@@ -91,6 +91,20 @@ async def live_enrolment(
     ).scalar_one_or_none()
 
 
+async def live_enrolments_of(
+    session: AsyncSession, household_id: uuid.UUID, *, member_id: uuid.UUID | None = None
+) -> list[Enrolment]:
+    """The household's live enrolments (only `member_id`'s, if given), locked for update."""
+    query = select(Enrolment).where(
+        Enrolment.household_id == household_id, Enrolment.status.in_(LIVE_STATUSES)
+    )
+    if member_id is not None:
+        query = query.where(Enrolment.member_id == member_id)
+    return list(
+        (await session.execute(query.order_by(Enrolment.id).with_for_update())).scalars().all()
+    )
+
+
 async def insert(session: AsyncSession, enrolment: Enrolment) -> None:
     """Add and flush; a concurrent live duplicate surfaces as LiveEnrolmentExists."""
     try:

@@ -601,3 +601,62 @@ async def exit_enrolment(
         session, EnrolmentExited(**_event_fields(enrolment, household), reason=reason), household
     )
     return enrolment
+
+
+async def end_live_enrolments(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    household: Household,
+    reason: str,
+    member_id: uuid.UUID | None = None,
+    on: date | None = None,
+) -> list[Enrolment]:
+    """What leaving does to programmes, in the caller's transaction: when a household is
+    dissolved (or merged away), every live enrolment of it ends; when a member leaves
+    (deceased, moved out, recorded in error), that member's do. Enrolled and suspended ones
+    are exited on `on` (today); proposed ones are rejected, since there is nobody left to
+    decide on. Each change is in history with `reason` and emits its event, as if a verifier
+    had done it; the caller has already checked that `principal` may make the change that
+    causes this. Household-level enrolments whose rules counted the departed member stay:
+    the eligibility check shows what the household qualifies for now."""
+    ended = []
+    for enrolment in await repository.live_enrolments_of(
+        session, household.id, member_id=member_id
+    ):
+        if enrolment.status == EnrolmentStatus.PROPOSED:
+            enrolment.decided_at = datetime.now(UTC)
+            enrolment.decided_by = principal.sub
+            await _apply(
+                session,
+                principal=principal,
+                enrolment=enrolment,
+                household=household,
+                action="reject",
+                reason=reason,
+            )
+            await _emit(
+                session,
+                EnrolmentRejected(
+                    **_event_fields(enrolment, household), failing_rules=[], reason=reason
+                ),
+                household,
+            )
+        else:
+            enrolment.exited_on = on or today()
+            await _apply(
+                session,
+                principal=principal,
+                enrolment=enrolment,
+                household=household,
+                action="exit",
+                reason=reason,
+                extra_changes={"exited_on": enrolment.exited_on.isoformat()},
+            )
+            await _emit(
+                session,
+                EnrolmentExited(**_event_fields(enrolment, household), reason=reason),
+                household,
+            )
+        ended.append(enrolment)
+    return ended

@@ -40,6 +40,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry.enrolments.service import end_live_enrolments
 from services.registry.history import diff, record_access, record_change
 from services.registry.households import repository
 from services.registry.households.codes import format_household_code, is_valid_household_code
@@ -887,8 +888,9 @@ async def remove_member(
     note: str | None = None,
 ) -> Member:
     """A member leaves: deceased, moved_out, or error (recorded by mistake). The row stays
-    for history with that status. The head cannot be removed: change the head first.
-    Event MemberRemoved."""
+    for history with that status, and the member's live enrolments end (exited, or rejected
+    if only proposed). The head cannot be removed: change the head first.
+    Events MemberRemoved, and EnrolmentExited/EnrolmentRejected per enrolment ended."""
     require_in_jurisdiction(principal, household.village_code, what="A household")
     _require_open(household)
     _require_member_of(member, household)
@@ -914,6 +916,13 @@ async def remove_member(
         {"status": {"from": before, "to": member.status}, "reason": reason, "note": note},
     )
     await _emit_member(session, member, MemberRemoved, reason=reason)
+    await end_live_enrolments(
+        session,
+        principal=principal,
+        household=household,
+        member_id=member.id,
+        reason=f"member left the household ({reason})",
+    )
     await session.flush()
     return member
 
@@ -1086,7 +1095,9 @@ async def dissolve_household(
 ) -> Household:
     """The household no longer exists (dissolved, or merged into `merged_into` as a
     duplicate). Its members keep their rows and status; moving them to the surviving
-    household is the caller's job (add_member there). Event HouseholdDissolved."""
+    household is the caller's job (add_member there). Its live enrolments end (exited, or
+    rejected if only proposed): benefits are not recorded for a household that no longer
+    exists. Events HouseholdDissolved, and EnrolmentExited/EnrolmentRejected per enrolment."""
     require_in_jurisdiction(principal, household.village_code, what="A household")
     _require_open(household)
     if not reason.strip():
@@ -1114,6 +1125,13 @@ async def dissolve_household(
     )
     await _emit_household(
         session, household, HouseholdDissolved, reason=reason, merged_into_household_id=merged_into
+    )
+    await end_live_enrolments(
+        session,
+        principal=principal,
+        household=household,
+        reason=f"{'household merged (duplicate)' if merged_into else 'household dissolved'}: "
+        f"{reason}"[:500],
     )
     await session.flush()
     return household
