@@ -3,6 +3,7 @@ a fuzzy name search in one district, with 8 concurrent clients.
 
     python -m bench.registry_reads [--households 4000000] [--reuse] [--duration 15]
                                    [--clients 8] [--workers 1] [--no-gateway]
+                                   [--aiohttp-client] [--only lookup]
 
 Loads synthetic households (bench/registry_synthetic.py's: real village codes from the
 gazetteer, Khmer and Latin names, plausible ages and relationships, IDPoor levels in realistic
@@ -11,8 +12,9 @@ records) into an embedded PostgreSQL under .local/bench-registry with binary
 COPY, after dropping the secondary indexes and constraints of the bench database, which it
 then rebuilds before VACUUM ANALYZE. `--reuse` keeps a database already loaded with the same
 number of households. The registry then runs as a uvicorn process (relay and consumers off)
-and clients call it over HTTP with the gateway's internal token; with the gateway, the same
-requests go through it too. Prints a table; asserts nothing.
+and closed-loop clients (bench/load_client.py, in this process) call it over HTTP with the
+gateway's internal token; with the gateway, the same requests go through it too. Prints a
+table; asserts nothing.
 
 Targets (issue 4): p99 under 10 ms at the service for the lookup and the verification query,
 p95 under 100 ms for the search. Reference: a trivial asyncpg primary-key endpoint served about
@@ -43,6 +45,7 @@ import aiohttp
 import asyncpg
 import yaml
 
+from bench import load_client
 from bench.registry_synthetic import HouseholdGenerator
 from devstack.postgres import EmbeddedPostgres, create_databases, free_port
 from devstack.process import die_with_parent
@@ -622,13 +625,22 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def children_of(pid: int) -> list[int]:
+    with contextlib.suppress(OSError):
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return []
+
+
 def cpu_of(pids: dict[str, int]) -> dict[str, float]:
-    """CPU seconds so far of the given processes, and of the bench cluster's backends."""
-    used = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    """CPU seconds so far of the given processes with their children (uvicorn's workers),
+    and of the bench cluster's backends. The client is this process, without children."""
+    used = {
+        name: cpu_seconds(pid)
+        + (0.0 if name == "client" else sum(cpu_seconds(c) for c in children_of(pid)))
+        for name, pid in pids.items()
+    }
     if POSTMASTER_PID:
-        children = Path(f"/proc/{POSTMASTER_PID}/task/{POSTMASTER_PID}/children")
-        with contextlib.suppress(OSError):
-            used["postgres"] = sum(cpu_seconds(int(c)) for c in children.read_text().split())
+        used["postgres"] = sum(cpu_seconds(c) for c in children_of(POSTMASTER_PID))
     return used
 
 
@@ -638,10 +650,11 @@ def kind_of(path: str) -> str:
     return query.partition("=")[0] or "path"
 
 
-async def run_clients(
+async def run_aiohttp_clients(
     base_url: str, headers: dict[str, str], paths: list[str], *, clients: int, seconds: float
 ) -> tuple[int, float, list[float], dict[str, list[float]], dict[int, int], str]:
-    """`clients` closed-loop clients, each sending its next request when the last returned."""
+    """`clients` closed-loop aiohttp clients, each sending its next request when the last
+    returned (--aiohttp-client: how this benchmark measured before bench/load_client.py)."""
     latencies: list[float] = []
     kinds: dict[str, list[float]] = {}
     errors: dict[int, int] = {}
@@ -671,6 +684,44 @@ async def run_clients(
     return len(latencies), elapsed, latencies, kinds, errors, sample_error
 
 
+def run_clients(
+    base_url: str,
+    headers: dict[str, str],
+    paths: list[str],
+    *,
+    clients: int,
+    seconds: float,
+    lean: bool = True,
+) -> tuple[int, float, list[float], dict[str, list[float]], dict[int, int], str]:
+    """`clients` closed-loop clients for `seconds`: (requests, seconds, latencies, latencies
+    per way of asking, non-200 counts, a sample error)."""
+    if not lean:
+        return asyncio.run(
+            run_aiohttp_clients(base_url, headers, paths, clients=clients, seconds=seconds)
+        )
+    latencies: list[float] = []
+    kinds: dict[str, list[float]] = {}
+    errors: dict[int, int] = {}
+    sample: list[str] = []
+    kind_by_index = [kind_of(path) for path in paths]
+    for kind in set(kind_by_index):
+        kinds[kind] = []
+
+    def on_answer(index: int, took: float, status: int, body: bytes) -> None:
+        latencies.append(took)
+        kinds[kind_by_index[index]].append(took)
+        if status != 200:
+            errors[status] = errors.get(status, 0) + 1
+            if not sample:
+                sample.append(f"{paths[index]}: {body[:300]!r}")
+
+    requests = [load_client.prepare(base_url, path, headers) for path in paths]
+    elapsed = load_client.run_closed_loop(
+        base_url, requests, clients=clients, seconds=seconds, on_answer=on_answer
+    )
+    return len(latencies), elapsed, latencies, kinds, errors, (sample or [""])[0]
+
+
 def measure(
     scenario: Scenario,
     via: str,
@@ -680,12 +731,14 @@ def measure(
     clients: int,
     seconds: float,
     pids: dict[str, int],
+    lean: bool = True,
 ) -> Measured:
     print(f"==> {scenario.label} via {via}: warm-up, then {seconds:.0f} s with {clients} clients")
-    asyncio.run(run_clients(base_url, headers, scenario.paths, clients=clients, seconds=2))
+    pids = {**pids, "client": os.getpid()}
+    run_clients(base_url, headers, scenario.paths, clients=clients, seconds=2, lean=lean)
     before = cpu_of(pids)
-    count, elapsed, latencies, kinds, errors, sample = asyncio.run(
-        run_clients(base_url, headers, scenario.paths, clients=clients, seconds=seconds)
+    count, elapsed, latencies, kinds, errors, sample = run_clients(
+        base_url, headers, scenario.paths, clients=clients, seconds=seconds, lean=lean
     )
     after = cpu_of(pids)
     cpu_ms = {name: 1000 * (after[name] - before[name]) / max(count, 1) for name in after}
@@ -742,7 +795,13 @@ async def time_reports(
 
 
 def print_table(
-    results: list[Measured], *, households: int, members: int, clients: int, workers: int
+    results: list[Measured],
+    *,
+    households: int,
+    members: int,
+    clients: int,
+    workers: int,
+    lean: bool,
 ) -> None:
     print()
     print(
@@ -772,11 +831,12 @@ def print_table(
     for r in results:
         used = ", ".join(f"{name} {ms:.2f}" for name, ms in r.cpu_ms.items())
         print(f"  {r.label:<50}{r.via:<9}{used}")
+    client = "bench/load_client.py" if lean else "aiohttp"
     print(
-        "latency is measured by the client (aiohttp, same machine): it includes the client's "
-        "own share of the two cores, so the service's own figure is a little lower; load is "
-        "the machine's 1-minute load average after the run (above ~2 the cores were shared "
-        "with other work)."
+        f"latency is measured by the client ({client}, same machine): it includes the "
+        "client's own share of the two cores (its CPU per request is shown above), so the "
+        "service's own figure is a little lower; load is the machine's 1-minute load average "
+        "after the run (above ~2 the cores were shared with other work)."
     )
 
 
@@ -904,6 +964,7 @@ def run_benchmark(
     gateway: bool,
     reports: bool = True,
     only: str = "",
+    lean: bool = True,
 ) -> None:
     scenarios, sizes = asyncio.run(sample_requests(asyncpg_dsn(database_url)))
     scenarios = [s for s in scenarios if only in s.label]
@@ -953,6 +1014,7 @@ def run_benchmark(
                     clients=clients,
                     seconds=seconds,
                     pids={"registry": servers.pids["registry"]},
+                    lean=lean,
                 )
             )
             if gateway_url and issuer:
@@ -973,6 +1035,7 @@ def run_benchmark(
                         clients=clients,
                         seconds=seconds,
                         pids=dict(servers.pids),
+                        lean=lean,
                     )
                 )
         if reports:
@@ -986,6 +1049,7 @@ def run_benchmark(
         members=sizes["members"],
         clients=clients,
         workers=workers,
+        lean=lean,
     )
     if reports:
         print()
@@ -1005,6 +1069,12 @@ def main() -> None:
     parser.add_argument("--no-gateway", action="store_true", help="measure at the service only")
     parser.add_argument("--no-reports", action="store_true", help="skip the report timings")
     parser.add_argument(
+        "--aiohttp-client",
+        action="store_true",
+        help="measure with aiohttp clients (about 0.3 ms of CPU a request more than the lean "
+        "client, taken from the same two cores)",
+    )
+    parser.add_argument(
         "--only", default="", help="measure only requests whose label contains this (e.g. lookup)"
     )
     args = parser.parse_args()
@@ -1021,6 +1091,7 @@ def main() -> None:
             gateway=not args.no_gateway,
             reports=not args.no_reports,
             only=args.only,
+            lean=not args.aiohttp_client,
         )
 
 

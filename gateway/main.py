@@ -33,6 +33,7 @@ from shared.events.catalog import platform_catalog
 from shared.observability import RequestContextMiddleware, configure_logging, metrics_endpoint
 from shared.principal import InternalTokenSigner
 from shared.problems import install_problem_handlers
+from shared.runtime import settle_heap
 
 VERSION = "0.1.0"
 
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.oidc_jwks_url:
             with contextlib.suppress(Exception):
                 await jwks.refresh()  # warm the cache; an unknown kid refetches later anyway
+        settle_heap()
         try:
             yield
         finally:

@@ -29,6 +29,7 @@ from shared.problems import (
     install_problem_handlers,
     install_storage_problem_handlers,
 )
+from shared.runtime import settle_heap
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ def create_service_app(
             for task in background
         ]
         app.state.background_tasks = tasks
+        settle_heap()
         log.info("%s started", service)
         try:
             yield
