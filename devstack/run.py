@@ -9,6 +9,7 @@ started, in reverse order.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -123,6 +124,12 @@ class Stack:
         # The development identity provider, inside the gateway, with the demo users.
         self.env.setdefault("GATEWAY_DEV_ISSUER_ENABLED", "true")
         self.env.setdefault("GATEWAY_DEV_ISSUER_URL", f"http://127.0.0.1:{gateway_port}/dev/idp")
+        # The demo DCI clients may be called back on this machine (any port), nowhere else.
+        local = ["http://127.0.0.1:*/", "http://localhost:*/"]
+        self.env.setdefault(
+            "REGISTRY_DCI_CALLBACK_URLS",
+            json.dumps({"moh-health-equity": local, "pp-social-services": local}),
+        )
         (LOCAL / "logs").mkdir(parents=True, exist_ok=True)
         for proc in self.procs:
             step(f"starting {proc.name} on {proc.url} (log: .local/logs/{proc.name}.log)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -162,6 +163,10 @@ async def platform(infrastructure: Infrastructure) -> AsyncIterator[Platform]:
                         f"{prefix}_LOG_JSON": "false",
                         f"{prefix}_OUTBOX_POLL_INTERVAL_SECONDS": "0.2",
                         "SP_ENVIRONMENT": "test",
+                        # The DCI callback receivers of the tests listen on this machine.
+                        "REGISTRY_DCI_CALLBACK_URLS": json.dumps(
+                            {"moh-health-equity": ["http://127.0.0.1:*/"]}
+                        ),
                     },
                     port,
                     "/health",

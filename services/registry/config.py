@@ -3,9 +3,11 @@
 from functools import cache
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.registry.dci.envelope import CallbackAllowList
+from shared.principal import Principal
 from shared.settings import ServiceSettings
 
 
@@ -17,6 +19,23 @@ class Settings(ServiceSettings):
     # opened by an upheld grievance is due (REGISTRY_CASE_DUE_DAYS, REGISTRY_REASSESSMENT_DUE_DAYS).
     case_due_days: int = Field(default=30, ge=1, le=365)
     reassessment_due_days: int = Field(default=30, ge=1, le=365)
+    # DCI callbacks: per client id, the URL prefixes the registry may POST results and
+    # notifications to (`scheme://host[:port|:*]/path`), as JSON in REGISTRY_DCI_CALLBACK_URLS,
+    # e.g. {"moh-health-equity": ["https://his.moh.gov.kh/dci/"]}. A client with none cannot
+    # use the asynchronous search, transaction status or subscriptions.
+    dci_callback_urls: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("dci_callback_urls")
+    @classmethod
+    def _callback_prefixes_parse(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for prefixes in value.values():
+            CallbackAllowList(prefixes)  # raises ValueError naming a malformed prefix
+        return value
+
+    def dci_callbacks_for(self, principal: Principal) -> CallbackAllowList:
+        """The callback allow-list of a machine client (its id, with or without `client:`)."""
+        client_id = principal.sub.removeprefix("client:")
+        return CallbackAllowList(self.dci_callback_urls.get(client_id, ()))
 
 
 @cache

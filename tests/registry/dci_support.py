@@ -38,6 +38,11 @@ def registry_app(infrastructure):
             log_json=False,
             consumers_enabled=False,
             relay_enabled=False,
+            # The tests' callback receivers listen on this machine, on a free port each.
+            dci_callback_urls={
+                DCI_CLIENT.sub: ["http://127.0.0.1:*/"],
+                DCI_CLIENT_IN_PHNOM_PENH.sub: ["http://127.0.0.1:*/"],
+            },
         )
     )
 

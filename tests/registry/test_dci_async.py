@@ -130,7 +130,12 @@ async def test_status_of_a_pending_search_and_of_nothing(app, household):
     )
     # Accepted and asked about in one transaction, so no delivery worker has run it yet.
     async with app.state.database.transaction() as session:
-        await service.accept_async_search(session, principal=DCI_CLIENT, body=message)
+        await service.accept_async_search(
+            session,
+            principal=DCI_CLIENT,
+            body=message,
+            callbacks=app.state.settings.dci_callbacks_for(DCI_CLIENT),
+        )
         pending = await service.sync_transaction_status(
             session,
             principal=DCI_CLIENT,
@@ -159,6 +164,12 @@ async def test_status_of_a_pending_search_and_of_nothing(app, household):
         ("ftp://example.org/cb", "err.sender_uri.invalid"),
         ("http://user:pw@example.org/cb", "err.sender_uri.invalid"),
         ("file:///etc/passwd", "err.sender_uri.invalid"),
+        # Not under the client's registered prefixes (http://127.0.0.1:*/ in these tests):
+        ("http://10.0.0.5/cb", "err.sender_uri.invalid"),
+        ("http://169.254.169.254/latest/meta-data", "err.sender_uri.invalid"),
+        ("http://127.0.0.1.nip.io:8080/cb", "err.sender_uri.invalid"),
+        ("https://127.0.0.1:8443/cb", "err.sender_uri.invalid"),
+        ("http://127.0.0.1:8080/cb/%2e%2e/admin", "err.sender_uri.invalid"),
     ],
 )
 async def test_async_search_needs_an_http_callback(app, household, sender_uri, error):
@@ -275,3 +286,48 @@ async def test_a_death_notifies_member_subscribers_with_the_member_record(app, i
     assert data["reg_record_type"] == "Member"
     [record] = data["reg_records"]
     assert record["@id"] == f"urn:kh-sp:member:{head}"
+
+
+async def test_a_client_without_registered_callbacks_cannot_be_called_back(app, household):
+    """Callbacks go only where REGISTRY_DCI_CALLBACK_URLS lets each client be called: a
+    client with none is refused, also for subscriptions, even at an address another client
+    may use; its synchronous search still works."""
+    elsewhere = DCI_CLIENT.model_copy(update={"sub": "service-account-unregistered"})
+    async with client_for(app, elsewhere, audience="registry") as client:
+        search = await client.post(
+            "/dci/registry/search",
+            json=search_message(
+                by_household_id(household.code), sender_uri="http://127.0.0.1:8080/cb"
+            ),
+        )
+        subscribe = await client.post(
+            "/dci/registry/subscribe",
+            json={
+                "signature": "",
+                "header": header("subscribe", 1, sender_uri="http://127.0.0.1:8080/cb"),
+                "message": {
+                    "transaction_id": "t-sub",
+                    "subscribe_request": [
+                        {
+                            "reference_id": "r-sub",
+                            "timestamp": now(),
+                            "subscribe_criteria": {
+                                "version": "1.0.0",
+                                "reg_type": "SocialRegistry",
+                                "reg_event_type": "REGISTER",
+                            },
+                        }
+                    ],
+                },
+            },
+        )
+        sync = await client.post(
+            "/dci/registry/sync/search", json=search_message(by_household_id(household.code))
+        )
+    for ack in (search, subscribe):
+        assert ack.status_code == 200, ack.text
+        assert ack.json()["message"]["error"]["code"] == "err.sender_uri.invalid"
+    assert sync.json()["message"]["search_response"][0]["status"] == "succ"
+    async with app.state.database.transaction() as session:
+        stored = (await session.scalars(select(DciTransaction))).all()
+    assert [t.mode for t in stored] == ["sync"]

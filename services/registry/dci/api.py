@@ -16,10 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.registry.dci import repository as repo
 from services.registry.dci import service
 from services.registry.dci.delivery import DeliveryWorker
+from services.registry.dci.envelope import CallbackAllowList
 from services.registry.dci.models import DciSubscription
 from shared.db.session import SessionDep
 from shared.http.pagination import Page, PageDep, paginate
-from shared.principal import PrincipalDep
+from shared.principal import Principal, PrincipalDep
 from shared.problems import PROBLEM_RESPONSES
 
 
@@ -146,6 +147,11 @@ EnvelopeBody = Annotated[
 ]
 
 
+def _callbacks(request: Request, principal: Principal) -> CallbackAllowList:
+    """Where this client may be called back (REGISTRY_DCI_CALLBACK_URLS)."""
+    return request.app.state.settings.dci_callbacks_for(principal)
+
+
 @router.post(
     "/sync/search",
     summary="DCI sync search",
@@ -175,7 +181,9 @@ async def dci_sync_search(
     description=(
         "DCI `POST /registry/search`: acknowledged at once (`ack_status` ACK with the "
         "correlation id, or ERR with the standard's error code); the `on-search` answer is "
-        "POSTed to `header.sender_uri` (http or https) with retries and backoff."
+        "POSTed to `header.sender_uri` with retries and backoff. The URL must be under a "
+        "callback prefix registered for the client (REGISTRY_DCI_CALLBACK_URLS), else "
+        "`err.sender_uri.invalid`."
     ),
     response_model=DciAck,
     response_model_exclude_none=True,
@@ -189,7 +197,10 @@ async def dci_async_search(
     background: BackgroundTasks,
 ) -> dict[str, Any]:
     acknowledgement, _ = await service.accept_async_search(
-        session, principal=principal, body=body.model_dump()
+        session,
+        principal=principal,
+        body=body.model_dump(),
+        callbacks=_callbacks(request, principal),
     )
     background.add_task(_wake, request)
     return acknowledgement
@@ -231,7 +242,10 @@ async def dci_async_txn_status(
     background: BackgroundTasks,
 ) -> dict[str, Any]:
     acknowledgement = await service.async_transaction_status(
-        session, principal=principal, body=body.model_dump()
+        session,
+        principal=principal,
+        body=body.model_dump(),
+        callbacks=_callbacks(request, principal),
     )
     background.add_task(_wake, request)
     return acknowledgement
@@ -259,7 +273,12 @@ async def dci_subscribe(
     request: Request,
     background: BackgroundTasks,
 ) -> dict[str, Any]:
-    acknowledgement = await service.subscribe(session, principal=principal, body=body.model_dump())
+    acknowledgement = await service.subscribe(
+        session,
+        principal=principal,
+        body=body.model_dump(),
+        callbacks=_callbacks(request, principal),
+    )
     background.add_task(_wake, request)
     return acknowledgement
 
@@ -280,7 +299,10 @@ async def dci_unsubscribe(
     background: BackgroundTasks,
 ) -> dict[str, Any]:
     acknowledgement = await service.unsubscribe(
-        session, principal=principal, body=body.model_dump()
+        session,
+        principal=principal,
+        body=body.model_dump(),
+        callbacks=_callbacks(request, principal),
     )
     background.add_task(_wake, request)
     return acknowledgement

@@ -148,8 +148,61 @@ def check_header(header: dict[str, Any], *, action: str, item_count: int | None)
         )
 
 
-def check_callback_uri(value: Any) -> str:
-    """An absolute http(s) URL without credentials, or HeaderRejected(err.sender_uri.invalid)."""
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _parse_callback_prefix(prefix: str) -> tuple[str, str, int | None, str]:
+    """(scheme, host, port or None for any, path) of a registered callback prefix:
+    `scheme://host[:port|:*][/path]`, `*` meaning any port."""
+    scheme, _, rest = prefix.strip().partition("://")
+    netloc, slash, path = rest.partition("/")
+    host, colon, port = netloc.rpartition(":") if ":" in netloc else (netloc, "", "")
+    host = host.strip("[]")
+    if scheme not in _DEFAULT_PORTS or not host or "@" in netloc:
+        raise ValueError(f"{prefix!r} is not an http(s) URL prefix (scheme://host[:port|:*]/path)")
+    if colon and port != "*" and not port.isdigit():
+        raise ValueError(f"{prefix!r}: the port must be a number or *")
+    number = None if port == "*" else int(port) if port else _DEFAULT_PORTS[scheme]
+    return scheme, host.lower(), number, slash + path
+
+
+class CallbackAllowList:
+    """Where one client may be called back: the URL prefixes registered for it
+    (REGISTRY_DCI_CALLBACK_URLS). A callback URL must have a registered prefix's scheme, host
+    and port (any port for `:*`), and a path that is the prefix's path or below it. Without
+    this the registry would POST to any address a client names, its own network included."""
+
+    def __init__(self, prefixes: list[str] | tuple[str, ...] = ()) -> None:
+        self.prefixes = [_parse_callback_prefix(p) for p in prefixes]
+
+    def allows(self, url: str) -> bool:
+        parts = urlsplit(url)
+        try:
+            port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
+        except ValueError:
+            return False
+        host = (parts.hostname or "").lower()
+        path = parts.path or "/"
+        # A dot segment, plain or percent-encoded, could climb out of the prefix once the
+        # receiving server normalises the path.
+        segments = path.lower().replace("%2e", ".").split("/")
+        if "." in segments or ".." in segments:
+            return False
+        for scheme, allowed_host, allowed_port, prefix in self.prefixes:
+            if (scheme, allowed_host) != (parts.scheme, host):
+                continue
+            if allowed_port is not None and allowed_port != port:
+                continue
+            if not prefix or prefix == "/" or path == prefix.rstrip("/"):
+                return True
+            if path.startswith(prefix if prefix.endswith("/") else prefix + "/"):
+                return True
+        return False
+
+
+def check_callback_uri(value: Any, allowed: CallbackAllowList) -> str:
+    """An absolute http(s) URL without credentials under one of the client's registered
+    prefixes, or HeaderRejected(err.sender_uri.invalid)."""
     if not isinstance(value, str) or not value.strip():
         raise HeaderRejected(
             "rjct.action.invalid",
@@ -167,6 +220,12 @@ def check_callback_uri(value: Any) -> str:
         raise HeaderRejected(
             "rjct.action.invalid",
             "sender_uri must not carry credentials",
+            error="err.sender_uri.invalid",
+        )
+    if not allowed.allows(value.strip()):
+        raise HeaderRejected(
+            "rjct.action.invalid",
+            "sender_uri is not under a callback URL registered for this client",
             error="err.sender_uri.invalid",
         )
     return value.strip()

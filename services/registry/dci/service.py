@@ -268,7 +268,7 @@ async def sync_search(session: AsyncSession, *, principal: Principal, body: Any)
 
 
 async def accept_async_search(
-    session: AsyncSession, *, principal: Principal, body: Any
+    session: AsyncSession, *, principal: Principal, body: Any, callbacks: dci.CallbackAllowList
 ) -> tuple[dict[str, Any], uuid.UUID | None]:
     """POST /registry/search: an acknowledgement; the answer goes to `sender_uri` later."""
     area_codes = require_client(principal)
@@ -276,7 +276,7 @@ async def accept_async_search(
     items = message["search_request"]
     try:
         dci.check_header(header, action="search", item_count=len(items))
-        sender_uri = dci.check_callback_uri(header.get("sender_uri"))
+        sender_uri = dci.check_callback_uri(header.get("sender_uri"), callbacks)
         transaction = await _claim_message(
             session,
             principal=principal,
@@ -425,14 +425,14 @@ async def sync_transaction_status(
 
 
 async def async_transaction_status(
-    session: AsyncSession, *, principal: Principal, body: Any
+    session: AsyncSession, *, principal: Principal, body: Any, callbacks: dci.CallbackAllowList
 ) -> dict[str, Any]:
     """POST /registry/txn/status: acknowledged; the answer goes to sender_uri (txn-on-status)."""
     require_client(principal)
     header, message = dci.read(body, list_field=None)
     try:
         dci.check_header(header, action="txn-status", item_count=None)
-        sender_uri = dci.check_callback_uri(header.get("sender_uri"))
+        sender_uri = dci.check_callback_uri(header.get("sender_uri"), callbacks)
     except dci.HeaderRejected as rejected:
         return dci.nack_error(rejected)
     answer = await _transaction_status(session, principal=principal, header=header, message=message)
@@ -559,7 +559,9 @@ async def _subscribe_item(
     }
 
 
-async def subscribe(session: AsyncSession, *, principal: Principal, body: Any) -> dict[str, Any]:
+async def subscribe(
+    session: AsyncSession, *, principal: Principal, body: Any, callbacks: dci.CallbackAllowList
+) -> dict[str, Any]:
     """POST /registry/subscribe: acknowledged; the subscription codes are in the on-subscribe
     callback to sender_uri and in the transaction status. Notifications go to
     `header.meta.notify_uri` when given, else to `header.sender_uri`."""
@@ -569,8 +571,8 @@ async def subscribe(session: AsyncSession, *, principal: Principal, body: Any) -
     meta = header.get("meta") if isinstance(header.get("meta"), dict) else {}
     try:
         dci.check_header(header, action="subscribe", item_count=len(items))
-        callback = dci.check_callback_uri(header.get("sender_uri"))
-        notify_uri = dci.check_callback_uri(meta.get("notify_uri") or callback)
+        callback = dci.check_callback_uri(header.get("sender_uri"), callbacks)
+        notify_uri = dci.check_callback_uri(meta.get("notify_uri") or callback, callbacks)
         transaction = await _claim_message(
             session,
             principal=principal,
@@ -627,7 +629,9 @@ async def subscribe(session: AsyncSession, *, principal: Principal, body: Any) -
     return dci.ack(str(transaction.id))
 
 
-async def unsubscribe(session: AsyncSession, *, principal: Principal, body: Any) -> dict[str, Any]:
+async def unsubscribe(
+    session: AsyncSession, *, principal: Principal, body: Any, callbacks: dci.CallbackAllowList
+) -> dict[str, Any]:
     """POST /registry/unsubscribe: acknowledged; the outcome per code goes to sender_uri
     (on-unsubscribe) when given and is in the transaction status."""
     require_client(principal)
@@ -641,7 +645,7 @@ async def unsubscribe(session: AsyncSession, *, principal: Principal, body: Any)
     try:
         dci.check_header(header, action="unsubscribe", item_count=None)
         if header.get("sender_uri"):
-            callback = dci.check_callback_uri(header["sender_uri"])
+            callback = dci.check_callback_uri(header["sender_uri"], callbacks)
         transaction = await _claim_message(
             session,
             principal=principal,
