@@ -507,6 +507,17 @@ async def reject_enrolment(
     enrolment, household = await _for_decision(
         session, principal, enrolment_id, "reject", expected_version
     )
+    await _reject(session, principal, enrolment, household, reason)
+    return enrolment
+
+
+async def _reject(
+    session: AsyncSession,
+    principal: Principal,
+    enrolment: Enrolment,
+    household: Household,
+    reason: str,
+) -> None:
     enrolment.decided_at = datetime.now(UTC)
     enrolment.decided_by = principal.sub
     await _apply(
@@ -522,7 +533,6 @@ async def reject_enrolment(
         EnrolmentRejected(**_event_fields(enrolment, household), failing_rules=[], reason=reason),
         household,
     )
-    return enrolment
 
 
 async def suspend_enrolment(
@@ -587,7 +597,19 @@ async def exit_enrolment(
     enrolment, household = await _for_decision(
         session, principal, enrolment_id, "exit", expected_version
     )
-    enrolment.exited_on = on or today()
+    await _exit(session, principal, enrolment, household, reason, on or today())
+    return enrolment
+
+
+async def _exit(
+    session: AsyncSession,
+    principal: Principal,
+    enrolment: Enrolment,
+    household: Household,
+    reason: str,
+    on: date,
+) -> None:
+    enrolment.exited_on = on
     await _apply(
         session,
         principal=principal,
@@ -595,12 +617,11 @@ async def exit_enrolment(
         household=household,
         action="exit",
         reason=reason,
-        extra_changes={"exited_on": enrolment.exited_on.isoformat()},
+        extra_changes={"exited_on": on.isoformat()},
     )
     await _emit(
         session, EnrolmentExited(**_event_fields(enrolment, household), reason=reason), household
     )
-    return enrolment
 
 
 async def end_live_enrolments(
@@ -625,38 +646,8 @@ async def end_live_enrolments(
         session, household.id, member_id=member_id
     ):
         if enrolment.status == EnrolmentStatus.PROPOSED:
-            enrolment.decided_at = datetime.now(UTC)
-            enrolment.decided_by = principal.sub
-            await _apply(
-                session,
-                principal=principal,
-                enrolment=enrolment,
-                household=household,
-                action="reject",
-                reason=reason,
-            )
-            await _emit(
-                session,
-                EnrolmentRejected(
-                    **_event_fields(enrolment, household), failing_rules=[], reason=reason
-                ),
-                household,
-            )
+            await _reject(session, principal, enrolment, household, reason)
         else:
-            enrolment.exited_on = on or today()
-            await _apply(
-                session,
-                principal=principal,
-                enrolment=enrolment,
-                household=household,
-                action="exit",
-                reason=reason,
-                extra_changes={"exited_on": enrolment.exited_on.isoformat()},
-            )
-            await _emit(
-                session,
-                EnrolmentExited(**_event_fields(enrolment, household), reason=reason),
-                household,
-            )
+            await _exit(session, principal, enrolment, household, reason, on or today())
         ended.append(enrolment)
     return ended
