@@ -260,7 +260,11 @@ async def dci_async_txn_status(
         "`filter` (expression or predicate, as in search) limits which households notify. "
         "Acknowledged; subscription codes go to `sender_uri` (on-subscribe) and are in the "
         "transaction status. Notify messages go to `header.meta.notify_uri`, else "
-        "`header.sender_uri`."
+        "`header.sender_uri`: one per event at once, or, with a `frequency` (`start_time`, "
+        "`end_time` and a Quartz cron expression such as `0 0 0 5,15 * ? *`, in Cambodia "
+        "time), held and sent together at the expression's fire times, only for events "
+        "between start_time and end_time. A frequency that does not read is "
+        "`rjct.notify_details.invalid` naming the field (`frequency.frequency: ...`)."
     ),
     response_model=DciAck,
     response_model_exclude_none=True,

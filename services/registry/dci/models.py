@@ -89,6 +89,9 @@ class DciDelivery(RegistryModel, table=True):
     status: str = "pending"  # pending | delivered | failed
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    # Notifications of a subscription with a frequency, due at one fire time, share a key and
+    # are sent as one message (one notify_event each).
+    batch_key: str | None = None
     last_error: str | None = None
     last_status_code: int | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))

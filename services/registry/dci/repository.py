@@ -448,14 +448,15 @@ async def add_delivery(session: AsyncSession, delivery: DciDelivery) -> bool:
 
 
 async def claim_due_deliveries(
-    session: AsyncSession, *, lease: timedelta, limit: int = 20
+    session: AsyncSession, *, lease: timedelta, limit: int = 100
 ) -> list[dict[str, Any]]:
-    """Deliveries due now, pushed `lease` into the future while this worker sends them."""
+    """Deliveries due now, pushed `lease` into the future while this worker sends them; those
+    of one batch come together (same due time, then id order)."""
     table = DciDelivery.__table__
     due = (
         select(table.c.id)
         .where(table.c.status == "pending", table.c.next_attempt_at <= func.now())
-        .order_by(table.c.next_attempt_at)
+        .order_by(table.c.next_attempt_at, table.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
@@ -463,9 +464,9 @@ async def claim_due_deliveries(
         update(table)
         .where(table.c.id.in_(due))
         .values(next_attempt_at=datetime.now(UTC) + lease)
-        .returning(table.c.id, table.c.url, table.c.payload, table.c.attempts)
+        .returning(table.c.id, table.c.url, table.c.payload, table.c.attempts, table.c.batch_key)
     )
-    return [dict(row._mapping) for row in rows]
+    return sorted((dict(row._mapping) for row in rows), key=lambda row: row["id"])
 
 
 async def record_delivery_attempt(

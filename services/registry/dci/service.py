@@ -27,6 +27,7 @@ from services.registry.dci.criteria import (
     parse_search_criteria,
 )
 from services.registry.dci.models import DciDelivery, DciSubscription, DciTransaction
+from services.registry.dci.schedule import FrequencyError, NotifySchedule
 from shared.principal import Principal
 from shared.problems import Problem
 from shared.tiers import Tier, tier_for_code
@@ -531,7 +532,12 @@ async def _subscribe_item(
         _filter_criteria(criteria.get("filter_type"), criteria.get("filter"), record_type)
     except CriteriaError as error:
         return _rejected(item, "rjct.notify_details.invalid", error.message)
-    frequency = criteria.get("frequency")
+    frequency = None
+    if criteria.get("frequency") is not None:
+        try:
+            frequency = NotifySchedule.parse(criteria["frequency"]).as_json()
+        except FrequencyError as error:
+            return _rejected(item, "rjct.notify_details.invalid", str(error))
     subscription = DciSubscription(
         id=uuid.uuid4(),
         code=f"SUB-{uuid.uuid4().hex[:16].upper()}",
@@ -544,7 +550,7 @@ async def _subscribe_item(
         filter_type=criteria.get("filter_type"),
         filter=criteria.get("filter") or {},
         notify_record_type=record_type,
-        frequency=frequency if isinstance(frequency, dict) else None,
+        frequency=frequency,
         area_codes=area_codes,
     )
     if await repo.same_active_subscription(session, subscription) is not None:
@@ -718,7 +724,10 @@ async def notify_subscribers(
     occurred_at: datetime,
 ) -> int:
     """Queue a notify message for every active subscription this registry event matches
-    (its type, the client's area and its filter). Returns how many were queued."""
+    (its type, the client's area, its filter and, when it has a frequency, its window).
+    Returns how many were queued. With a frequency the message waits for the schedule's next
+    fire time and is sent there together with the others due then (the delivery worker joins
+    those of one `batch_key`)."""
     subscriptions = await repo.active_subscriptions(session, reg_event_types=[reg_event_type])
     if not subscriptions:
         return 0
@@ -729,6 +738,11 @@ async def notify_subscribers(
     statuses = ("pending_verification", "returned", "active", "moved", "dissolved")
     queued = 0
     for subscription in subscriptions:
+        schedule = None
+        if subscription.frequency is not None:
+            schedule = NotifySchedule.parse(subscription.frequency)  # checked when subscribing
+            if not schedule.covers(occurred_at):
+                continue
         try:
             criteria = _filter_criteria(
                 subscription.filter_type, subscription.filter, subscription.notify_record_type
@@ -780,15 +794,16 @@ async def notify_subscribers(
                 ],
             },
         )
-        if await repo.add_delivery(
-            session,
-            DciDelivery(
-                kind="notify",
-                subscription_id=subscription.id,
-                event_id=event_id,
-                url=subscription.notify_uri,
-                payload=payload,
-            ),
-        ):
+        delivery = DciDelivery(
+            kind="notify",
+            subscription_id=subscription.id,
+            event_id=event_id,
+            url=subscription.notify_uri,
+            payload=payload,
+        )
+        if schedule is not None:
+            delivery.next_attempt_at = schedule.send_at(occurred_at)
+            delivery.batch_key = f"{subscription.id}@{delivery.next_attempt_at.isoformat()}"
+        if await repo.add_delivery(session, delivery):
             queued += 1
     return queued
