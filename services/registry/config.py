@@ -24,6 +24,14 @@ class Settings(ServiceSettings):
     # e.g. {"moh-health-equity": ["https://his.moh.gov.kh/dci/"]}. A client with none cannot
     # use the asynchronous search, transaction status or subscriptions.
     dci_callback_urls: dict[str, list[str]] = Field(default_factory=dict)
+    # Retention (services/registry/retention): an import validated (or failed) and not
+    # committed within REGISTRY_IMPORT_RETENTION_DAYS expires, its stored file and staged rows
+    # dropped; DCI callbacks sent (or given up) and the records in stored search answers go
+    # after REGISTRY_DCI_RESULT_RETENTION_DAYS. A pass runs every
+    # REGISTRY_RETENTION_INTERVAL_SECONDS, in one replica at a time.
+    import_retention_days: int = Field(default=14, ge=1, le=3650)
+    dci_result_retention_days: int = Field(default=30, ge=1, le=3650)
+    retention_interval_seconds: float = Field(default=3600.0, gt=0)
 
     @field_validator("dci_callback_urls")
     @classmethod

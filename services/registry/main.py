@@ -16,6 +16,7 @@ from services.registry.imports.api import router as imports_router
 from services.registry.imports.service import import_worker
 from services.registry.programmes.api import router as programmes_router
 from services.registry.reports.api import router as reports_router
+from services.registry.retention.service import retention_worker
 from services.registry.verification.api import router as verification_router
 from shared.service_app import create_service_app
 
@@ -39,8 +40,9 @@ ROUTERS = [
     reports_router,
     imports_router,
 ]
-# Work the service process runs beside its requests (imports resume after a restart).
-BACKGROUND = [import_worker]
+# Work the service process runs beside its requests (imports resume after a restart; what is
+# kept only for a while is purged).
+BACKGROUND = [import_worker, retention_worker]
 CONSUMERS = [
     dci_notify,
     grievance_outcomes,

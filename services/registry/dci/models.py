@@ -47,6 +47,8 @@ class DciTransaction(RegistryModel, table=True):
     )
     received_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
     completed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    # When the records were dropped from `response` (REGISTRY_DCI_RESULT_RETENTION_DAYS).
+    results_purged_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     claimed_until: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, not_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -504,3 +504,64 @@ async def deliveries_of(session: AsyncSession, transaction_id: uuid.UUID) -> lis
             )
         ).all()
     )
+
+
+# -- retention -------------------------------------------------------------------------------
+
+RESULTS_PURGED = "results no longer kept (REGISTRY_DCI_RESULT_RETENTION_DAYS)"
+
+
+async def purge_finished_deliveries(
+    session: AsyncSession, *, older_than: datetime, limit: int
+) -> int:
+    """Delete delivered or failed deliveries queued before `older_than` (their payloads are
+    copies of registry records); pending ones stay whatever their age."""
+    table = DciDelivery.__table__
+    old = (
+        select(table.c.id)
+        .where(table.c.status != "pending", table.c.created_at < older_than)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    result = await session.execute(delete(table).where(table.c.id.in_(old)))
+    return result.rowcount
+
+
+_STRIP_RESULTS = sa.text(
+    """
+    WITH due AS (
+        SELECT id FROM dci_transaction
+        WHERE action = 'search' AND results_purged_at IS NULL AND completed_at < :older_than
+        ORDER BY completed_at
+        LIMIT :limit
+        FOR UPDATE SKIP LOCKED
+    )
+    UPDATE dci_transaction AS t
+    SET results_purged_at = now(),
+        response = CASE
+            WHEN jsonb_typeof(t.response #> '{message,search_response}') = 'array' THEN
+                jsonb_set(t.response, '{message,search_response}', (
+                    SELECT coalesce(jsonb_agg(
+                        CASE WHEN item ? 'data'
+                             THEN (item - 'data') || jsonb_build_object(
+                                 'status_reason_message', CAST(:reason AS text))
+                             ELSE item END
+                        ORDER BY n), '[]'::jsonb)
+                    FROM jsonb_array_elements(t.response #> '{message,search_response}')
+                         WITH ORDINALITY AS e(item, n)))
+            ELSE t.response
+        END
+    FROM due
+    WHERE t.id = due.id
+    """
+)
+
+
+async def purge_search_results(session: AsyncSession, *, older_than: datetime, limit: int) -> int:
+    """Drop the records out of the stored answers of searches completed before `older_than`:
+    what was asked, by whom and each answer's status stay (the record of which client read
+    what), the records themselves go."""
+    result = await session.execute(
+        _STRIP_RESULTS, {"older_than": older_than, "limit": limit, "reason": RESULTS_PURGED}
+    )
+    return result.rowcount

@@ -2,7 +2,8 @@
 
 The import's state lives in the database (status, counts, the commit checkpoint), so the
 progress a client polls is the truth and a restarted process can pick up where it stopped.
-The uploaded file is kept in `household_import_file` chunks until the import is committed.
+The uploaded file is kept in `household_import_file` chunks until the import is committed,
+or until it expires uncommitted (see `ImportStatus.EXPIRED`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ class ImportStatus(enum.StrEnum):
     COMMITTING = "committing"
     COMMITTED = "committed"
     FAILED = "failed"  # the file could not be read at all (see `failure`)
+    # Validated (or failed) and left uncommitted past REGISTRY_IMPORT_RETENTION_DAYS: the
+    # stored file and staged rows are gone; the report of issues stays.
+    EXPIRED = "expired"
 
 
 class FileFormat(enum.StrEnum):

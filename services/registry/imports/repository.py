@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.registry.imports.models import (
@@ -150,6 +151,34 @@ async def delete_file(session: AsyncSession, import_id: uuid.UUID) -> None:
     await session.execute(delete(ImportFileChunk).where(ImportFileChunk.import_id == import_id))
 
 
+async def expire_stale_imports(session: AsyncSession, *, older_than: datetime, limit: int) -> int:
+    """Validated or failed imports untouched since `older_than`: their stored file and staged
+    rows are dropped and they become `expired` (the issues stay, for the report). One no
+    process is working on (its advisory lock is free) and no commit request holds. Returns
+    how many expired."""
+    stale = await session.scalars(
+        select(HouseholdImport.id)
+        .where(
+            HouseholdImport.status.in_([ImportStatus.VALIDATED, ImportStatus.FAILED]),
+            HouseholdImport.updated_at < older_than,
+        )
+        .order_by(HouseholdImport.updated_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    expired = 0
+    for import_id in stale.all():
+        free = await session.scalar(select(func.pg_try_advisory_xact_lock(_lock_key(import_id))))
+        if not free:
+            continue
+        for statement in StagingTables.drop_statement(import_id).split("; "):
+            await session.execute(text(statement))
+        await delete_file(session, import_id)
+        await set_status(session, import_id, status=ImportStatus.EXPIRED)
+        expired += 1
+    return expired
+
+
 async def set_status(session: AsyncSession, import_id: uuid.UUID, **values: Any) -> None:
     await session.execute(
         update(HouseholdImport)
@@ -240,9 +269,16 @@ class StagingTables:
         self.connection = connection
         self.import_id = import_id
         self.rows_name = f"rows_{import_id.hex}"
-        self.rows = f"{self.SCHEMA}.{self.rows_name}"
-        self.households = f"{self.SCHEMA}.households_{import_id.hex}"
-        self.members = f"{self.SCHEMA}.members_{import_id.hex}"
+        self.rows, self.households, self.members = self.names(import_id)
+
+    @classmethod
+    def names(cls, import_id: uuid.UUID) -> tuple[str, str, str]:
+        """The import's rows, households and members tables, schema-qualified."""
+        return tuple(f"{cls.SCHEMA}.{t}_{import_id.hex}" for t in ("rows", "households", "members"))
+
+    @classmethod
+    def drop_statement(cls, import_id: uuid.UUID) -> str:
+        return "; ".join(f"DROP TABLE IF EXISTS {name}" for name in cls.names(import_id)[::-1])
 
     async def exist(self) -> bool:
         return bool(
@@ -256,10 +292,7 @@ class StagingTables:
         )
 
     async def drop(self) -> None:
-        await self.connection.execute(
-            f"DROP TABLE IF EXISTS {self.members}; DROP TABLE IF EXISTS {self.households}; "
-            f"DROP TABLE IF EXISTS {self.rows}"
-        )
+        await self.connection.execute(self.drop_statement(self.import_id))
 
     async def create(self) -> None:
         await self.drop()

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from services.registry.imports.models import HouseholdImport, ImportIssue
 
 ImportStatusName = Literal[
-    "uploaded", "validating", "validated", "committing", "committed", "failed"
+    "uploaded", "validating", "validated", "committing", "committed", "failed", "expired"
 ]
 
 
@@ -40,7 +40,9 @@ class ImportPublic(BaseModel):
     admin_code: str = Field(description="The uploader's area; empty for national.")
     status: ImportStatusName = Field(
         description="uploaded -> validating -> validated -> committing -> committed; "
-        "failed when the file cannot be read."
+        "failed when the file cannot be read; expired when it was left uncommitted longer "
+        "than the registry keeps an upload (REGISTRY_IMPORT_RETENTION_DAYS): its file and "
+        "staged rows are gone, its issues stay; upload the file again."
     )
     failure: str | None = None
     error_count: int

@@ -191,6 +191,12 @@ async def request_commit(
     status = household_import.status
     if status in (ImportStatus.COMMITTING, ImportStatus.COMMITTED):
         return household_import
+    if status == ImportStatus.EXPIRED:
+        raise Problem.conflict(
+            "This import expired uncommitted and its file is no longer kept; upload the file "
+            "again (households it would have created are created once only).",
+            slug="import-expired",
+        )
     if status != ImportStatus.VALIDATED:
         raise Problem.conflict(
             f"Only a validated import can be committed; this one is {status}.",
