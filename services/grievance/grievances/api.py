@@ -34,6 +34,7 @@ from services.grievance.grievances.schemas import (
     Escalate,
     GrievanceIntake,
     GrievanceRead,
+    LinkHousehold,
     Reject,
     Resolve,
     StartWork,
@@ -372,6 +373,40 @@ async def escalate_grievance(
     return await _answer(
         session, response, grievance, principal, purpose="escalate_grievance", now=now
     )
+
+
+@router.post(
+    "/grievances/{grievance_id}/household",
+    responses=_WRITE,
+    summary="Link the grievance to a registry household found after intake",
+    description="By household code (and optionally a member id), for the handling unit's "
+    "handlers, while the grievance is open (409 `grievance-not-open` after it was resolved, "
+    "rejected or closed). The household must be in your area and known to the registry "
+    "(else 422 naming `household_code`); the grievance stays where it was filed. Needs "
+    "If-Match. An internal timeline entry and `grievance.household_linked` record it; an "
+    "upheld exclusion-error or data-correction decision then asks the registry to reassess "
+    "this household.",
+)
+async def link_household(
+    grievance_id: uuid.UUID,
+    body: LinkHousehold,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+) -> GrievanceRead:
+    now = clock.now()
+    grievance = await _for_change(session, request, principal, grievance_id)
+    await service.link_household(
+        session,
+        principal=principal,
+        grievance=grievance,
+        household_code=body.household_code,
+        member_id=body.member_id,
+        now=now,
+    )
+    return await _answer(session, response, grievance, principal, purpose="link_household", now=now)
 
 
 @router.post(

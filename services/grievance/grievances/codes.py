@@ -102,6 +102,7 @@ class TimelineKind(enum.StrEnum):
     RATED = "rated"
     PUBLIC_RESPONSE = "public_response"
     INTERNAL_NOTE = "internal_note"
+    HOUSEHOLD_LINKED = "household_linked"  # internal: which household, by whom
 
 
 # code -> (English, Khmer)

@@ -95,6 +95,22 @@ async def resolved(
     await _emit(session, grievance, event, grievance.resolved_at)
 
 
+async def household_linked(
+    session: AsyncSession,
+    grievance: Grievance,
+    previous_household_id,
+    now: datetime,
+) -> None:
+    event = catalog.GrievanceHouseholdLinked(
+        **_common(grievance),
+        household_id=grievance.household_id,
+        member_id=grievance.member_id,
+        previous_household_id=previous_household_id,
+        linked_at=now,
+    )
+    await _emit(session, grievance, event, now)
+
+
 async def rejected(session: AsyncSession, grievance: Grievance, reason: str, now: datetime) -> None:
     event = catalog.GrievanceRejected(**_common(grievance), reason=reason, rejected_at=now)
     await _emit(session, grievance, event, now)

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -122,6 +123,18 @@ class Close(Request):
 
 class Escalate(Request):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class LinkHousehold(Request):
+    """The registry household the grievance is about, by its code (as on the household's
+    card or the registry's screens), and optionally one of its members."""
+
+    household_code: Annotated[
+        str,
+        BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str) else v),
+        StringConstraints(pattern=r"^HH\d{9}$"),
+    ] = Field(description="HH + 9 digits (any case, spaces trimmed).", examples=["HH000000013"])
+    member_id: uuid.UUID | None = None
 
 
 class TimelineEntryCreate(Request):

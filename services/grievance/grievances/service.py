@@ -216,6 +216,50 @@ async def record_intake(
     )
 
 
+async def link_household(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    grievance: Grievance,
+    household_code: str,
+    member_id: uuid.UUID | None,
+    now: datetime,
+) -> Grievance:
+    """Link an open grievance to a registry household found after intake (a complaint taken on
+    the hotline before anyone knew the household's code), or correct the link. The household
+    must be known to the read model and lie in the handler's area; the grievance's location
+    stays where it was filed. The same link again changes nothing."""
+    require_handler(principal, grievance)
+    if grievance.status not in OPEN_STATUSES:
+        raise Problem.conflict(
+            f"A grievance that is {grievance.status} cannot be linked to a household; link it "
+            "before it is resolved.",
+            slug="grievance-not-open",
+        )
+    household = await households.get_by_code(session, household_code)
+    if household is None or not principal.covers(household.village_code):
+        raise Problem.invalid(
+            "household_code",
+            "no household with this code in your area (or the registry has not announced it yet)",
+        )
+    if (grievance.household_id, grievance.member_id) == (household.household_id, member_id):
+        return grievance
+    previous = grievance.household_id
+    grievance.household_id = household.household_id
+    grievance.member_id = member_id
+    _touch(grievance, now)
+    _note(
+        session, grievance, TimelineKind.HOUSEHOLD_LINKED, actor=principal.sub, now=now,
+        public=False,
+        details={"household_code": household.household_code, "member_id": str(member_id)
+                 if member_id else None, "previous_household_id": str(previous) if previous
+                 else None},
+    )  # fmt: skip
+    await session.flush()
+    await events.household_linked(session, grievance, previous, now)
+    return grievance
+
+
 # --- transitions ---------------------------------------------------------------------------
 
 

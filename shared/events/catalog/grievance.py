@@ -109,6 +109,22 @@ class GrievanceResolved(GrievanceEvent):
 
 
 @catalog.register
+class GrievanceHouseholdLinked(GrievanceEvent):
+    name: ClassVar[str] = "household_linked"
+    summary: ClassVar[str] = (
+        "A handler linked the grievance to a registry household (and possibly one of its "
+        "members) after intake, or corrected the link; a later upheld exclusion-error or "
+        "data-correction decision then asks the registry to reassess that household."
+    )
+    household_id: UUID
+    member_id: UUID | None
+    previous_household_id: UUID | None = Field(
+        description="The household linked before, when this corrects a link."
+    )
+    linked_at: datetime
+
+
+@catalog.register
 class GrievanceClosed(GrievanceEvent):
     name: ClassVar[str] = "closed"
     summary: ClassVar[str] = (
