@@ -104,6 +104,41 @@ def expression(query: dict[str, Any], collection: str = "Group", **criteria) -> 
     )
 
 
+def subscribe_message(
+    receiver: Receiver, criteria: dict[str, Any], *, reference_id: str = "sub-1"
+) -> dict[str, Any]:
+    """A subscribe request whose on-subscribe callback and notifications go to `receiver`
+    (`/cb/on-subscribe` and `/cb/notify`)."""
+    return {
+        "signature": "",
+        "header": header(
+            "subscribe",
+            1,
+            sender_uri=receiver.url("/cb/on-subscribe"),
+            meta={"notify_uri": receiver.url("/cb/notify")},
+        ),
+        "message": {
+            "transaction_id": uuid.uuid4().hex[:10],
+            "subscribe_request": [
+                {"reference_id": reference_id, "timestamp": now(), "subscribe_criteria": criteria}
+            ],
+        },
+    }
+
+
+def in_phnom_penh() -> list[dict[str, Any]]:
+    """A predicate filter: households in Phnom Penh (12)."""
+    return [
+        {
+            "expression1": {
+                "attribute_name": "location_code",
+                "operator": "eq",
+                "attribute_value": "12",
+            }
+        }
+    ]
+
+
 def codes_of(response_item: dict[str, Any]) -> list[str]:
     return [
         r["group_identifier"][0]["identifier_value"] for r in response_item["data"]["reg_records"]

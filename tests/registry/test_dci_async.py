@@ -17,9 +17,11 @@ from tests.registry.dci_support import (
     by_household_id,
     codes_of,
     header,
+    in_phnom_penh,
     now,
     registry_app,
     search_message,
+    subscribe_message,
 )
 from tests.registry.factories import RegistryRows, make_household
 
@@ -212,38 +214,16 @@ async def test_a_death_notifies_member_subscribers_with_the_member_record(app, i
         household = await make_household(session)
         head = household.head_member_id
     async with Receiver() as receiver:
-        subscribe = {
-            "signature": "",
-            "header": header(
-                "subscribe",
-                1,
-                sender_uri=receiver.url("/cb/on-subscribe"),
-                meta={"notify_uri": receiver.url("/cb/notify")},
-            ),
-            "message": {
-                "transaction_id": "s-1",
-                "subscribe_request": [
-                    {
-                        "reference_id": "death-watch",
-                        "timestamp": now(),
-                        "subscribe_criteria": {
-                            "reg_event_type": "spdci:common:RegistryEventType:DEATH",
-                            "notify_record_type": "Member",
-                            "filter_type": "predicate",
-                            "filter": [
-                                {
-                                    "expression1": {
-                                        "attribute_name": "location_code",
-                                        "operator": "eq",
-                                        "attribute_value": "12",
-                                    }
-                                }
-                            ],
-                        },
-                    }
-                ],
+        subscribe = subscribe_message(
+            receiver,
+            {
+                "reg_event_type": "spdci:common:RegistryEventType:DEATH",
+                "notify_record_type": "Member",
+                "filter_type": "predicate",
+                "filter": in_phnom_penh(),
             },
-        }
+            reference_id="death-watch",
+        )
         async with client_for(app, DCI_CLIENT, audience="registry") as client:
             ack = await client.post("/dci/registry/subscribe", json=subscribe)
             again = await client.post(

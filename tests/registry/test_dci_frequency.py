@@ -12,7 +12,13 @@ from services.registry.dci import service
 from services.registry.dci.models import DciDelivery, DciSubscription
 from services.registry.dci.schedule import CAMBODIA, FrequencyError, NotifySchedule
 from tests.harness import client_for, running, wait_for
-from tests.registry.dci_support import DCI_CLIENT, Receiver, header, now, registry_app
+from tests.registry.dci_support import (
+    DCI_CLIENT,
+    Receiver,
+    in_phnom_penh,
+    registry_app,
+    subscribe_message,
+)
 from tests.registry.factories import RegistryRows, make_household
 
 WINDOW = {"start_time": "2026-11-01T00:00:00+07:00", "end_time": "2027-11-01T00:00:00+07:00"}
@@ -98,43 +104,21 @@ async def app(infrastructure, clean_databases):
         yield app
 
 
-def subscribe_message(receiver: Receiver, frequency) -> dict:
-    criteria = {
-        "reg_event_type": "UPDATE",
-        "notify_record_type": "Group",
-        "filter_type": "predicate",
-        "filter": [
-            {
-                "expression1": {
-                    "attribute_name": "location_code",
-                    "operator": "eq",
-                    "attribute_value": "12",
-                }
-            }
-        ],
-        "frequency": frequency,
-    }
-    return {
-        "signature": "",
-        "header": header(
-            "subscribe",
-            1,
-            sender_uri=receiver.url("/cb/on-subscribe"),
-            meta={"notify_uri": receiver.url("/cb/notify")},
-        ),
-        "message": {
-            "transaction_id": "f-1",
-            "subscribe_request": [
-                {"reference_id": "fortnightly", "timestamp": now(), "subscribe_criteria": criteria}
-            ],
-        },
-    }
-
-
 async def subscribed(app, receiver: Receiver, frequency) -> dict:
     async with client_for(app, DCI_CLIENT, audience="registry") as client:
         ack = await client.post(
-            "/dci/registry/subscribe", json=subscribe_message(receiver, frequency)
+            "/dci/registry/subscribe",
+            json=subscribe_message(
+                receiver,
+                {
+                    "reg_event_type": "UPDATE",
+                    "notify_record_type": "Group",
+                    "filter_type": "predicate",
+                    "filter": in_phnom_penh(),
+                    "frequency": frequency,
+                },
+                reference_id="fortnightly",
+            ),
         )
     assert ack.json()["message"]["ack_status"] == "ACK", ack.text
     await wait_for(lambda: receiver.received, timeout=15)

@@ -248,13 +248,20 @@ async def link_household(
     grievance.household_id = household.household_id
     grievance.member_id = member_id
     _touch(grievance, now)
+    details = {
+        "household_code": household.household_code,
+        "member_id": str(member_id) if member_id else None,
+        "previous_household_id": str(previous) if previous else None,
+    }
     _note(
-        session, grievance, TimelineKind.HOUSEHOLD_LINKED, actor=principal.sub, now=now,
+        session,
+        grievance,
+        TimelineKind.HOUSEHOLD_LINKED,
+        actor=principal.sub,
+        now=now,
         public=False,
-        details={"household_code": household.household_code, "member_id": str(member_id)
-                 if member_id else None, "previous_household_id": str(previous) if previous
-                 else None},
-    )  # fmt: skip
+        details=details,
+    )
     await session.flush()
     await events.household_linked(session, grievance, previous, now)
     return grievance

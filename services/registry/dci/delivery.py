@@ -24,6 +24,7 @@ import httpx
 
 from services.registry.dci import repository as repo
 from services.registry.dci import service
+from services.registry.dci.envelope import now_iso
 from shared.db.engine import Database
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ def joined(rows: list[dict[str, Any]]) -> dict[str, Any]:
     meta["event_ids"] = [row["payload"]["header"].get("meta", {}).get("event_id") for row in rows]
     header = {
         **first["header"],
-        "message_ts": datetime.now(UTC).isoformat(),
+        "message_ts": now_iso(),
         "total_count": len(events),
         "completed_count": len(events),
         "meta": meta,

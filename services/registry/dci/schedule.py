@@ -28,6 +28,8 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 from croniter.croniter import CroniterError
 
+from services.registry.dci.envelope import parse_timestamp
+
 CAMBODIA = ZoneInfo("Asia/Phnom_Penh")
 FIELDS = ("seconds", "minutes", "hours", "day of month", "month", "day of week", "year")
 _MONTHS = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"}
@@ -104,14 +106,9 @@ def cron_of(expression: str) -> str:
 
 
 def _moment(value: Any, name: str) -> datetime:
-    if not isinstance(value, str):
-        raise FrequencyError(f"{name}: required, an ISO 8601 date-time with its zone")
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise FrequencyError(f"{name}: not an ISO 8601 date-time") from None
-    if moment.tzinfo is None:
-        raise FrequencyError(f"{name}: give the zone (+07:00 or Z)")
+    moment = parse_timestamp(value)
+    if moment is None:
+        raise FrequencyError(f"{name}: required, an ISO 8601 date-time with its zone (+07:00, Z)")
     return moment
 
 

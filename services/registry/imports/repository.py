@@ -171,7 +171,7 @@ async def expire_stale_imports(session: AsyncSession, *, older_than: datetime, l
         free = await session.scalar(select(func.pg_try_advisory_xact_lock(_lock_key(import_id))))
         if not free:
             continue
-        for statement in StagingTables.drop_statement(import_id).split("; "):
+        for statement in StagingTables.drop_statements(import_id):
             await session.execute(text(statement))
         await delete_file(session, import_id)
         await set_status(session, import_id, status=ImportStatus.EXPIRED)
@@ -277,8 +277,8 @@ class StagingTables:
         return tuple(f"{cls.SCHEMA}.{t}_{import_id.hex}" for t in ("rows", "households", "members"))
 
     @classmethod
-    def drop_statement(cls, import_id: uuid.UUID) -> str:
-        return "; ".join(f"DROP TABLE IF EXISTS {name}" for name in cls.names(import_id)[::-1])
+    def drop_statements(cls, import_id: uuid.UUID) -> list[str]:
+        return [f"DROP TABLE IF EXISTS {name}" for name in cls.names(import_id)[::-1]]
 
     async def exist(self) -> bool:
         return bool(
@@ -292,7 +292,7 @@ class StagingTables:
         )
 
     async def drop(self) -> None:
-        await self.connection.execute(self.drop_statement(self.import_id))
+        await self.connection.execute("; ".join(self.drop_statements(self.import_id)))
 
     async def create(self) -> None:
         await self.drop()
