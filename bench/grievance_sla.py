@@ -47,9 +47,9 @@ import httpx
 
 from devstack.broker import TansuBroker
 from devstack.postgres import EmbeddedPostgres, create_databases, free_port
-from services.grievance.clock import ManualClock
 from services.grievance.config import Settings
 from services.grievance.sla.scheduler import SlaScheduler
+from shared.clock import ManualClock
 from shared.db.engine import Database, asyncpg_dsn
 from shared.gazetteer import Level, get_gazetteer
 from shared.migrations import upgrade

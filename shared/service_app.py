@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
+from shared.clock import SYSTEM_CLOCK, Clock, ClockMiddleware, using
 from shared.consumer import ConsumerRunner, EventConsumer
 from shared.db.engine import Database
 from shared.http.idempotency import RETENTION_SQL as IDEMPOTENCY_RETENTION_SQL
@@ -53,6 +54,7 @@ def create_service_app(
     consumers: Sequence[EventConsumer] = (),
     background: Sequence[Callable[[FastAPI], Awaitable[None]]] = (),
     version: str = "0.1.0",
+    clock: Clock | None = None,
 ) -> FastAPI:
     service = settings.service_name
 
@@ -64,6 +66,28 @@ def create_service_app(
         )
         app.state.database = database
         app.state.broker_probe = BrokerProbe(settings.kafka_bootstrap_servers)
+        # What the lifespan starts (relay, consumers, background work) runs on the app's clock:
+        # a task keeps the context it was created in.
+        with using(app.state.clock):
+            relay, runners, tasks = _start_workers(app, database)
+        settle_heap()
+        log.info("%s started", service)
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            for runner in runners:
+                await runner.stop()
+            if relay is not None:
+                await relay.stop()
+            await app.state.broker_probe.close()
+            await database.dispose()
+
+    def _start_workers(app: FastAPI, database: Database):
         relay = None
         if settings.relay_enabled:
             relay = OutboxRelay(
@@ -97,22 +121,7 @@ def create_service_app(
             for task in background
         ]
         app.state.background_tasks = tasks
-        settle_heap()
-        log.info("%s started", service)
-        try:
-            yield
-        finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            for runner in runners:
-                await runner.stop()
-            if relay is not None:
-                await relay.stop()
-            await app.state.broker_probe.close()
-            await database.dispose()
+        return relay, runners, tasks
 
     app = FastAPI(
         title=title,
@@ -123,11 +132,13 @@ def create_service_app(
         responses={k: v for k, v in PROBLEM_RESPONSES.items() if k in (401, 403, 422)},
     )
     app.state.settings = settings
+    app.state.clock = clock or SYSTEM_CLOCK
     verifier = InternalTokenVerifier(settings.internal_token_public_key, audience=service)
     install_problem_handlers(app)
     install_storage_problem_handlers(app)
     app.add_middleware(InternalTokenGuard, verifier=verifier)
     app.add_middleware(RequestContextMiddleware, service=service)
+    app.add_middleware(ClockMiddleware)
 
     @app.get("/health", tags=["operations"], include_in_schema=False)
     async def health() -> dict:

@@ -8,7 +8,7 @@ resolved one the citizen can rate or reopen. Returns a line naming their trackin
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -17,6 +17,7 @@ from services.grievance.grievances.codes import Decision
 from services.grievance.grievances.models import Grievance
 from services.grievance.grievances.schemas import GrievanceIntake
 from services.grievance.grievances.tracking_code import display
+from shared import clock
 from shared.db.engine import Database
 from shared.principal import Principal
 from shared.tiers import Tier
@@ -40,7 +41,7 @@ async def seed(database_url: str) -> list[str]:
         async with database.transaction() as session:
             if await session.scalar(select(func.count()).select_from(Grievance)):
                 return codes
-            now = datetime.now(UTC)
+            now = clock.now()
             fresh = await service.submit(
                 session,
                 intake=_intake(channel="web", category="payment_problem", anonymous=True,

@@ -2,7 +2,6 @@
 
 from fastapi import FastAPI
 
-from services.grievance.clock import Clock
 from services.grievance.config import Settings, get_settings
 from services.grievance.consumers import CONSUMERS
 from services.grievance.grievances.api import router as grievances_router
@@ -10,6 +9,7 @@ from services.grievance.public.api import router as public_router
 from services.grievance.reports.api import router as reports_router
 from services.grievance.sla.scheduler import SlaScheduler
 from services.grievance.worklists.api import router as worklists_router
+from shared.clock import Clock
 from shared.service_app import create_service_app
 
 DESCRIPTION = (
@@ -39,8 +39,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         routers=[grievances_router, worklists_router, reports_router, public_router],
         consumers=CONSUMERS,
         background=[run_sla_scheduler],
+        clock=clock,
     )
-    app.state.clock = clock or Clock()
     return app
 
 

@@ -18,6 +18,7 @@ from services.registry.programmes.api import router as programmes_router
 from services.registry.reports.api import router as reports_router
 from services.registry.retention.service import retention_worker
 from services.registry.verification.api import router as verification_router
+from shared.clock import Clock
 from shared.service_app import create_service_app
 
 DESCRIPTION = (
@@ -49,7 +50,7 @@ CONSUMERS = [
 ]
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     return create_service_app(
         settings or get_settings(),
         title="Beneficiary registry",
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=ROUTERS,
         consumers=CONSUMERS,
         background=BACKGROUND,
+        clock=clock,
     )
 
 

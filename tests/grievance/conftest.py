@@ -10,9 +10,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.grievance.clock import ManualClock
 from services.grievance.config import Settings
 from services.grievance.main import create_app
+from shared.clock import ManualClock
 from shared.principal import Principal
 from tests.harness import client_for, running
 

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from services.grievance.clock import ManualClock
 from services.grievance.sla.scheduler import SlaScheduler
+from shared.clock import ManualClock
 from shared.db.engine import Database, asyncpg_dsn
 from shared.events.catalog.grievance import GrievanceEscalated, GrievanceResolved
 from shared.events.catalog.registry import HouseholdMoved, HouseholdRegistered

@@ -13,6 +13,7 @@ from aiohttp import web
 from devstack.postgres import free_port
 from services.registry.config import Settings
 from services.registry.main import create_app
+from shared.clock import Clock
 from shared.principal import Principal
 
 DCI_CLIENT = Principal(
@@ -30,7 +31,7 @@ CLIENT_WITHOUT_SCOPE = Principal(
 )
 
 
-def registry_app(infrastructure):
+def registry_app(infrastructure, *, clock: Clock | None = None):
     return create_app(
         Settings(
             database_url=infrastructure.database_url("registry"),
@@ -43,7 +44,8 @@ def registry_app(infrastructure):
                 DCI_CLIENT.sub: ["http://127.0.0.1:*/"],
                 DCI_CLIENT_IN_PHNOM_PENH.sub: ["http://127.0.0.1:*/"],
             },
-        )
+        ),
+        clock=clock,
     )
 
 

@@ -10,10 +10,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from services.registry.cases.models import Case, CaseNote, today
+from services.registry.cases.models import Case, CaseNote
 from services.registry.config import Settings
 from services.registry.households.models import RecordChange
 from services.registry.main import create_app
+from shared import clock
 from shared.db.platform_tables import outbox
 from shared.principal import Principal
 from shared.tiers import Tier
@@ -125,7 +126,7 @@ async def test_a_commune_officer_opens_a_case_assigned_to_the_commune(registry_a
     assert body["status"] == "open" and body["case_type"] == "referral"
     assert body["assigned_admin_code"] == "120801" and body["assigned_tier"] == "cs"
     assert body["village_code"] == VILLAGE_PHNOM_PENH_THMEI
-    assert body["due_on"] == (today() + timedelta(days=30)).isoformat()
+    assert body["due_on"] == (clock.today() + timedelta(days=30)).isoformat()
     assert body["overdue"] is False and body["origin"] is None
     assert [n["text"] for n in body["notes"]] == ["Mother asked for help at the commune office."]
     assert body["notes"][0]["author_sub"] == CS_PHNOM_PENH_THMEI.sub
@@ -251,27 +252,27 @@ async def test_the_worklist_filters_and_pages_most_urgent_first(registry_app, in
     household = await household_in(infrastructure)
     sibling = await household_in(infrastructure, VILLAGE_TUEK_THLA)
     soon = await open_case(
-        registry_app, household, due_on=(today() + timedelta(days=2)).isoformat()
+        registry_app, household, due_on=(clock.today() + timedelta(days=2)).isoformat()
     )
     later = await open_case(
         registry_app,
         household,
         case_type="reassessment",
-        due_on=(today() + timedelta(days=20)).isoformat(),
+        due_on=(clock.today() + timedelta(days=20)).isoformat(),
     )
     at_district = await open_case(
         registry_app,
         household,
         principal=DMK_SEN_SOK,
         assigned_admin_code="1208",
-        due_on=(today() + timedelta(days=10)).isoformat(),
+        due_on=(clock.today() + timedelta(days=10)).isoformat(),
     )
     theirs = await open_case(registry_app, sibling, principal=CS_TUEK_THLA)
     # A case that fell behind: its due date passed while it was open.
     async with registry_app.state.database.transaction() as session:
         await session.execute(
             text("UPDATE case_file SET due_on = :d WHERE id = :id"),
-            {"d": today() - timedelta(days=3), "id": uuid.UUID(later["id"])},
+            {"d": clock.today() - timedelta(days=3), "id": uuid.UUID(later["id"])},
         )
 
     async def ids(principal, **params):
@@ -285,7 +286,7 @@ async def test_the_worklist_filters_and_pages_most_urgent_first(registry_app, in
     assert await ids(DMK_SEN_SOK, assigned_admin_code="120801") == [later["id"], soon["id"]]
     assert await ids(CS_PHNOM_PENH_THMEI, overdue="true") == [later["id"]]
     assert await ids(CS_PHNOM_PENH_THMEI, case_type="reassessment") == [later["id"]]
-    due_before = (today() + timedelta(days=5)).isoformat()
+    due_before = (clock.today() + timedelta(days=5)).isoformat()
     assert await ids(CS_PHNOM_PENH_THMEI, due_before=due_before) == [later["id"], soon["id"]]
     assert await ids(CS_PHNOM_PENH_THMEI, status="closed") == []
 
@@ -324,7 +325,7 @@ async def test_a_district_takes_a_case_up_and_hands_it_to_a_person(registry_app,
             json={
                 "assignee_sub": "demo:dmk.social-worker",
                 "assignee_name": "Social worker",
-                "due_on": (today() + timedelta(days=7)).isoformat(),
+                "due_on": (clock.today() + timedelta(days=7)).isoformat(),
             },
             headers={"If-Match": '"2"'},
         )
@@ -334,7 +335,7 @@ async def test_a_district_takes_a_case_up_and_hands_it_to_a_person(registry_app,
     body = to_person.json()
     assert body["assigned_admin_code"] == "1208"
     assert body["assignee_sub"] == "demo:dmk.social-worker"
-    assert body["due_on"] == (today() + timedelta(days=7)).isoformat()
+    assert body["due_on"] == (clock.today() + timedelta(days=7)).isoformat()
     assert body["version"] == 3
 
 

@@ -3,14 +3,16 @@ EventFrequency, notifications held until the fire time and sent there as one mes
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import asyncio
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from services.registry.dci import service
 from services.registry.dci.models import DciDelivery, DciSubscription
-from services.registry.dci.schedule import CAMBODIA, FrequencyError, NotifySchedule
+from services.registry.dci.schedule import FrequencyError, NotifySchedule
+from shared.clock import CAMBODIA, ManualClock
 from tests.harness import client_for, running, wait_for
 from tests.registry.dci_support import (
     DCI_CLIENT,
@@ -98,8 +100,15 @@ def test_a_frequency_that_does_not_read_is_refused_naming_the_field(frequency, f
 
 
 @pytest.fixture
-async def app(infrastructure, clean_databases):
-    app = registry_app(infrastructure)
+def clock() -> ManualClock:
+    """The registry's clock, standing in the window a week before the first fire time: what is
+    due is judged by it, never by the day the test runs."""
+    return ManualClock(ict(2026, 11, 28, 12))
+
+
+@pytest.fixture
+async def app(infrastructure, clean_databases, clock):
+    app = registry_app(infrastructure, clock=clock)
     async with running(app):
         yield app
 
@@ -148,10 +157,10 @@ async def test_a_frequency_that_does_not_read_is_rejected_and_nothing_is_stored(
         assert (await session.scalars(select(DciSubscription))).all() == []
 
 
-async def test_notifications_wait_for_the_fire_time_and_go_out_together(app, infrastructure):
+async def test_notifications_wait_for_the_fire_time_and_go_out_together(app, infrastructure, clock):
     """Events inside the window are held until the schedule's next fire time and sent there
-    as one message; an event before the window is not notified. The fire time is weeks away,
-    so the test brings that batch's due time to now, as the clock would."""
+    as one message; an event before the window is not notified. The registry's clock then
+    reaches the first fire time (5 December) and only that batch goes out."""
     async with RegistryRows(infrastructure.database_url("registry")) as session:
         first = await make_household(session)
         second = await make_household(session)
@@ -181,24 +190,25 @@ async def test_notifications_wait_for_the_fire_time_and_go_out_together(app, inf
         )
         async with app.state.database.transaction() as session:
             held = (await session.scalars(notifications)).all()
+
+        async def statuses() -> list[str]:
+            async with app.state.database.transaction() as session:
+                return [d.status for d in (await session.scalars(notifications)).all()]
+
         assert [(d.event_id, d.status, d.next_attempt_at) for d in held] == [
             ("test/1", "pending", ict(2026, 12, 5)),
             ("test/2", "pending", ict(2026, 12, 5)),
             ("test/3", "pending", ict(2026, 12, 15)),
         ]
         assert len({d.batch_key for d in held}) == 2
+        # The worker polls twice a second: a full second before the fire time sends nothing.
+        app.state.dci_worker.wake.set()
+        await asyncio.sleep(1)
         assert receiver.received == []
+        assert await statuses() == ["pending", "pending", "pending"]
 
-        async with app.state.database.transaction() as session:
-            await session.execute(
-                update(DciDelivery)
-                .where(DciDelivery.batch_key == held[0].batch_key)
-                .values(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1))
-            )
-
-        async def statuses() -> list[str]:
-            async with app.state.database.transaction() as session:
-                return [d.status for d in (await session.scalars(notifications)).all()]
+        clock.set(ict(2026, 12, 5, 0, 0, 1))
+        app.state.dci_worker.wake.set()
 
         after: list[str] = []
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
-from services.registry.cases.models import today
+from shared.clock import today
 from shared.events.catalog.grievance import GrievanceResolved
 from shared.events.envelope import CloudEvent, encode, format_sequence
 from tests.harness import produce, wait_for

@@ -10,10 +10,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.grievance.clock import Clock, request_clock
 from services.grievance.grievances import repository as grievances
 from services.grievance.grievances import service
 from services.grievance.grievances.codes import (
@@ -43,6 +42,7 @@ from services.grievance.grievances.schemas import (
 )
 from services.grievance.grievances.tracking_code import display
 from services.grievance.routing import is_sensitive
+from shared.clock import ClockDep
 from shared.db import SessionDep
 from shared.gazetteer import LocationCode
 from shared.http.concurrency import require_if_match, set_etag
@@ -53,7 +53,6 @@ from shared.principal import Principal, PrincipalDep
 from shared.problems import PROBLEM_RESPONSES, Problem
 
 router = APIRouter(tags=["grievances"])
-ClockDep = Annotated[Clock, Depends(request_clock)]
 
 _READ = {k: PROBLEM_RESPONSES[k] for k in (404,)}
 _WRITE = {k: PROBLEM_RESPONSES[k] for k in (403, 404, 409, 412, 428)}

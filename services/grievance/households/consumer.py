@@ -19,11 +19,10 @@ and dead-letters poison messages; the handler only says what the event means her
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.grievance.households import repository
+from shared import clock
 from shared.consumer import EventConsumer
 from shared.events.catalog.registry import (
     HouseholdDissolved,
@@ -46,7 +45,7 @@ async def _keep(session: AsyncSession, event: HouseholdEvent, envelope: CloudEve
         village_code=event.village_code,
         status=event.status,
         record_version=event.record_version,
-        now=datetime.now(UTC),
+        now=clock.now(),
     )
 
 

@@ -12,11 +12,10 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.grievance.clock import Clock, request_clock
 from services.grievance.grievances import repository as grievances
 from services.grievance.grievances import service
 from services.grievance.grievances.codes import Status, label
@@ -31,6 +30,7 @@ from services.grievance.public.schemas import (
     Reopen,
     SubmissionReceipt,
 )
+from shared.clock import ClockDep
 from shared.db import SessionDep
 from shared.gazetteer import get_gazetteer
 from shared.http.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -39,7 +39,6 @@ from shared.http.language import Language, preferred_language
 from shared.problems import PROBLEM_RESPONSES, Problem, field_error
 
 router = APIRouter(prefix="/public", tags=["public"])
-ClockDep = Annotated[Clock, Depends(request_clock)]
 
 NOT_FOUND_DETAIL = "No grievance has this tracking code."
 _CODE_RESPONSES = {k: PROBLEM_RESPONSES[k] for k in (404, 409)}

@@ -15,8 +15,8 @@ import logging
 import time
 from dataclasses import dataclass
 
-from services.grievance.clock import Clock
 from services.grievance.sla import repository
+from shared.clock import Clock
 from shared.db.engine import Database
 
 log = logging.getLogger(__name__)

@@ -7,15 +7,15 @@ communes' queues here; it reads them through `/grievances?location=`).
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
-from services.grievance.clock import Clock, request_clock
 from services.grievance.grievances import repository as grievances
 from services.grievance.grievances.api import shown
 from services.grievance.grievances.codes import Category
 from services.grievance.grievances.schemas import GrievanceRead
+from shared.clock import ClockDep
 from shared.db import SessionDep
 from shared.http.pagination import Page, PageDep
 from shared.principal import PrincipalDep
@@ -30,7 +30,7 @@ async def worklist(
     session: SessionDep,
     principal: PrincipalDep,
     page: PageDep,
-    clock: Annotated[Clock, Depends(request_clock)],
+    clock: ClockDep,
     category: Category | None = None,
 ) -> Page[GrievanceRead]:
     now = clock.now()

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Field
 
 from services.registry.database import RegistryModel
-from services.registry.households.models import utcnow
+from shared import clock
 from shared.db.versioning import Versioned
 
 
@@ -54,7 +54,7 @@ class BenefitRecord(RegistryModel, Versioned, table=True):
     status: str = Field(default=BenefitStatus.SCHEDULED)
     status_reason: str | None = Field(default=None, max_length=500)
 
-    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=clock.now, sa_type=sa.DateTime(timezone=True))
     created_by: str = ""
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=sa.DateTime(timezone=True))
     updated_by: str = ""

@@ -10,7 +10,6 @@ area record and update them.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,10 +20,10 @@ from services.registry.benefits.periods import period_start
 from services.registry.benefits.schemas import BenefitCreate, BenefitStatusChange
 from services.registry.enrolments import repository as enrolments
 from services.registry.enrolments.models import Enrolment, EnrolmentStatus
-from services.registry.enrolments.service import today
 from services.registry.history import record_change
 from services.registry.households.models import Household
 from services.registry.programmes import service as programmes
+from shared import clock
 from shared.events.catalog.registry import BenefitRecorded, BenefitStatusChanged
 from shared.http.pagination import PageParams
 from shared.outbox import emit
@@ -78,7 +77,7 @@ def _event_fields(
 def _check_delivery(status: str, delivered_on, field: str = "delivered_on") -> None:
     if status in (BenefitStatus.PAID, BenefitStatus.RETURNED) and delivered_on is None:
         raise Problem.invalid(field, f"a {status} benefit needs the date it was delivered")
-    if delivered_on is not None and delivered_on > today():
+    if delivered_on is not None and delivered_on > clock.today():
         raise Problem.invalid(field, "a delivery date cannot be in the future")
 
 
@@ -205,7 +204,7 @@ async def change_benefit_status(
     record.status = change.status
     record.delivered_on = delivered_on
     record.status_reason = change.reason
-    record.updated_at = datetime.now(UTC)
+    record.updated_at = clock.now()
     record.updated_by = principal.sub
     await session.flush()
     record_change(

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from services.registry.cases import service
-from services.registry.cases.models import Case, CaseStatus, CaseType, today
+from services.registry.cases.models import Case, CaseStatus, CaseType
 from services.registry.cases.repository import CaseFilters
 from services.registry.cases.schemas import (
     CaseAssign,
@@ -21,6 +21,7 @@ from services.registry.cases.schemas import (
     CasePublic,
 )
 from services.registry.config import Settings
+from shared import clock
 from shared.db.session import SessionDep
 from shared.http.concurrency import require_if_match, set_etag
 from shared.http.idempotency import IdempotencyDep
@@ -112,7 +113,7 @@ async def list_cases(
         case_type=case_type.value if case_type else None,
         household_id=household_id,
         due_before=due_before,
-        overdue_on=today() if overdue else None,
+        overdue_on=clock.today() if overdue else None,
     )
     rows, next_cursor = await service.list_cases(
         session, principal=principal, filters=filters, page=page

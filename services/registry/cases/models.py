@@ -11,25 +11,14 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlmodel import Field
 
 from services.registry.database import RegistryModel
+from shared import clock
 from shared.db.versioning import Versioned
-
-PHNOM_PENH = ZoneInfo("Asia/Phnom_Penh")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def today() -> date:
-    """The date in Cambodia: what "due today" and "overdue" mean to the staff."""
-    return datetime.now(PHNOM_PENH).date()
 
 
 class CaseType(enum.StrEnum):
@@ -78,12 +67,12 @@ class Case(RegistryModel, Versioned, table=True):
     origin: str | None = Field(default=None, max_length=200)
     description: str = Field(default="", max_length=2000)
 
-    opened_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    opened_at: datetime = Field(default_factory=clock.now, sa_type=sa.DateTime(timezone=True))
     opened_by: str = ""
     started_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     closed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     closed_by: str | None = None
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=sa.DateTime(timezone=True))
     updated_by: str = ""
 
 
@@ -98,4 +87,4 @@ class CaseNote(RegistryModel, table=True):
     author_sub: str
     author_name: str = ""
     author_admin_code: str = ""
-    at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    at: datetime = Field(default_factory=clock.now, sa_type=sa.DateTime(timezone=True))

@@ -8,7 +8,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field
 
-from services.registry.cases.models import CaseStatus, CaseType, today
+from services.registry.cases.models import CaseStatus, CaseType
+from shared import clock
 
 # A commune (6 digits), district (4), province (2), or "" for the national level.
 UnitCode = Annotated[
@@ -108,7 +109,7 @@ class CasePublic(BaseModel):
     @property
     def overdue(self) -> bool:
         """Not closed and past its due date (Phnom Penh time)."""
-        return self.status != CaseStatus.CLOSED and self.due_on < today()
+        return self.status != CaseStatus.CLOSED and self.due_on < clock.today()
 
 
 class CaseDetail(CasePublic):

@@ -16,9 +16,10 @@ from datetime import date, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.cases import repository
-from services.registry.cases.models import Case, CaseNote, CaseStatus, CaseType, today, utcnow
+from services.registry.cases.models import Case, CaseNote, CaseStatus, CaseType
 from services.registry.history import diff, record_change
 from services.registry.households.models import Household, HouseholdStatus
+from shared import clock
 from shared.events.catalog.registry import CaseAssigned, CaseClosed, CaseOpened
 from shared.jurisdiction import require_in_jurisdiction
 from shared.outbox import emit
@@ -61,7 +62,7 @@ def _tier_of(unit: str) -> Tier:
 
 
 def _check_due(due_on: date, field: str = "due_on") -> None:
-    if due_on < today():
+    if due_on < clock.today():
         raise Problem.invalid(field, "must not be in the past")
 
 
@@ -177,7 +178,7 @@ async def open_case(
         if member is None or member.household_id != household.id:
             raise Problem.invalid("member_id", "not a member of this household")
     if due_on is None:
-        due_on = today() + timedelta(days=default_due_days)
+        due_on = clock.today() + timedelta(days=default_due_days)
     _check_due(due_on)
     unit = _unit_for(household, assigned_admin_code, principal)
     return await _create(
@@ -229,7 +230,7 @@ async def open_reassessment_for_grievance(
         household=household,
         case_type=CaseType.REASSESSMENT,
         member_id=member_id,
-        due_on=today() + timedelta(days=due_in_days),
+        due_on=clock.today() + timedelta(days=due_in_days),
         description=f"Reassessment requested by grievance {grievance_id}.",
         unit=household.village_code[:6],
         assignee_sub=None,
@@ -267,7 +268,7 @@ def _require_not_closed(case: Case, action: str) -> None:
 
 
 def _touch(case: Case, principal: Principal) -> None:
-    case.updated_at = utcnow()
+    case.updated_at = clock.now()
     case.updated_by = principal.sub
 
 
@@ -361,7 +362,7 @@ async def start_case(session: AsyncSession, *, principal: Principal, case: Case)
     if case.status != CaseStatus.OPEN:
         raise Problem.conflict(f"Only an open case can be started; this one is {case.status}.")
     case.status = CaseStatus.IN_PROGRESS
-    case.started_at = utcnow()
+    case.started_at = clock.now()
     if case.assignee_sub is None:
         case.assignee_sub, case.assignee_name = principal.sub, principal.name or None
     _touch(case, principal)
@@ -386,7 +387,7 @@ async def close_case(
     previous = case.status
     case.status = CaseStatus.CLOSED
     case.outcome = outcome
-    case.closed_at = utcnow()
+    case.closed_at = clock.now()
     case.closed_by = principal.sub
     _touch(case, principal)
     await session.flush()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,11 +22,8 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlmodel import Column, Field
 
 from services.registry.database import RegistryModel
+from shared import clock
 from shared.db.versioning import Versioned
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class ChangeType(enum.StrEnum):
@@ -99,7 +96,7 @@ class ChangeRequest(RegistryModel, Versioned, table=True):
         default_factory=dict, sa_column=Column(pg.JSONB, nullable=False, default=dict)
     )
 
-    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=clock.now, sa_type=sa.DateTime(timezone=True))
     created_by: str = ""
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=sa.DateTime(timezone=True))
     updated_by: str = ""

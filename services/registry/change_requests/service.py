@@ -39,7 +39,6 @@ from services.registry.change_requests.models import (
     ChangeRequest,
     ChangeRequestStatus,
     ChangeType,
-    utcnow,
 )
 from services.registry.change_requests.schemas import (
     AddMember,
@@ -60,6 +59,7 @@ from services.registry.enrolments.models import EnrolmentStatus
 from services.registry.history import record_change
 from services.registry.households import service as households
 from services.registry.households.models import Household, HouseholdStatus, Relationship
+from shared import clock
 from shared.events.catalog.registry import (
     ChangeRequestApplied,
     ChangeRequestEvent,
@@ -128,7 +128,7 @@ def _await(request: ChangeRequest, action: str | None, unit: str | None) -> None
 
 
 def _touch(request: ChangeRequest, principal: Principal) -> None:
-    request.updated_at = utcnow()
+    request.updated_at = clock.now()
     request.updated_by = principal.sub
 
 
@@ -330,7 +330,7 @@ async def submit(
         await _household_for_request(session, principal, request.household_id)
     request.base_version, request.member_base_version = await _versions(session, request)
     request.status = ChangeRequestStatus.SUBMITTED
-    request.submitted_at = utcnow()
+    request.submitted_at = clock.now()
     request.submitted_by = principal.sub
     if _crosses_communes(request):
         assert request.destination_village_code is not None
@@ -357,7 +357,7 @@ async def accept_move(
     _require_status(request, ChangeRequestStatus.SUBMITTED, action="accepted")
     if request.awaiting_action != ACCEPT_MOVE:
         raise Problem.conflict("The destination commune has accepted this move already.")
-    request.destination_accepted_at = utcnow()
+    request.destination_accepted_at = clock.now()
     request.destination_accepted_by = principal.sub
     _await(request, VERIFY, _remaining(request)[0])
     _touch(request, principal)
@@ -381,7 +381,7 @@ async def _reject(
 ) -> ChangeRequest:
     request.status = ChangeRequestStatus.REJECTED
     request.reason = reason
-    request.decided_at = utcnow()
+    request.decided_at = clock.now()
     request.decided_by = principal.sub
     _await(request, None, None)
     _touch(request, principal)
@@ -441,7 +441,7 @@ async def verify(
             slug="change-refused",
         )
     request.status = ChangeRequestStatus.APPLIED
-    request.decided_at = utcnow()
+    request.decided_at = clock.now()
     request.decided_by = principal.sub
     _await(request, None, None)
     await session.flush()
@@ -479,7 +479,7 @@ async def cancel(
     )
     request.status = ChangeRequestStatus.CANCELLED
     request.reason = reason
-    request.decided_at = utcnow()
+    request.decided_at = clock.now()
     request.decided_by = principal.sub
     _await(request, None, None)
     _touch(request, principal)

@@ -26,7 +26,7 @@ from shared.problems import PROBLEM_RESPONSES
 
 @contextlib.asynccontextmanager
 async def delivery_worker(app: FastAPI) -> AsyncIterator[None]:
-    worker = DeliveryWorker(app.state.database)
+    worker = DeliveryWorker(app.state.database, clock=app.state.clock)
     app.state.dci_worker = worker
     worker.start()
     try:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -25,6 +25,7 @@ import httpx
 from services.registry.dci import repository as repo
 from services.registry.dci import service
 from services.registry.dci.envelope import now_iso
+from shared.clock import Clock, using
 from shared.db.engine import Database
 
 log = logging.getLogger(__name__)
@@ -74,8 +75,11 @@ def backoff(attempts: int) -> timedelta:
 
 
 class DeliveryWorker:
-    def __init__(self, database: Database, *, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(
+        self, database: Database, *, clock: Clock, poll_seconds: float = POLL_SECONDS
+    ) -> None:
         self.database = database
+        self.clock = clock  # what is due, and when to try again, is judged by the app's clock
         self.poll_seconds = poll_seconds
         self.wake = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -87,7 +91,8 @@ class DeliveryWorker:
             follow_redirects=False,
             headers={"content-type": "application/json", "user-agent": "kh-sp-registry-dci"},
         )
-        self._task = asyncio.create_task(self._run(), name="dci-delivery")
+        with using(self.clock):
+            self._task = asyncio.create_task(self._run(), name="dci-delivery")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -114,7 +119,9 @@ class DeliveryWorker:
     async def run_once(self) -> bool:
         """One pass; True when it found work (so the next pass starts at once)."""
         async with self.database.transaction() as session:
-            searches = await repo.claim_pending_transactions(session, lease=LEASE)
+            searches = await repo.claim_pending_transactions(
+                session, now=self.clock.now(), lease=LEASE
+            )
         for transaction_id in searches:
             try:
                 async with self.database.transaction() as session:
@@ -122,7 +129,7 @@ class DeliveryWorker:
             except Exception:
                 log.exception("async DCI search %s failed; retried after its lease", transaction_id)
         async with self.database.transaction() as session:
-            due = await repo.claim_due_deliveries(session, lease=LEASE)
+            due = await repo.claim_due_deliveries(session, now=self.clock.now(), lease=LEASE)
         if due:
             messages = batches(due)
             limit = asyncio.Semaphore(CONCURRENT_SENDS)
@@ -132,7 +139,7 @@ class DeliveryWorker:
                     attempts = max(row["attempts"] for row in rows) + 1
                     retry_at = None
                     if not delivered and not final and attempts < MAX_ATTEMPTS:
-                        retry_at = datetime.now(UTC) + backoff(attempts)
+                        retry_at = self.clock.now() + backoff(attempts)
                     for row in rows:
                         await repo.record_delivery_attempt(
                             session,
@@ -142,6 +149,7 @@ class DeliveryWorker:
                             status_code=code,
                             error=error,
                             next_attempt_at=retry_at,
+                            now=self.clock.now(),
                         )
         return bool(searches or due)
 

@@ -19,10 +19,11 @@ Two levels of "invalid", deliberately different:
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from shared import clock
 from shared.problems import Problem, field_error
 
 VERSION = "1.0.0"
@@ -50,7 +51,7 @@ class HeaderRejected(Exception):
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return clock.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_timestamp(value: Any) -> datetime | None:

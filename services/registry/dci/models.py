@@ -4,7 +4,7 @@ clients' event subscriptions, and every callback or notification still to be del
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,10 +12,7 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlmodel import Column, Field
 
 from services.registry.database import RegistryModel
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from shared import clock
 
 
 class DciTransaction(RegistryModel, table=True):
@@ -45,7 +42,7 @@ class DciTransaction(RegistryModel, table=True):
     area_codes: list[str] = Field(
         default_factory=list, sa_column=Column(pg.ARRAY(sa.Text), nullable=False, default=list)
     )
-    received_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    received_at: datetime = Field(default_factory=clock.now, sa_type=sa.DateTime(timezone=True))
     completed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     # When the records were dropped from `response` (REGISTRY_DCI_RESULT_RETENTION_DAYS).
     results_purged_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
@@ -71,7 +68,7 @@ class DciSubscription(RegistryModel, table=True):
         default_factory=list, sa_column=Column(pg.ARRAY(sa.Text), nullable=False, default=list)
     )
     status: str = "subscribe"  # subscribe | unsubscribe
-    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=clock.now, sa_type=sa.DateTime(timezone=True))
     unsubscribed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
 
 
@@ -90,11 +87,11 @@ class DciDelivery(RegistryModel, table=True):
     payload: dict[str, Any] = Field(sa_column=Column(pg.JSONB, nullable=False))
     status: str = "pending"  # pending | delivered | failed
     attempts: int = 0
-    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    next_attempt_at: datetime = Field(default_factory=clock.now, sa_type=sa.DateTime(timezone=True))
     # Notifications of a subscription with a frequency, due at one fire time, share a key and
     # are sent as one message (one notify_event each).
     batch_key: str | None = None
     last_error: str | None = None
     last_status_code: int | None = None
-    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=clock.now, sa_type=sa.DateTime(timezone=True))
     delivered_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))

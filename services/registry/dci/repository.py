@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.registry.dci.criteria import Combination, Criteria, CriteriaError, Node, Predicate
 from services.registry.dci.models import DciDelivery, DciSubscription, DciTransaction
 from services.registry.households.models import Household, Member
+from shared import clock
 from shared.jurisdiction import jurisdiction_filter
 from shared.principal import Principal
 from shared.tiers import tier_for_code
@@ -99,7 +100,7 @@ def _years_before(day: date, years: int) -> date:
 def _age(node: Predicate) -> ColumnElement[bool]:
     """An age condition as a birth-date range (indexable, and exact): age >= n means born
     on or before today n years ago."""
-    today = datetime.now(UTC).date()
+    today = clock.today()
 
     def at_least(n: int) -> ColumnElement[bool]:
         return M.birth_date <= _years_before(today, n)
@@ -350,14 +351,16 @@ async def find_transactions(
     )
 
 
-async def claim_pending_transactions(session: AsyncSession, *, lease: timedelta) -> list[uuid.UUID]:
+async def claim_pending_transactions(
+    session: AsyncSession, *, now: datetime, lease: timedelta
+) -> list[uuid.UUID]:
     """Async searches waiting to be run, claimed for `lease` so one worker runs each."""
     table = DciTransaction.__table__
     waiting = (
         select(table.c.id)
         .where(
             table.c.status == "pdng",
-            or_(table.c.claimed_until.is_(None), table.c.claimed_until < func.now()),
+            or_(table.c.claimed_until.is_(None), table.c.claimed_until < now),
         )
         .order_by(table.c.received_at)
         .limit(10)
@@ -366,7 +369,7 @@ async def claim_pending_transactions(session: AsyncSession, *, lease: timedelta)
     claimed = await session.execute(
         update(table)
         .where(table.c.id.in_(waiting))
-        .values(claimed_until=datetime.now(UTC) + lease)
+        .values(claimed_until=now + lease)
         .returning(table.c.id)
     )
     return [row[0] for row in claimed]
@@ -448,14 +451,14 @@ async def add_delivery(session: AsyncSession, delivery: DciDelivery) -> bool:
 
 
 async def claim_due_deliveries(
-    session: AsyncSession, *, lease: timedelta, limit: int = 100
+    session: AsyncSession, *, now: datetime, lease: timedelta, limit: int = 100
 ) -> list[dict[str, Any]]:
     """Deliveries due now, pushed `lease` into the future while this worker sends them; those
     of one batch come together (same due time, then id order)."""
     table = DciDelivery.__table__
     due = (
         select(table.c.id)
-        .where(table.c.status == "pending", table.c.next_attempt_at <= func.now())
+        .where(table.c.status == "pending", table.c.next_attempt_at <= now)
         .order_by(table.c.next_attempt_at, table.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -463,7 +466,7 @@ async def claim_due_deliveries(
     rows = await session.execute(
         update(table)
         .where(table.c.id.in_(due))
-        .values(next_attempt_at=datetime.now(UTC) + lease)
+        .values(next_attempt_at=now + lease)
         .returning(table.c.id, table.c.url, table.c.payload, table.c.attempts, table.c.batch_key)
     )
     return sorted((dict(row._mapping) for row in rows), key=lambda row: row["id"])
@@ -478,6 +481,7 @@ async def record_delivery_attempt(
     status_code: int | None,
     error: str | None,
     next_attempt_at: datetime | None,
+    now: datetime,
 ) -> None:
     table = DciDelivery.__table__
     values: dict[str, Any] = {
@@ -486,7 +490,7 @@ async def record_delivery_attempt(
         "last_error": error,
     }
     if delivered:
-        values.update(status="delivered", delivered_at=datetime.now(UTC))
+        values.update(status="delivered", delivered_at=now)
     elif next_attempt_at is None:
         values.update(status="failed")
     else:

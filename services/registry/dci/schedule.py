@@ -23,14 +23,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from croniter import croniter
 from croniter.croniter import CroniterError
 
 from services.registry.dci.envelope import parse_timestamp
+from shared.clock import CAMBODIA
 
-CAMBODIA = ZoneInfo("Asia/Phnom_Penh")
 FIELDS = ("seconds", "minutes", "hours", "day of month", "month", "day of week", "year")
 _MONTHS = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"}
 _DAYS = {"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}

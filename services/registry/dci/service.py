@@ -11,7 +11,7 @@ member whose NIN the client searched by, and phone numbers never do.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +28,7 @@ from services.registry.dci.criteria import (
 )
 from services.registry.dci.models import DciDelivery, DciSubscription, DciTransaction
 from services.registry.dci.schedule import FrequencyError, NotifySchedule
+from shared import clock
 from shared.principal import Principal
 from shared.problems import Problem
 from shared.tiers import Tier, tier_for_code
@@ -153,7 +154,7 @@ async def _answer_search(
 ) -> dict[str, Any]:
     area = area_principals(area_codes)
     seen: set[str] = set()
-    today = datetime.now(UTC).date()
+    today = clock.today()
     responses = [
         await _answer_search_item(session, item, area=area, seen=seen, today=today)
         for item in message["search_request"]
@@ -260,7 +261,7 @@ async def sync_search(session: AsyncSession, *, principal: Principal, body: Any)
     )
     transaction.status = "succ"
     transaction.response = response
-    transaction.completed_at = datetime.now(UTC)
+    transaction.completed_at = clock.now()
     await session.flush()
     return response
 
@@ -320,7 +321,7 @@ async def run_async_search(session: AsyncSession, *, transaction_id: uuid.UUID) 
     )
     transaction.status = "succ"
     transaction.response = response
-    transaction.completed_at = datetime.now(UTC)
+    transaction.completed_at = clock.now()
     transaction.claimed_until = None
     await repo.add_delivery(
         session,
@@ -624,7 +625,7 @@ async def subscribe(
     )
     transaction.status = "succ"
     transaction.response = response
-    transaction.completed_at = datetime.now(UTC)
+    transaction.completed_at = clock.now()
     await repo.add_delivery(
         session,
         DciDelivery(
@@ -680,7 +681,7 @@ async def unsubscribe(
         if subscription.status == "unsubscribe":
             reason = reason or "rjct.event.already_unsubscribed"
         subscription.status = "unsubscribe"
-        subscription.unsubscribed_at = subscription.unsubscribed_at or datetime.now(UTC)
+        subscription.unsubscribed_at = subscription.unsubscribed_at or clock.now()
         statuses.append({"code": code, "status": "unsubscribe"})
     result: dict[str, Any] = {
         "transaction_id": message["transaction_id"],
@@ -699,7 +700,7 @@ async def unsubscribe(
     )
     transaction.status = "succ"
     transaction.response = response
-    transaction.completed_at = datetime.now(UTC)
+    transaction.completed_at = clock.now()
     if callback:
         await repo.add_delivery(
             session,
@@ -734,7 +735,7 @@ async def notify_subscribers(
     household = await repo.household_by_id(session, household_id)
     if household is None:
         return 0
-    today = datetime.now(UTC).date()
+    today = clock.today()
     statuses = ("pending_verification", "returned", "active", "moved", "dissolved")
     queued = 0
     for subscription in subscriptions:

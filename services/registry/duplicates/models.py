@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlmodel import Column, Field
 
 from services.registry.database import RegistryModel
-from services.registry.households.models import utcnow
+from shared import clock
 from shared.db.versioning import Versioned
 
 
@@ -56,7 +56,7 @@ class DuplicateCandidate(RegistryModel, Versioned, table=True):
     )
     khmer_name_score: float | None = None
     status: str = Field(default=DuplicateStatus.SUSPECTED)
-    flagged_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    flagged_at: datetime = Field(default_factory=clock.now, sa_type=sa.DateTime(timezone=True))
     flagged_by: str = ""
     reviewer: str | None = None
     decided_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))

@@ -16,7 +16,7 @@ enrolment. Other candidates involving the dissolved household stay in the queue.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +28,7 @@ from services.registry.enrolments.models import LIVE_STATUSES, EnrolmentStatus
 from services.registry.history import record_access, record_change
 from services.registry.households import service as households
 from services.registry.households.models import Household, Member, MemberStatus
+from shared import clock
 from shared.events.catalog.registry import (
     DuplicateFlagged,
     DuplicateResolved,
@@ -43,10 +44,6 @@ from shared.problems import Problem, field_error
 
 REVIEWER_ROLE = "registry.verifier"
 SENSITIVE_ROLES = ("registry.officer", "registry.verifier")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def _emit_candidate(session: AsyncSession, candidate: DuplicateCandidate, event_type) -> None:
@@ -275,7 +272,7 @@ def _decide(
 ) -> None:
     candidate.status = status
     candidate.reviewer = principal.sub
-    candidate.decided_at = _now()
+    candidate.decided_at = clock.now()
     candidate.decision_reason = reason
 
 
@@ -421,7 +418,7 @@ async def confirm(
     identical = _identical_pairs(
         candidate, body, dissolved=dissolved, survivor=survivor, members=members
     )
-    now = _now()
+    now = clock.now()
     summary: dict[str, Any] = {"identical": [], "moved": [], "enrolments": []}
 
     for duplicate_id, original_id in identical.items():
@@ -590,7 +587,7 @@ async def _repoint_enrolments(
             # The survivor is already in this programme: keep one live enrolment.
             enrolment.status = EnrolmentStatus.EXITED
             enrolment.status_reason = f"merged into household {survivor.code}"
-            enrolment.exited_on = _now().date()
+            enrolment.exited_on = clock.now().date()
             exited = True
         elif enrolment.status in live:
             taken.add(key)
@@ -602,7 +599,7 @@ async def _repoint_enrolments(
             changes["status"] = {"from": "live", "to": "exited"}
         enrolment.household_id = survivor.id
         enrolment.member_id = member_id
-        enrolment.updated_at, enrolment.updated_by = _now(), principal.sub
+        enrolment.updated_at, enrolment.updated_by = clock.now(), principal.sub
         await session.flush()
         record_change(
             session,

@@ -13,7 +13,7 @@ change and check the same rules.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +33,7 @@ from services.registry.programmes.eligibility import (
 )
 from services.registry.programmes.models import Programme
 from services.registry.programmes.rules import parse_rules
+from shared import clock
 from shared.events.catalog.registry import (
     EnrolmentEnrolled,
     EnrolmentEvent,
@@ -48,15 +49,9 @@ from shared.principal import Principal
 from shared.problems import Problem
 from shared.tiers import Tier
 
-CAMBODIA = timezone(timedelta(hours=7))  # no daylight saving
 PROPOSER_ROLES = ("registry.officer", "registry.verifier")
 DECIDER_ROLE = "registry.verifier"
 DECIDER_TIERS = (Tier.NATIONAL, Tier.CP, Tier.DMK)
-
-
-def today() -> date:
-    """The date in Cambodia, which is what "on" means for eligibility and payments."""
-    return datetime.now(CAMBODIA).date()
 
 
 # --- facts and eligibility ------------------------------------------------------------------
@@ -149,7 +144,7 @@ async def household_eligibility(
     household = await repository.get_visible_household(session, principal, household_id)
     if household is None:
         raise Problem.not_found("The household")
-    on = on or today()
+    on = on or clock.today()
     members = await repository.members_of(session, household.id)
     results = [
         (programme, _evaluate(programme, household, members, None, on))
@@ -302,7 +297,7 @@ async def propose_enrolment(
     if existing is not None:
         raise _already_live(existing)
 
-    on = on or today()
+    on = on or clock.today()
     result = _evaluate(programme, household, members, member_id, on)
     failing = failing_codes(result.failing())
     enrolment = Enrolment(
@@ -314,7 +309,7 @@ async def propose_enrolment(
         eligibility=snapshot(programme, household, members, result, on),
         failing_rules=failing,
         proposed_by=principal.sub,
-        decided_at=None if result.eligible else datetime.now(UTC),
+        decided_at=None if result.eligible else clock.now(),
         decided_by=None if result.eligible else "eligibility rules",
         created_by=principal.sub,
         updated_by=principal.sub,
@@ -429,7 +424,7 @@ async def _apply(
     before = enrolment.status
     enrolment.status = TRANSITIONS[action][1]
     enrolment.status_reason = reason
-    enrolment.updated_at = datetime.now(UTC)
+    enrolment.updated_at = clock.now()
     enrolment.updated_by = principal.sub
     await session.flush()
     record_change(
@@ -468,7 +463,7 @@ async def approve_enrolment(
         )
     programme = await programmes.get_programme(session, code=enrolment.programme_code)
     members = await repository.members_of(session, household.id)
-    on = on or today()
+    on = on or clock.today()
     result = _evaluate(programme, household, members, enrolment.member_id, on)
     if not result.eligible:
         failing = failing_codes(result.failing())
@@ -479,7 +474,7 @@ async def approve_enrolment(
         problem.extra["failing_rules"] = failing
         raise problem
     enrolment.eligibility = snapshot(programme, household, members, result, on)
-    enrolment.decided_at = datetime.now(UTC)
+    enrolment.decided_at = clock.now()
     enrolment.decided_by = principal.sub
     enrolment.enrolled_on = on
     await _apply(
@@ -518,7 +513,7 @@ async def _reject(
     household: Household,
     reason: str,
 ) -> None:
-    enrolment.decided_at = datetime.now(UTC)
+    enrolment.decided_at = clock.now()
     enrolment.decided_by = principal.sub
     await _apply(
         session,
@@ -597,7 +592,7 @@ async def exit_enrolment(
     enrolment, household = await _for_decision(
         session, principal, enrolment_id, "exit", expected_version
     )
-    await _exit(session, principal, enrolment, household, reason, on or today())
+    await _exit(session, principal, enrolment, household, reason, on or clock.today())
     return enrolment
 
 
@@ -648,6 +643,6 @@ async def end_live_enrolments(
         if enrolment.status == EnrolmentStatus.PROPOSED:
             await _reject(session, principal, enrolment, household, reason)
         else:
-            await _exit(session, principal, enrolment, household, reason, on or today())
+            await _exit(session, principal, enrolment, household, reason, on or clock.today())
         ended.append(enrolment)
     return ended

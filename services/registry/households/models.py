@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,11 +17,8 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlmodel import Column, Field
 
 from services.registry.database import RegistryModel
+from shared import clock
 from shared.db.versioning import Versioned
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class HouseholdStatus(enum.StrEnum):
@@ -137,9 +134,9 @@ class Household(RegistryModel, Versioned, table=True):
     # the same file again finds it instead of creating it twice.
     source_ref: str | None = Field(default=None, unique=True, max_length=200)
 
-    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=clock.now, sa_type=sa.DateTime(timezone=True))
     created_by: str = ""
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=sa.DateTime(timezone=True))
     updated_by: str = ""
 
 
@@ -196,9 +193,9 @@ class Member(RegistryModel, Versioned, table=True):
     status: str = Field(default=MemberStatus.ACTIVE)
     status_reason: str | None = None
 
-    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=clock.now, sa_type=sa.DateTime(timezone=True))
     created_by: str = ""
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=sa.DateTime(timezone=True))
     updated_by: str = ""
 
 
@@ -230,7 +227,7 @@ class PovertyStatusRecord(RegistryModel, table=True):
     vulnerability_categories: list[str] = Field(
         default_factory=list, sa_column=Column(pg.ARRAY(sa.Text), nullable=False, default=list)
     )
-    recorded_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    recorded_at: datetime = Field(default_factory=clock.now, sa_type=sa.DateTime(timezone=True))
     recorded_by: str = ""
 
 
@@ -253,7 +250,7 @@ class RecordChange(RegistryModel, table=True):
     actor_tier: str | None = None
     actor_admin_code: str = ""
     request_id: str | None = None
-    at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    at: datetime = Field(default_factory=clock.now, sa_type=sa.DateTime(timezone=True))
 
 
 class PersonalDataAccess(RegistryModel, table=True):
@@ -271,4 +268,4 @@ class PersonalDataAccess(RegistryModel, table=True):
     sensitive_fields: bool = False  # whether national ID / phone were returned
     purpose: str = Field(default="", max_length=120)  # the operation, e.g. registry_get_household
     request_id: str | None = None
-    at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    at: datetime = Field(default_factory=clock.now, sa_type=sa.DateTime(timezone=True))

@@ -33,9 +33,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -65,6 +64,7 @@ from services.registry.households.schemas import (
     PovertyStatusInput,
     sees_sensitive,
 )
+from shared import clock
 from shared.db.engine import Database
 from shared.events.catalog.registry import (
     HouseholdDissolved,
@@ -86,7 +86,6 @@ from shared.principal import Principal
 from shared.problems import FieldError, Problem, field_error
 from shared.tiers import Tier
 
-CAMBODIA = ZoneInfo("Asia/Phnom_Penh")
 OFFICER_ROLE = "registry.officer"
 VERIFIER_ROLE = "registry.verifier"
 VERIFIER_TIERS = (Tier.DMK, Tier.CP, Tier.NATIONAL)
@@ -108,15 +107,6 @@ REMOVAL_STATUS = {
     "moved_out": MemberStatus.MOVED_OUT,
     "error": MemberStatus.REMOVED,
 }
-
-
-def today() -> date:
-    """Today in Cambodia (dates of birth and pregnancies are local dates)."""
-    return datetime.now(CAMBODIA).date()
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _invalid(errors: list[FieldError]) -> Problem:
@@ -439,7 +429,7 @@ def _record_household(
 def _touch(record: Household | Member, principal: Principal) -> None:
     """Mark a change: the next flush UPDATEs the row with a version check, so a concurrent
     writer of the same household loses with 412 (StaleDataError)."""
-    record.updated_at = _now()
+    record.updated_at = clock.now()
     record.updated_by = principal.sub
 
 
@@ -467,12 +457,12 @@ async def register_household(
         _require_commune_officer(principal, data.village_code, what="Registering a household")
     else:
         require_in_jurisdiction(principal, data.village_code, what="A household")
-    errors = _household_errors(data, on=today())
+    errors = _household_errors(data, on=clock.today())
     if errors:
         raise _invalid(errors)
 
     number = await repository.next_household_number(session)
-    now = _now()
+    now = clock.now()
     members = [
         Member(
             id=uuid.uuid4(),
@@ -565,7 +555,7 @@ async def verify_household(
             f"{household.status}."
         )
     household.status = HouseholdStatus.ACTIVE
-    household.verified_at = _now()
+    household.verified_at = clock.now()
     household.verified_by = principal.sub
     household.returned_reasons = []
     _touch(household, principal)
@@ -757,7 +747,7 @@ async def add_member(
         data.model_dump(),
         [],
         head=_member_values(head) if head is not None else None,
-        on=today(),
+        on=clock.today(),
     )
     if data.national_id and any(m.national_id == data.national_id for m in members):
         errors.append(field_error(["national_id"], "another member of this household has it"))
@@ -830,7 +820,7 @@ async def update_member(
     if member.relationship != Relationship.HEAD and household.head_member_id is not None:
         head_member = await repository.member_for_change(session, household.head_member_id)
         head = _member_values(head_member) if head_member else None
-    errors = member_errors(after, [], head=head, on=today())
+    errors = member_errors(after, [], head=head, on=clock.today())
     if member.id == household.head_member_id and not errors:
         errors = await _household_against_head(session, household, member, after)
     if errors:
@@ -1073,7 +1063,7 @@ async def set_poverty_status(
     are 422 naming the field under `poverty_status`."""
     require_in_jurisdiction(principal, household.village_code, what="A household")
     _require_open(household)
-    errors = poverty_errors(status, ["poverty_status"], on=today())
+    errors = poverty_errors(status, ["poverty_status"], on=clock.today())
     if errors:
         raise _invalid(errors)
     previous = _poverty_values(household)

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Field
 
 from services.registry.database import RegistryModel
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from shared import clock
 
 
 class ImportStatus(enum.StrEnum):
@@ -77,8 +74,8 @@ class HouseholdImport(RegistryModel, table=True):
     members_committed: int = Field(default=0, sa_type=sa.BigInteger)
     commit_checkpoint: int = Field(default=0, sa_type=sa.BigInteger)
 
-    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=clock.now, sa_type=sa.DateTime(timezone=True))
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=sa.DateTime(timezone=True))
     validated_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     committed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
 

@@ -31,7 +31,6 @@ import logging
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -45,6 +44,7 @@ from services.registry.imports import repository
 from services.registry.imports.models import FileFormat, HouseholdImport, ImportStatus
 from services.registry.imports.parsing import RowBatches, UnreadableFile, detect_format, read_header
 from services.registry.imports.repository import StagingTables
+from shared import clock
 from shared.context import request_id_var, traceparent_var
 from shared.db.engine import Database, asyncpg_dsn
 from shared.events.catalog.registry import (
@@ -70,10 +70,6 @@ UPLOAD_ROLES = ("registry.officer",)
 READ_ROLES = ("registry.officer", "registry.verifier")
 
 Progress = Callable[[str, int, int | None], None]
-
-
-def today() -> date:
-    return datetime.now(UTC).date()
 
 
 def _require_person(principal: Principal, roles: tuple[str, ...], what: str) -> None:
@@ -207,7 +203,7 @@ async def request_commit(
     household_import.committed_by_name = principal.name
     household_import.committed_by_tier = principal.tier.value if principal.tier else None
     household_import.committed_by_admin_code = principal.admin_code
-    household_import.updated_at = datetime.now(UTC)
+    household_import.updated_at = clock.now()
     await session.flush()
     return household_import
 
@@ -273,7 +269,7 @@ async def _validate(
                 path,
                 FileFormat(record["file_format"]),
                 area=area,
-                today=today(),
+                today=clock.today(),
                 size=PARSE_BATCH_ROWS,
             )
         except UnreadableFile as exc:
@@ -338,7 +334,7 @@ async def _validate(
         households_valid=households["committable"],
         households_invalid=households["invalid"],
         households_existing=households["existing"],
-        validated_at=datetime.now(UTC),
+        validated_at=clock.now(),
     )
 
 
@@ -530,7 +526,7 @@ async def _finish(database: Database, connection: asyncpg.Connection, import_id:
         assert household_import is not None
         if household_import.status != ImportStatus.COMMITTING:
             return
-        finished = datetime.now(UTC)
+        finished = clock.now()
         household_import.status = ImportStatus.COMMITTED
         household_import.committed_at = finished
         household_import.updated_at = finished

@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlmodel import Column, Field
 
 from services.registry.database import RegistryModel
-from services.registry.households.models import utcnow
+from shared import clock
 from shared.db.versioning import Versioned
 
 
@@ -56,7 +56,7 @@ class Programme(RegistryModel, Versioned, table=True):
     benefit_period: str
     active: bool = True
 
-    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=clock.now, sa_type=sa.DateTime(timezone=True))
     created_by: str = ""
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=sa.DateTime(timezone=True))
     updated_by: str = ""

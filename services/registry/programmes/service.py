@@ -8,7 +8,6 @@ ministries want one.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +17,7 @@ from services.registry.programmes import repository
 from services.registry.programmes.models import Programme
 from services.registry.programmes.rules import RULE_ADAPTER, check_rules_fit_target, parse_rules
 from services.registry.programmes.schemas import ProgrammeCreate, ProgrammeUpdate
+from shared import clock
 from shared.http.pagination import PageParams
 from shared.principal import Principal
 from shared.problems import Problem
@@ -133,7 +133,7 @@ async def update_programme(
         return programme
     for key, value in values.items():
         setattr(programme, key, value)
-    programme.updated_at = datetime.now(UTC)
+    programme.updated_at = clock.now()
     programme.updated_by = principal.sub
     await session.flush()
     record_change(

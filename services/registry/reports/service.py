@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,19 +36,14 @@ from services.registry.reports.schemas import (
     ReportArea,
     ReportColumn,
 )
+from shared import clock
 from shared.gazetteer import Level, get_gazetteer
 from shared.principal import Principal
 from shared.problems import Problem
 from shared.tiers import tier_for_code
 
-CAMBODIA = ZoneInfo("Asia/Phnom_Penh")
 LEVELS = [level.value for level in PovertyLevel]
 ALL_LEVELS = "ALL"
-
-
-def today() -> date:
-    """Today in Cambodia (the default reference date)."""
-    return datetime.now(CAMBODIA).date()
 
 
 @dataclass(frozen=True)
@@ -154,7 +148,7 @@ async def household_report(
     language: Language = "en",
 ) -> HouseholdReport:
     scope = report_scope(principal, location=location, language=language)
-    reference_date = reference_date or today()
+    reference_date = reference_date or clock.today()
     statuses = sorted(set(statuses))
     households = await repository.count_households_by_unit_and_level(
         session,
@@ -229,7 +223,7 @@ def _add_months(day: date, months: int) -> date:
 
 def period_range(period_from: str | None, period_to: str | None) -> list[date]:
     """The months of the range (first days); default: the twelve months up to this one."""
-    last = _month(period_to, "query.to") if period_to else today().replace(day=1)
+    last = _month(period_to, "query.to") if period_to else clock.today().replace(day=1)
     first = _month(period_from, "query.from") if period_from else _add_months(last, -11)
     if first > last:
         raise Problem.invalid("query.to", "must not be before `from`")

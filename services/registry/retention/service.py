@@ -20,7 +20,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from fastapi import FastAPI
 from sqlalchemy import func, select
@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.dci import repository as dci_repository
 from services.registry.imports import repository as imports_repository
+from shared import clock
 from shared.db.engine import Database
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ async def run_pass(
     dci_result_retention: timedelta,
     now: datetime | None = None,
 ) -> RetentionResult:
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     imports = await _drain(
         database,
         lambda s: imports_repository.expire_stale_imports(
