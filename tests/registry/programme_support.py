@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, datetime, time
 
 from sqlalchemy import func, select
 
 from services.registry.config import Settings
 from services.registry.households.models import Household
 from services.registry.main import create_app
+from shared.clock import CAMBODIA, ManualClock, using
 from shared.db.platform_tables import outbox
 from shared.principal import Principal
 from shared.tiers import Tier
@@ -42,10 +43,15 @@ MOH_CLIENT = Principal(
 CLIENT_WITHOUT_SCOPE = Principal(sub="service-account-partner", client=True)
 
 ON = date(2026, 11, 21)
+# The day these households, enrolments and benefits are about: the registry runs on a clock
+# standing on it (ten in the morning in Phnom Penh), so the ages and validity dates below hold
+# on whatever day the tests run.
+CLOCK_START = datetime.combine(ON, time(10), tzinfo=CAMBODIA)
 
 
 @contextlib.asynccontextmanager
 async def registry_app(infrastructure, *, relay: bool = False) -> AsyncIterator:
+    """The registry on the test database, its clock standing on `ON`."""
     app = create_app(
         Settings(
             database_url=infrastructure.database_url("registry"),
@@ -54,10 +60,19 @@ async def registry_app(infrastructure, *, relay: bool = False) -> AsyncIterator:
             consumers_enabled=False,
             relay_enabled=relay,
             outbox_poll_interval_seconds=0.2,
-        )
+        ),
+        clock=ManualClock(CLOCK_START),
     )
     async with running(app):
         yield app
+
+
+@contextlib.asynccontextmanager
+async def on_app_clock(app) -> AsyncIterator:
+    """A session for calling services directly, on the app's clock as its requests are."""
+    with using(app.state.clock):
+        async with app.state.database.transaction() as session:
+            yield session
 
 
 def as_(app, principal):

@@ -39,6 +39,7 @@ from tests.registry.programme_support import (
     as_,
     assert_problem,
     family_household,
+    on_app_clock,
     outbox_count,
     registry_app,
 )
@@ -301,7 +302,7 @@ async def test_the_district_approves_a_proposal(app, infrastructure):
     body = approved.json()
     assert body["status"] == "enrolled" and body["version"] == 2
     assert body["decided_by"] == DMK_SEN_SOK.sub
-    assert body["enrolled_on"] == str(enrolment_service.today())
+    assert body["enrolled_on"] == str(app.state.clock.today())
     assert approved.headers["etag"] == '"2"'
     assert "invalid" in assert_problem(twice, 409)["type"]
     assert await outbox_count(app, f"{ENROLMENT}.enrolled.v1") == 1
@@ -372,7 +373,7 @@ async def test_the_life_cycle_and_its_invalid_transitions(app, infrastructure):
     assert suspended.json()["status_reason"] == reason["reason"]
     assert resumed.json()["status"] == "enrolled"
     assert exited.json()["status"] == "exited"
-    assert exited.json()["exited_on"] == str(enrolment_service.today())
+    assert exited.json()["exited_on"] == str(app.state.clock.today())
     assert_problem(exit_again, 409)
     assert_problem(reject_exited, 409)
     # Exited is not live: the household may be proposed again.
@@ -409,7 +410,8 @@ async def test_a_verifier_rejects_a_proposal_with_a_reason(app, infrastructure):
 async def test_the_change_request_engine_can_propose_approve_and_exit(app, infrastructure):
     """The service functions R3's "enrol" and "exit" change types call, in one session."""
     household = await family_household(infrastructure)
-    async with app.state.database.transaction() as session:
+    # Called directly, outside a request: on the app's clock, as a request would be.
+    async with on_app_clock(app) as session:
         enrolment = await enrolment_service.propose_enrolment(
             session,
             principal=DMK_SEN_SOK,
@@ -438,7 +440,7 @@ async def test_a_dissolved_household_leaves_its_programmes(app, infrastructure):
     family = await enrolled(app, household)
     food = (await propose(app, household, "FOOD_AID")).json()
     assert food["status"] == "proposed"
-    async with app.state.database.transaction() as session:
+    async with on_app_clock(app) as session:
         row = await session.get(Household, household.id)
         await household_service.dissolve_household(
             session, principal=DMK_SEN_SOK, household=row, reason="Family left the village"
@@ -448,7 +450,7 @@ async def test_a_dissolved_household_leaves_its_programmes(app, infrastructure):
         food_now = (await client.get(f"/enrolments/{food['id']}")).json()
     assert (family_now["status"], family_now["exited_on"]) == (
         "exited",
-        str(enrolment_service.today()),
+        str(app.state.clock.today()),
     )
     assert food_now["status"] == "rejected"
     for ended in (family_now, food_now):
