@@ -73,5 +73,6 @@ EXPOSE 8000
 ENTRYPOINT ["/app/deploy/entrypoint.sh"]
 # One worker process per container: scale with replicas, not with workers.
 # The access log is off because the platform's middleware logs every request with its id.
-CMD ["uvicorn", "gateway.main:app", "--host", "0.0.0.0", "--port", "8000", \
+# --no-proxy-headers: the gateway itself judges X-Forwarded-For (GATEWAY_TRUSTED_PROXIES).
+CMD ["uvicorn", "gateway.main:app", "--host", "0.0.0.0", "--port", "8000", "--no-proxy-headers", \
      "--no-access-log", "--no-server-header", "--timeout-graceful-shutdown", "20"]

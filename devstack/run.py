@@ -23,6 +23,7 @@ import httpx
 from devstack.broker import TansuBroker
 from devstack.postgres import EmbeddedPostgres, create_databases
 from devstack.process import die_with_parent
+from gateway.addresses import SERVER_OPTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / ".local"
@@ -34,6 +35,7 @@ class Proc:
     name: str
     port: int
     app: str
+    options: tuple[str, ...] = ()
     process: subprocess.Popen | None = None
 
     @property
@@ -113,13 +115,18 @@ class Stack:
 
     # -- processes ----------------------------------------------------------------------------
 
-    def start_processes(self) -> None:
+    def plan_processes(self) -> int:
+        """The processes to start, each with its port and uvicorn options; the gateway's port."""
         gateway_port = _env_port("SP_GATEWAY_PORT", 8000)
         for i, service in enumerate(SERVICES, start=1):
             port = _env_port(f"SP_{service.upper()}_PORT", gateway_port + i)
             self.procs.append(Proc(service, port, f"services.{service}.main:app"))
             self.env.setdefault(f"GATEWAY_{service.upper()}_URL", f"http://127.0.0.1:{port}")
-        self.procs.append(Proc("gateway", gateway_port, "gateway.main:app"))
+        self.procs.append(Proc("gateway", gateway_port, "gateway.main:app", SERVER_OPTIONS))
+        return gateway_port
+
+    def start_processes(self) -> None:
+        gateway_port = self.plan_processes()
         self.env.setdefault("SP_ENVIRONMENT", "development")
         # The development identity provider, inside the gateway, with the demo users.
         self.env.setdefault("GATEWAY_DEV_ISSUER_ENABLED", "true")
@@ -140,6 +147,7 @@ class Stack:
                     "-m",
                     "uvicorn",
                     proc.app,
+                    *proc.options,
                     "--host",
                     "127.0.0.1",
                     "--port",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cache
 from pathlib import Path
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import model_validator
-from pydantic_settings import SettingsConfigDict
+from pydantic import field_validator, model_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from shared.settings import DEV_INTERNAL_TOKEN_PRIVATE_KEY, ProcessSettings
 
@@ -39,12 +40,27 @@ class Settings(ProcessSettings):
 
     policy_file: Path = DEFAULT_POLICY
     cors_origins: list[str] = []
+    # The proxies in front of the gateway whose X-Forwarded-For hops are believed (addresses
+    # or CIDR ranges, comma-separated); empty: the TCP peer is the client (gateway/addresses.py).
+    trusted_proxies: Annotated[list[str], NoDecode] = []
     max_body_bytes: int = 10 * 1024 * 1024
     upstream_timeout_seconds: float = 10.0
     upstream_max_connections: int = 200
     breaker_failure_threshold: int = 5
     breaker_reset_seconds: float = 10.0
     openapi_cache_seconds: float = 5.0
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [p.strip() for p in value.split(",") if p.strip()]
+        for proxy in value or []:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"{proxy!r} is not an address or CIDR range") from None
+        return value
 
     def upstreams(self) -> dict[str, str]:
         return {name: getattr(self, f"{name}_url").rstrip("/") for name in SERVICES}

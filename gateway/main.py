@@ -19,6 +19,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.addresses import TrustedProxies
 from gateway.config import Settings, get_settings
 from gateway.identity.dev_issuer import DevIssuer, dev_issuer_router
 from gateway.identity.jwks import JwksCache
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limiter=RateLimiter(),
         max_body_bytes=settings.max_body_bytes,
         default_timeout=settings.upstream_timeout_seconds,
+        trusted_proxies=TrustedProxies(settings.trusted_proxies),
     )
     token_url = (
         f"{settings.dev_issuer_url}/token"

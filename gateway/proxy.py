@@ -17,7 +17,9 @@ import aiohttp
 import httpx
 from starlette.types import Receive, Scope, Send
 
+from gateway.addresses import TrustedProxies
 from gateway.identity.tokens import TokenVerifier
+from gateway.paths import read_path
 from gateway.policy import Policy, Rule
 from gateway.ratelimit import RateLimiter, retry_after_header
 from gateway.upstreams import Upstream
@@ -84,6 +86,7 @@ class ProxyApp:
         limiter: RateLimiter,
         max_body_bytes: int,
         default_timeout: float,
+        trusted_proxies: TrustedProxies | None = None,
     ) -> None:
         self.policy = policy
         self.upstreams = upstreams
@@ -92,24 +95,30 @@ class ProxyApp:
         self.limiter = limiter
         self.max_body_bytes = max_body_bytes
         self.default_timeout = default_timeout
+        self.trusted_proxies = trusted_proxies or TrustedProxies([])
         self._tokens: dict[tuple[Principal, str], tuple[str, float]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        path: str = scope["path"]
         try:
-            await self._handle(scope, receive, send, path)
+            await self._handle(scope, receive, send)
         except Problem as problem:
-            await problem_response(None, problem, instance=path)(scope, receive, send)
+            # The instance is the path as the client sent it (escaped), never a decoded form.
+            instance = (scope.get("raw_path") or b"").decode("latin-1") or None
+            await problem_response(None, problem, instance=instance)(scope, receive, send)
 
-    async def _handle(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
-        _, _, rest = path.partition("/")
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # One reading of the path: the policy judges `decoded`, the service gets `forwarded`,
+        # which decodes to exactly the same segments (gateway/paths.py).
+        path = read_path(scope.get("raw_path"), scope["path"])
+        _, _, rest = path.decoded.partition("/")
         service, slash, service_path = rest.partition("/")
         upstream = self.upstreams.get(service)
         service_path = slash + service_path
         if upstream is None or not service_path:
             raise Problem(404, "No API is published at this path.")
+        forwarded_path = path.forwarded[len(service) + 1 :]
         method: str = scope["method"]
         match = self.policy.match(service, method, service_path)
         if match.rule is None:
@@ -122,8 +131,9 @@ class ProxyApp:
         principal = await self._principal(headers, rule)
         if not rule.allows(principal):
             raise Problem.forbidden("Your tier, roles or scopes do not allow this request.")
-        client = scope.get("client")
-        key = principal.sub if not principal.is_anonymous else f"ip:{client[0] if client else '?'}"
+        client = self.trusted_proxies.client_address(scope)
+        scope["sp.client"] = client
+        key = principal.sub if not principal.is_anonymous else f"ip:{client}"
         wait = self.limiter.take(key, rule.rate)
         if wait:
             raise Problem(
@@ -131,7 +141,7 @@ class ProxyApp:
                 "Too many requests; slow down and retry later.",
                 headers={"Retry-After": retry_after_header(wait)},
             )
-        await self._forward(scope, receive, send, upstream, rule, principal, service_path)
+        await self._forward(scope, receive, send, upstream, rule, principal, forwarded_path)
 
     async def _principal(self, headers: list[tuple[bytes, bytes]], rule: Rule) -> Principal:
         authorization = None
@@ -165,12 +175,10 @@ class ProxyApp:
     ) -> list[tuple[bytes, bytes]]:
         incoming: list[tuple[bytes, bytes]] = scope["headers"]
         named_in_connection: set[bytes] = set()
-        forwarded_for = host = None
+        host = None
         for name, value in incoming:
             if name == b"connection":
                 named_in_connection.update(v.strip().lower() for v in value.split(b","))
-            elif name == b"x-forwarded-for":
-                forwarded_for = value
             elif name == b"host":
                 host = value
         out = [
@@ -181,9 +189,10 @@ class ProxyApp:
             and name not in named_in_connection
             and not name.startswith(IDENTITY_PREFIXES)
         ]
-        client = scope.get("client")
-        peer = (client[0] if client else "unknown").encode()
-        out.append((b"x-forwarded-for", forwarded_for + b", " + peer if forwarded_for else peer))
+        # One address the gateway vouches for: the client as seen through the trusted proxies
+        # (gateway/addresses.py); a chain the client wrote itself never reaches a service.
+        client = scope.get("sp.client") or self.trusted_proxies.client_address(scope)
+        out.append((b"x-forwarded-for", client.encode()))
         out.append((b"x-forwarded-proto", scope.get("scheme", "http").encode()))
         if host:
             out.append((b"x-forwarded-host", host))
@@ -285,7 +294,7 @@ class ProxyApp:
             for v in value.split(b",")
         }
         headers = [
-            (k.lower(), v)
+            (k.lower(), public_location(v, upstream) if k.lower() == b"location" else v)
             for k, v in raw
             if k.lower() not in HOP_BY_HOP
             and k.lower() not in named
@@ -305,6 +314,24 @@ class ProxyApp:
         finally:
             await stream.aclose()  # type: ignore[union-attr]
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def public_location(value: bytes, upstream: Upstream) -> bytes:
+    """A `Location` the service gave, as the client must follow it: through the gateway.
+    The service knows only its own paths (`/households/<id>`) and its own address; both become
+    `/<service>/households/<id>`, so no internal address ever leaves the gateway."""
+    text = value.decode("latin-1")
+    base = upstream.base_url
+    if text == base or text.startswith(base + "/") or text.startswith(base + "?"):
+        text = text[len(base) :]
+        if not text.startswith("/"):
+            text = "/" + text
+    elif "://" in text.split("?", 1)[0] or text.startswith("//"):
+        # Some other absolute address: not a place our API sends a client to.
+        return f"/{upstream.name}/".encode("latin-1")
+    elif not text.startswith("/"):
+        return value  # relative to the request's own path, which is already public
+    return f"/{upstream.name}{text}".encode("latin-1")
 
 
 def _connection_refused(exc: httpx.HTTPError) -> bool:

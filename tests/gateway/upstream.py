@@ -58,6 +58,13 @@ async def set_cookie() -> JSONResponse:
     return response
 
 
+@router.get("/moved")
+async def moved(to: str, request: Request) -> JSONResponse:
+    """A redirect as a service would give it: its own path, or its own absolute address."""
+    location = str(request.base_url).rstrip("/") + to if to.startswith("/abs") else to
+    return JSONResponse({}, status_code=303, headers={"Location": location})
+
+
 @router.get("/slow")
 async def slow(seconds: float) -> dict:
     await asyncio.sleep(seconds)
