@@ -89,7 +89,8 @@ def k8s_errors(documents: list[tuple[str, int, dict[str, Any]]]) -> list[str]:
 
 
 def test_compose_file_follows_the_compose_specification():
-    assert compose_errors(load_compose()) == []
+    errors = compose_errors(load_compose())
+    assert not errors, "docker-compose.yml:\n" + "\n".join(errors)
 
 
 def test_every_kubernetes_manifest_is_valid():
