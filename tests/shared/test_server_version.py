@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 
 import shared.db.engine
+import shared.db.server_version
 import shared.migrations
 from shared.db.engine import Database
 from shared.db.server_version import (
@@ -102,3 +105,28 @@ def test_migrations_refuse_an_older_server(infrastructure, monkeypatch):
         shared.migrations.upgrade(
             ROOT / "services" / "budget", infrastructure.database_url("budget")
         )
+
+
+def load_migrate_script():
+    spec = importlib.util.spec_from_file_location("deploy_migrate", ROOT / "deploy" / "migrate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("argv", [["budget"], ["--wait", "--timeout=5", "budget"]])
+def test_the_migration_job_and_init_containers_stop_on_an_older_server(
+    infrastructure, monkeypatch, argv
+):
+    migrate = load_migrate_script()
+    monkeypatch.setenv("BUDGET_DATABASE_URL", infrastructure.database_url("budget"))
+    monkeypatch.setattr(shared.db.server_version, "SERVER_VERSION_SQL", PG16)
+    monkeypatch.setattr(shared.migrations, "SERVER_VERSION_SQL", PG16)
+    with pytest.raises(SystemExit, match=r"PostgreSQL 18 or newer is required; .* runs 16\.4"):
+        migrate.main(argv)
+
+
+def test_the_migration_script_waits_quietly_on_postgresql_18(infrastructure, monkeypatch):
+    migrate = load_migrate_script()
+    monkeypatch.setenv("BUDGET_DATABASE_URL", infrastructure.database_url("budget"))
+    assert migrate.main(["--wait", "--timeout=5", "budget"]) == 0
