@@ -28,18 +28,18 @@ ENV PATH=/opt/venv/bin:$PATH
 
 WORKDIR /src
 
-# Dependencies first, from pyproject.toml alone, so a code change does not reinstall them.
-# Only [project.dependencies]: no `dev` or `local` extras (no embedded PostgreSQL, no Tansu
-# broker, no test tools). Every dependency ships manylinux wheels, so no compiler is needed.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-        > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt
+# Dependencies first, from the lock alone, so a code change does not reinstall them.
+# requirements/runtime.txt pins [project.dependencies] and setuptools with hashes, at the
+# versions of requirements/lock.txt (`make lock` writes both): no `dev` or `local` extras (no
+# embedded PostgreSQL, no Tansu broker, no test tools). Every dependency ships manylinux
+# wheels, so no compiler is needed.
+COPY requirements/runtime.txt /tmp/runtime.txt
+RUN pip install --require-hashes -r /tmp/runtime.txt
 
 # Then the project itself (a regular, non-editable install: the code, the Alembic migrations,
-# alembic.ini files and data files all land in site-packages).
+# alembic.ini files and data files all land in site-packages), built with the locked setuptools.
 COPY . .
-RUN pip install . \
+RUN pip install --no-deps --no-build-isolation . \
     && python -m compileall -q /opt/venv
 
 # --- runtime ---------------------------------------------------------------------------------

@@ -17,11 +17,27 @@ help:
 	@echo "make bench-import  registry import of a synthetic CSV (MEMBERS=1000000) beside raw COPY"
 	@echo "make bench-grievance  SLA scheduler over 1M grievances, public submissions meanwhile"
 
-$(STAMP): pyproject.toml
+# Every dependency comes from the lock (exact versions, hashes checked), then the project itself
+# without dependencies; setuptools, its build backend, is in the lock, so no index is needed to
+# build it. See "Dependencies" in README.md.
+LOCK := requirements/lock.txt
+
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --upgrade pip
-	@$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	@$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
+
+# Recompiles the locks from pyproject.toml, keeping every pinned version that still fits:
+# UPGRADE=--upgrade moves everything to the newest releases, UPGRADE="--upgrade-package NAME"
+# one package. requirements/runtime.txt (the image) takes the lock's versions.
+UV_COMPILE = $(BIN)/uv pip compile --quiet --python-version 3.11 \
+	--python-platform x86_64-unknown-linux-gnu --generate-hashes --custom-compile-command "make lock"
+
+.PHONY: lock
+lock: $(STAMP)
+	$(UV_COMPILE) $(UPGRADE) pyproject.toml requirements/build.in --extra dev --extra local -o $(LOCK)
+	$(UV_COMPILE) pyproject.toml requirements/build.in -c $(LOCK) -o requirements/runtime.txt
 
 run: $(STAMP)
 	$(BIN)/python -m devstack run

@@ -12,6 +12,7 @@ Each database URL comes from `<SERVICE>_DATABASE_URL` (or `<SERVICE>_DATABASE_UR
 by the image's entrypoint) and is required: the services' development default
 (127.0.0.1:55432) is never used here. The services' Alembic `env.py` builds the full service
 settings, so `<SERVICE>_INTERNAL_TOKEN_PUBLIC_KEY` must be set as well outside development.
+Both forms stop with a message naming the server when it runs a PostgreSQL older than 18.
 
 It runs the same code as `alembic -c services/<service>/alembic.ini upgrade head`
 (`shared.migrations.upgrade`), against the migrations installed in the image: the image has
@@ -68,9 +69,11 @@ async def current_revisions(url: str) -> set[str]:
     import asyncpg
 
     from shared.db.engine import asyncpg_dsn
+    from shared.db.server_version import SERVER_VERSION_SQL, require_server_version
 
     conn = await asyncpg.connect(asyncpg_dsn(url), timeout=5)
     try:
+        require_server_version(await conn.fetchval(SERVER_VERSION_SQL), url)
         if await conn.fetchval("SELECT to_regclass('alembic_version')") is None:
             return set()
         return {row[0] for row in await conn.fetch("SELECT version_num FROM alembic_version")}
@@ -89,12 +92,16 @@ def upgrade_all(services: list[str]) -> None:
 
 
 def wait_all(services: list[str], timeout: float, interval: float) -> None:
+    from shared.db.server_version import UnsupportedServerVersion
+
     deadline = time.monotonic() + timeout
     pending = {s: (database_url(s), head_revisions(s), known_revisions(s)) for s in services}
     while pending:
         for service, (url, heads, known) in list(pending.items()):
             try:
                 current = asyncio.run(current_revisions(url))
+            except UnsupportedServerVersion as exc:
+                raise SystemExit(str(exc)) from exc
             except Exception as exc:  # the database is not reachable yet: keep waiting
                 log.info("%s: database not reachable yet (%s)", service, type(exc).__name__)
                 continue
@@ -141,7 +148,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.wait:
         wait_all(services, args.timeout, args.interval)
     else:
-        upgrade_all(services)
+        from shared.db.server_version import UnsupportedServerVersion
+
+        try:
+            upgrade_all(services)
+        except UnsupportedServerVersion as exc:
+            raise SystemExit(str(exc)) from exc
     return 0
 
 

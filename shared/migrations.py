@@ -16,6 +16,8 @@ from sqlalchemy import MetaData, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from shared.db.server_version import SERVER_VERSION_SQL, require_server_version
+
 
 def alembic_config(service_dir: Path, database_url: str) -> Config:
     config = Config(str(service_dir / "alembic.ini"))
@@ -55,6 +57,11 @@ def run_env(target_metadata: MetaData | None, service: str) -> None:
     async def run() -> None:
         engine = create_async_engine(url, poolclass=pool.NullPool)
         async with engine.connect() as connection:
+            # Before any migration: they use what only PostgreSQL 18 has (uuidv7()). The read
+            # ends its transaction, so Alembic's own transaction is the one that commits.
+            version_num = (await connection.exec_driver_sql(SERVER_VERSION_SQL)).scalar_one()
+            await connection.rollback()
+            require_server_version(version_num, url)
             await connection.run_sync(migrate)
         await engine.dispose()
 

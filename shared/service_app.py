@@ -20,6 +20,7 @@ from fastapi.routing import APIRoute
 from shared.clock import SYSTEM_CLOCK, Clock, ClockMiddleware, using
 from shared.consumer import ConsumerRunner, EventConsumer
 from shared.db.engine import Database
+from shared.db.server_version import UnsupportedServerVersion
 from shared.http.idempotency import RETENTION_SQL as IDEMPOTENCY_RETENTION_SQL
 from shared.kafka import BrokerProbe
 from shared.observability import RequestContextMiddleware, configure_logging, metrics_endpoint
@@ -65,6 +66,7 @@ def create_service_app(
             settings.database_url, pool_size=settings.database_pool_size, application_name=service
         )
         app.state.database = database
+        await check_database_server(database, service)
         app.state.broker_probe = BrokerProbe(settings.kafka_bootstrap_servers)
         # What the lifespan starts (relay, consumers, background work) runs on the app's clock:
         # a task keeps the context it was created in.
@@ -158,6 +160,24 @@ def create_service_app(
     for router in routers:
         app.include_router(router, dependencies=[Depends(current_principal)])
     return app
+
+
+async def check_database_server(database: Database, service: str) -> None:
+    """Refuse to start on a PostgreSQL older than 18 (UnsupportedServerVersion names the server
+    and its version). A server not reachable yet is checked by /ready instead, which stays 503
+    until the database answers and passes the check."""
+    try:
+        await asyncio.wait_for(database.check_server_version(), 10)
+    except UnsupportedServerVersion as exc:
+        log.critical("%s cannot start: %s", service, exc)
+        await database.dispose()
+        raise
+    except Exception as exc:
+        log.warning(
+            "%s: the database server could not be checked at startup (%s); /ready checks it",
+            service,
+            type(exc).__name__,
+        )
 
 
 async def readiness_checks(app: FastAPI) -> dict[str, str]:

@@ -10,6 +10,8 @@ import asyncpg
 from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
+from shared.db.server_version import SERVER_VERSION_SQL, require_server_version
+
 # Stable constraint names, so Alembic migrations can refer to them.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -44,6 +46,7 @@ class Database:
         self.application_name = application_name
         self._read_pool: asyncpg.Pool | None = None
         self._read_pool_lock = asyncio.Lock()
+        self.server_version_num: int | None = None
         self.engine = create_async_engine(
             url,
             pool_size=pool_size,
@@ -85,7 +88,21 @@ class Database:
                 )
             return self._read_pool
 
+    async def check_server_version(self) -> int:
+        """The server's `server_version_num`; UnsupportedServerVersion (naming the server and
+        its version) when it is older than PostgreSQL 18."""
+        async with self.engine.connect() as conn:
+            version_num = (await conn.execute(text(SERVER_VERSION_SQL))).scalar_one()
+        require_server_version(version_num, self.url)
+        self.server_version_num = version_num
+        return version_num
+
     async def ping(self) -> None:
+        """Until the server's version was checked (it was not reachable at startup), the ping
+        is that check, so a service on too old a server never becomes ready."""
+        if self.server_version_num is None:
+            await self.check_server_version()
+            return
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
