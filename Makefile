@@ -11,6 +11,7 @@ help:
 	@echo "make run      start PostgreSQL, the broker, the four services and the gateway"
 	@echo "make test     lint, import contracts and the full test suite"
 	@echo "make lint     ruff and import-linter only"
+	@echo "make test-clock-ahead  the suite with the clock a year ahead (DAYS=365)"
 	@echo "make asyncapi write docs/asyncapi.json from the event registry"
 	@echo "make bench-outbox  outbox relay throughput benchmark"
 	@echo "make bench-registry-reads  registry reads at the national volume (HOUSEHOLDS=4000000, REUSE=1)"
@@ -48,6 +49,13 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The whole suite with every Python process a year ahead (tests/timeshift): a test that reads
+# the real clock against fixed dates fails here. DAYS=n moves it another distance.
+.PHONY: test-clock-ahead
+test-clock-ahead: lint
+	SP_TEST_CLOCK_SHIFT_DAYS=$(or $(DAYS),365) PYTHONPATH=tests/timeshift \
+		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
