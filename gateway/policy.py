@@ -53,6 +53,7 @@ class Rule:
 class Match:
     rule: Rule | None
     method_allowed: bool
+    allowed_methods: tuple[str, ...] = ()  # on a known path: what a 405 names in `Allow`
 
 
 def _pattern(path: str) -> re.Pattern[str]:
@@ -78,13 +79,15 @@ class Policy:
             self._by_service.setdefault(rule.service, []).append((_pattern(rule.path), rule))
 
     def match(self, service: str, method: str, path: str) -> Match:
-        path_known = False
+        allowed: set[str] = set()
         for pattern, rule in self._by_service.get(service, ()):
             if pattern.match(path):
-                path_known = True
                 if method in rule.methods or (method == "HEAD" and "GET" in rule.methods):
                     return Match(rule, True)
-        return Match(None, not path_known)
+                allowed.update(rule.methods)
+        if "GET" in allowed:
+            allowed.add("HEAD")
+        return Match(None, not allowed, tuple(sorted(allowed)))
 
     def public_paths(self) -> set[tuple[str, str, str]]:
         return {(r.service, r.path, m) for r in self.rules if r.public for m in r.methods}

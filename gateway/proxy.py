@@ -123,7 +123,11 @@ class ProxyApp:
         match = self.policy.match(service, method, service_path)
         if match.rule is None:
             if not match.method_allowed:
-                raise Problem(405, f"{method} is not allowed on this route.")
+                raise Problem(
+                    405,
+                    f"{method} is not allowed on this route.",
+                    headers={"Allow": ", ".join(match.allowed_methods)},
+                )
             raise Problem(404, "No API is published at this path.")
         rule = match.rule
         scope["sp.route"] = f"/{service}{rule.path}"  # the metrics label: bounded, not the URL

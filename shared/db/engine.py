@@ -52,6 +52,9 @@ class Database:
             pool_size=pool_size,
             max_overflow=pool_size,
             pool_pre_ping=True,
+            # An error's text never carries the statement's parameters: they are citizens'
+            # names, phones and IDs, and error texts end up in logs.
+            hide_parameters=True,
             connect_args={"server_settings": {"application_name": application_name}},
         )
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)

@@ -219,3 +219,12 @@ async def test_a_real_gateway_process_is_not_fooled_by_forged_forwarding_headers
     finally:
         stop_process(process)
     assert statuses == [202, 202, 202, 429, 429]
+
+
+async def test_a_method_the_route_does_not_take_is_405_naming_the_ones_it_does(gateway, issuer):
+    async with gateway_client(gateway) as client:
+        response = await client.delete("/registry/things", headers=bearer(issuer))
+    assert response.status_code == 405
+    assert response.headers["content-type"] == "application/problem+json"
+    # /things takes GET (so HEAD) and POST: RFC 9110 requires Allow on every 405.
+    assert response.headers["allow"] == "GET, HEAD, POST"
