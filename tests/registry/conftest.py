@@ -1,4 +1,5 @@
-"""The registry app most registry tests run against, and a client acting as a principal."""
+"""The registry app most registry tests run against, its settings, and a client acting as a
+principal."""
 
 from __future__ import annotations
 
@@ -10,18 +11,35 @@ from shared.principal import Principal
 from tests.harness import client_for, running
 
 
-@pytest.fixture
-async def registry_app(infrastructure, clean_databases):
-    """The registry on the test database and broker; no consumers, no outbox relay."""
-    app = create_app(
-        Settings(
-            database_url=infrastructure.database_url("registry"),
-            kafka_bootstrap_servers=infrastructure.bootstrap_servers,
-            log_json=False,
-            consumers_enabled=False,
-            relay_enabled=False,
-        )
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "registry_settings(**overrides): settings the `app` fixture's registry runs with instead"
+        " of the defaults of `registry_settings()`",
     )
+
+
+def registry_settings(infrastructure, **overrides) -> Settings:
+    """The registry on the test database and broker; no consumers and no outbox relay unless
+    a test asks for them."""
+    return Settings(
+        **{
+            "database_url": infrastructure.database_url("registry"),
+            "kafka_bootstrap_servers": infrastructure.bootstrap_servers,
+            "log_json": False,
+            "consumers_enabled": False,
+            "relay_enabled": False,
+            **overrides,
+        }
+    )
+
+
+@pytest.fixture
+async def app(request, infrastructure, clean_databases):
+    """The running registry app. A module or test that needs other settings says so with
+    `pytest.mark.registry_settings(name=value, ...)`."""
+    marker = request.node.get_closest_marker("registry_settings")
+    app = create_app(registry_settings(infrastructure, **(marker.kwargs if marker else {})))
     async with running(app):
         yield app
 

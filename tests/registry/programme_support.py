@@ -10,13 +10,13 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from services.registry.config import Settings
 from services.registry.households.models import Household
 from services.registry.main import create_app
 from shared.db.platform_tables import outbox
 from shared.principal import Principal
 from shared.tiers import Tier
-from tests.harness import client_for, running
+from tests.harness import running
+from tests.registry.conftest import registry_settings
 from tests.registry.factories import (
     VILLAGE_PHNOM_PENH_THMEI,
     RegistryRows,
@@ -45,23 +45,13 @@ ON = date(2026, 11, 21)
 
 
 @contextlib.asynccontextmanager
-async def registry_app(infrastructure, *, relay: bool = False) -> AsyncIterator:
+async def relaying_registry_app(infrastructure) -> AsyncIterator:
+    """The registry with its outbox relay polling often, for tests that read the broker."""
     app = create_app(
-        Settings(
-            database_url=infrastructure.database_url("registry"),
-            kafka_bootstrap_servers=infrastructure.bootstrap_servers,
-            log_json=False,
-            consumers_enabled=False,
-            relay_enabled=relay,
-            outbox_poll_interval_seconds=0.2,
-        )
+        registry_settings(infrastructure, relay_enabled=True, outbox_poll_interval_seconds=0.2)
     )
     async with running(app):
         yield app
-
-
-def as_(app, principal):
-    return client_for(app, principal, audience="registry")
 
 
 def assert_problem(response, status: int, field: str | None = None) -> dict:

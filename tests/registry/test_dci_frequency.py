@@ -11,15 +11,17 @@ from sqlalchemy import select, update
 from services.registry.dci import service
 from services.registry.dci.models import DciDelivery, DciSubscription
 from services.registry.dci.schedule import CAMBODIA, FrequencyError, NotifySchedule
-from tests.harness import client_for, running, wait_for
+from tests.harness import client_for, wait_for
 from tests.registry.dci_support import (
+    ALLOW_TEST_CALLBACKS,
     DCI_CLIENT,
     Receiver,
     in_phnom_penh,
-    registry_app,
     subscribe_message,
 )
 from tests.registry.factories import RegistryRows, make_household
+
+pytestmark = ALLOW_TEST_CALLBACKS
 
 WINDOW = {"start_time": "2026-11-01T00:00:00+07:00", "end_time": "2027-11-01T00:00:00+07:00"}
 
@@ -95,13 +97,6 @@ def test_a_frequency_that_does_not_read_is_refused_naming_the_field(frequency, f
 
 
 # -- subscribing and notifying -----------------------------------------------------------------
-
-
-@pytest.fixture
-async def app(infrastructure, clean_databases):
-    app = registry_app(infrastructure)
-    async with running(app):
-        yield app
 
 
 async def subscribed(app, receiver: Receiver, frequency) -> dict:

@@ -18,13 +18,12 @@ from tests.harness import (
     DMK_SEN_SOK,
     NATIONAL,
 )
+from tests.registry.conftest import as_
 from tests.registry.programme_support import (
     CLIENT_WITHOUT_SCOPE,
     MOH_CLIENT,
     NATIONAL_VERIFIER,
-    as_,
     assert_problem,
-    registry_app,
 )
 
 SEEDS = {
@@ -34,12 +33,6 @@ SEEDS = {
     "HEALTH_EQUITY_FUND",
     "PRIMARY_SCHOLARSHIP",
 }
-
-
-@pytest.fixture
-async def app(infrastructure, clean_databases):
-    async with registry_app(infrastructure) as app:
-        yield app
 
 
 def new_code() -> str:
