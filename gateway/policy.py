@@ -86,9 +86,6 @@ class Policy:
                     return Match(rule, True)
         return Match(None, not path_known)
 
-    def public_paths(self) -> set[tuple[str, str, str]]:
-        return {(r.service, r.path, m) for r in self.rules if r.public for m in r.methods}
-
     @classmethod
     def load(cls, path: Path, services: set[str]) -> Policy:
         return cls.from_dict(yaml.safe_load(path.read_text()) or {}, services)
