@@ -11,14 +11,6 @@ from shared.principal import Principal
 from tests.harness import client_for, running
 
 
-def pytest_configure(config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "registry_settings(**overrides): settings the `app` fixture's registry runs with instead"
-        " of the defaults of `registry_settings()`",
-    )
-
-
 def registry_settings(infrastructure, **overrides) -> Settings:
     """The registry on the test database and broker; no consumers and no outbox relay unless
     a test asks for them."""
