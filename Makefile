@@ -64,6 +64,11 @@ format: $(STAMP)
 asyncapi: $(STAMP)
 	$(BIN)/python -m shared.events.asyncapi > docs/asyncapi.json
 
+# The development issuer's demo tokens (12 hours) for the gateway `make run` starts.
+tokens: $(STAMP)
+	GATEWAY_DEV_ISSUER_URL=$${GATEWAY_DEV_ISSUER_URL:-http://127.0.0.1:$${SP_GATEWAY_PORT:-8000}/dev/idp} \
+	  $(BIN)/python -m gateway.identity.dev_issuer --gateway http://127.0.0.1:$${SP_GATEWAY_PORT:-8000}
+
 bench-outbox: $(STAMP)
 	$(BIN)/python -m bench.outbox_relay
 

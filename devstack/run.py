@@ -239,7 +239,7 @@ class Stack:
         issuer = DevIssuer(self.env["GATEWAY_DEV_ISSUER_URL"], "sp-platform")
         lines = [
             "Demo tokens of the development issuer (valid 12 hours; "
-            "`python -m gateway.identity.dev_issuer` prints fresh ones):"
+            "`make tokens` prints fresh ones):"
         ]
         lines += [f"  {line}" for line in export_lines(issuer)]
         lines += [

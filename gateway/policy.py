@@ -89,9 +89,6 @@ class Policy:
             allowed.add("HEAD")
         return Match(None, not allowed, tuple(sorted(allowed)))
 
-    def public_paths(self) -> set[tuple[str, str, str]]:
-        return {(r.service, r.path, m) for r in self.rules if r.public for m in r.methods}
-
     @classmethod
     def load(cls, path: Path, services: set[str]) -> Policy:
         return cls.from_dict(yaml.safe_load(path.read_text()) or {}, services)

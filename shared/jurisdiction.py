@@ -2,9 +2,9 @@
 
 A principal with admin code C sees only records whose location code starts with C; national
 principals see everything, including records without a location; nobody else sees those.
-Repositories call `jurisdiction_filter` and never write their own `LIKE` (house rule 4).
-Prefix matching uses an index when the column has a `text_pattern_ops` btree index:
-declare it with `location_index()`.
+Repositories call `jurisdiction_filter` and never write their own `LIKE` (rule 4 of
+docs/conventions.md). Prefix matching uses an index when the column has a `text_pattern_ops`
+btree index: declare it with `location_index()`.
 """
 
 from __future__ import annotations

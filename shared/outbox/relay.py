@@ -229,10 +229,6 @@ class OutboxRelay:
     def _on_notify(self, *_args: object) -> None:
         self._wake.set()
 
-    def nudge(self) -> None:
-        """Wake the relay now (tests, and callers that know they just committed)."""
-        self._wake.set()
-
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)

@@ -8,12 +8,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from aiohttp import web
 
 from devstack.postgres import free_port
-from services.registry.config import Settings
-from services.registry.main import create_app
-from shared.clock import Clock
 from shared.principal import Principal
 
 DCI_CLIENT = Principal(
@@ -31,22 +29,15 @@ CLIENT_WITHOUT_SCOPE = Principal(
 )
 
 
-def registry_app(infrastructure, *, clock: Clock | None = None):
-    return create_app(
-        Settings(
-            database_url=infrastructure.database_url("registry"),
-            kafka_bootstrap_servers=infrastructure.bootstrap_servers,
-            log_json=False,
-            consumers_enabled=False,
-            relay_enabled=False,
-            # The tests' callback receivers listen on this machine, on a free port each.
-            dci_callback_urls={
-                DCI_CLIENT.sub: ["http://127.0.0.1:*/"],
-                DCI_CLIENT_IN_PHNOM_PENH.sub: ["http://127.0.0.1:*/"],
-            },
-        ),
-        clock=clock,
-    )
+# The `app` fixture's settings for modules whose DCI clients are called back: the tests'
+# receivers listen on this machine, on a free port each, which the registry refuses to call
+# unless the client's callback URLs allow it.
+ALLOW_TEST_CALLBACKS = pytest.mark.registry_settings(
+    dci_callback_urls={
+        DCI_CLIENT.sub: ["http://127.0.0.1:*/"],
+        DCI_CLIENT_IN_PHNOM_PENH.sub: ["http://127.0.0.1:*/"],
+    }
+)
 
 
 def now() -> str:

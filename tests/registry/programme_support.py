@@ -8,16 +8,17 @@ import contextlib
 from collections.abc import AsyncIterator
 from datetime import date, datetime, time
 
+import pytest
 from sqlalchemy import func, select
 
-from services.registry.config import Settings
 from services.registry.households.models import Household
 from services.registry.main import create_app
 from shared.clock import CAMBODIA, ManualClock, using
 from shared.db.platform_tables import outbox
 from shared.principal import Principal
 from shared.tiers import Tier
-from tests.harness import client_for, running
+from tests.harness import running
+from tests.registry.conftest import registry_settings
 from tests.registry.factories import (
     VILLAGE_PHNOM_PENH_THMEI,
     RegistryRows,
@@ -47,20 +48,15 @@ ON = date(2026, 11, 21)
 # standing on it (ten in the morning in Phnom Penh), so the ages and validity dates below hold
 # on whatever day the tests run.
 CLOCK_START = datetime.combine(ON, time(10), tzinfo=CAMBODIA)
+# For the modules whose `app` fixture (tests/registry/conftest.py) must stand on that day.
+ON_THE_DAY = pytest.mark.registry_clock(CLOCK_START)
 
 
 @contextlib.asynccontextmanager
-async def registry_app(infrastructure, *, relay: bool = False) -> AsyncIterator:
-    """The registry on the test database, its clock standing on `ON`."""
+async def relaying_registry_app(infrastructure) -> AsyncIterator:
+    """The registry with its outbox relay polling often, for tests that read the broker."""
     app = create_app(
-        Settings(
-            database_url=infrastructure.database_url("registry"),
-            kafka_bootstrap_servers=infrastructure.bootstrap_servers,
-            log_json=False,
-            consumers_enabled=False,
-            relay_enabled=relay,
-            outbox_poll_interval_seconds=0.2,
-        ),
+        registry_settings(infrastructure, relay_enabled=True, outbox_poll_interval_seconds=0.2),
         clock=ManualClock(CLOCK_START),
     )
     async with running(app):
@@ -73,10 +69,6 @@ async def on_app_clock(app) -> AsyncIterator:
     with using(app.state.clock):
         async with app.state.database.transaction() as session:
             yield session
-
-
-def as_(app, principal):
-    return client_for(app, principal, audience="registry")
 
 
 def assert_problem(response, status: int, field: str | None = None) -> dict:

@@ -22,16 +22,20 @@ from tests.harness import (
     envelopes,
     read_topic,
 )
+from tests.registry.conftest import as_
 from tests.registry.factories import VILLAGE_PHNOM_PENH_THMEI
 from tests.registry.programme_support import (
     CP_BANTEAY_MEANCHEY_VERIFIER,
     NATIONAL_VERIFIER,
-    as_,
+    ON_THE_DAY,
     assert_problem,
     family_household,
     outbox_count,
-    registry_app,
+    relaying_registry_app,
 )
+
+# Their households, enrolments and benefits describe 21 November 2026: so does the clock.
+pytestmark = ON_THE_DAY
 
 BENEFIT = "kh.gov.sp.registry.benefit"
 PAID = {
@@ -41,12 +45,6 @@ PAID = {
     "status": "paid",
     "delivered_on": "2026-10-28",
 }
-
-
-@pytest.fixture
-async def app(infrastructure, clean_databases):
-    async with registry_app(infrastructure) as app:
-        yield app
 
 
 async def enrolled(app, household, programme="FAMILY_PACKAGE") -> dict:
@@ -320,7 +318,7 @@ async def test_a_sibling_commune_cannot_change_a_benefit(app, infrastructure):
 
 
 async def test_benefit_events_reach_their_topic(infrastructure, clean_databases):
-    async with registry_app(infrastructure, relay=True) as app:
+    async with relaying_registry_app(infrastructure) as app:
         household = await family_household(infrastructure)
         enrolment = await enrolled(app, household)
         benefit = (await record(app, enrolment)).json()

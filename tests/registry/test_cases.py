@@ -68,8 +68,8 @@ async def member_ids(infrastructure, household_id) -> list[uuid.UUID]:
         return [r[0] for r in rows]
 
 
-async def counts(registry_app) -> tuple[int, int, int]:
-    async with registry_app.state.database.transaction() as session:
+async def counts(app) -> tuple[int, int, int]:
+    async with app.state.database.transaction() as session:
         cases = (await session.execute(select(func.count()).select_from(Case))).scalar_one()
         notes = (await session.execute(select(func.count()).select_from(CaseNote))).scalar_one()
         events = (await session.execute(select(func.count()).select_from(outbox))).scalar_one()
@@ -85,8 +85,8 @@ def assert_problem(response, status: int, field: str | None = None) -> dict:
     return body
 
 
-async def open_case(registry_app, household, principal=CS_PHNOM_PENH_THMEI, **fields) -> dict:
-    async with as_(registry_app, principal) as client:
+async def open_case(app, household, principal=CS_PHNOM_PENH_THMEI, **fields) -> dict:
+    async with as_(app, principal) as client:
         response = await client.post(
             "/cases",
             json={"household_id": str(household.id), "case_type": "follow_up", **fields},
@@ -98,9 +98,9 @@ async def open_case(registry_app, household, principal=CS_PHNOM_PENH_THMEI, **fi
 # -- opening ---------------------------------------------------------------------------------
 
 
-async def test_a_commune_officer_opens_a_case_assigned_to_the_commune(registry_app, infrastructure):
+async def test_a_commune_officer_opens_a_case_assigned_to_the_commune(app, infrastructure):
     household = await household_in(infrastructure)
-    async with as_(registry_app, CS_PHNOM_PENH_THMEI) as client:
+    async with as_(app, CS_PHNOM_PENH_THMEI) as client:
         response = await client.post(
             "/cases",
             json={
@@ -133,7 +133,7 @@ async def test_a_commune_officer_opens_a_case_assigned_to_the_commune(registry_a
     assert response.headers["location"] == f"/cases/{body['id']}"
     assert response.headers["etag"] == '"1"'
     assert again.json()["id"] == body["id"] and again.headers["idempotent-replayed"] == "true"
-    assert await counts(registry_app) == (1, 1, 1)
+    assert await counts(app) == (1, 1, 1)
 
 
 @pytest.mark.parametrize(
@@ -148,15 +148,15 @@ async def test_a_commune_officer_opens_a_case_assigned_to_the_commune(registry_a
     ],
 )
 async def test_opening_a_case_needs_the_household_in_ones_area(
-    registry_app, infrastructure, principal, status
+    app, infrastructure, principal, status
 ):
     household = await household_in(infrastructure)
-    async with as_(registry_app, principal) as client:
+    async with as_(app, principal) as client:
         response = await client.post(
             "/cases", json={"household_id": str(household.id), "case_type": "protection"}
         )
     assert response.status_code == status, response.text
-    assert (await counts(registry_app))[0] == (1 if status == 201 else 0)
+    assert (await counts(app))[0] == (1 if status == 201 else 0)
     if status == 201:
         # Whoever opens it, it lands on the household's commune unless told otherwise.
         assert response.json()["assigned_admin_code"] == "120801"
@@ -177,26 +177,22 @@ async def test_opening_a_case_needs_the_household_in_ones_area(
         ({"note": ""}, "note", "at least 1"),
     ],
 )
-async def test_bad_input_is_named_and_writes_nothing(
-    registry_app, infrastructure, change, field, reason
-):
+async def test_bad_input_is_named_and_writes_nothing(app, infrastructure, change, field, reason):
     household = await household_in(infrastructure)
     body = {"household_id": str(household.id), "case_type": "follow_up", **change}
-    async with as_(registry_app, CS_PHNOM_PENH_THMEI) as client:
+    async with as_(app, CS_PHNOM_PENH_THMEI) as client:
         response = await client.post("/cases", json=body)
     problem = assert_problem(response, 422, field)
     assert reason in next(e["reason"] for e in problem["errors"] if e["field"] == field)
-    assert await counts(registry_app) == (0, 0, 0)
+    assert await counts(app) == (0, 0, 0)
 
 
-async def test_a_case_about_a_member_must_name_a_member_of_that_household(
-    registry_app, infrastructure
-):
+async def test_a_case_about_a_member_must_name_a_member_of_that_household(app, infrastructure):
     household = await household_in(infrastructure)
     other = await household_in(infrastructure)
     theirs = (await member_ids(infrastructure, other.id))[0]
     ours = (await member_ids(infrastructure, household.id))[0]
-    async with as_(registry_app, CS_PHNOM_PENH_THMEI) as client:
+    async with as_(app, CS_PHNOM_PENH_THMEI) as client:
         wrong = await client.post(
             "/cases",
             json={
@@ -230,12 +226,10 @@ async def test_a_case_about_a_member_must_name_a_member_of_that_household(
         (NATIONAL_VERIFIER, True),
     ],
 )
-async def test_a_case_is_read_only_inside_ones_area(
-    registry_app, infrastructure, principal, visible
-):
+async def test_a_case_is_read_only_inside_ones_area(app, infrastructure, principal, visible):
     household = await household_in(infrastructure)
-    case = await open_case(registry_app, household, note="first visit planned")
-    async with as_(registry_app, principal) as client:
+    case = await open_case(app, household, note="first visit planned")
+    async with as_(app, principal) as client:
         one = await client.get(f"/cases/{case['id']}")
         listing = await client.get("/cases")
     if visible:
@@ -248,35 +242,33 @@ async def test_a_case_is_read_only_inside_ones_area(
         assert listing.json()["items"] == []
 
 
-async def test_the_worklist_filters_and_pages_most_urgent_first(registry_app, infrastructure):
+async def test_the_worklist_filters_and_pages_most_urgent_first(app, infrastructure):
     household = await household_in(infrastructure)
     sibling = await household_in(infrastructure, VILLAGE_TUEK_THLA)
-    soon = await open_case(
-        registry_app, household, due_on=(clock.today() + timedelta(days=2)).isoformat()
-    )
+    soon = await open_case(app, household, due_on=(clock.today() + timedelta(days=2)).isoformat())
     later = await open_case(
-        registry_app,
+        app,
         household,
         case_type="reassessment",
         due_on=(clock.today() + timedelta(days=20)).isoformat(),
     )
     at_district = await open_case(
-        registry_app,
+        app,
         household,
         principal=DMK_SEN_SOK,
         assigned_admin_code="1208",
         due_on=(clock.today() + timedelta(days=10)).isoformat(),
     )
-    theirs = await open_case(registry_app, sibling, principal=CS_TUEK_THLA)
+    theirs = await open_case(app, sibling, principal=CS_TUEK_THLA)
     # A case that fell behind: its due date passed while it was open.
-    async with registry_app.state.database.transaction() as session:
+    async with app.state.database.transaction() as session:
         await session.execute(
             text("UPDATE case_file SET due_on = :d WHERE id = :id"),
             {"d": clock.today() - timedelta(days=3), "id": uuid.UUID(later["id"])},
         )
 
     async def ids(principal, **params):
-        async with as_(registry_app, principal) as client:
+        async with as_(app, principal) as client:
             response = await client.get("/cases", params=params)
         assert response.status_code == 200, response.text
         return [c["id"] for c in response.json()["items"]]
@@ -290,7 +282,7 @@ async def test_the_worklist_filters_and_pages_most_urgent_first(registry_app, in
     assert await ids(CS_PHNOM_PENH_THMEI, due_before=due_before) == [later["id"], soon["id"]]
     assert await ids(CS_PHNOM_PENH_THMEI, status="closed") == []
 
-    async with as_(registry_app, DMK_SEN_SOK) as client:
+    async with as_(app, DMK_SEN_SOK) as client:
         first = (await client.get("/cases", params={"limit": 2})).json()
         second = (
             await client.get("/cases", params={"limit": 2, "cursor": first["next_cursor"]})
@@ -312,11 +304,11 @@ async def test_the_worklist_filters_and_pages_most_urgent_first(registry_app, in
 # -- assigning, working, closing -------------------------------------------------------------
 
 
-async def test_a_district_takes_a_case_up_and_hands_it_to_a_person(registry_app, infrastructure):
+async def test_a_district_takes_a_case_up_and_hands_it_to_a_person(app, infrastructure):
     household = await household_in(infrastructure)
-    case = await open_case(registry_app, household)
+    case = await open_case(app, household)
     url = f"/cases/{case['id']}"
-    async with as_(registry_app, DMK_SEN_SOK) as client:
+    async with as_(app, DMK_SEN_SOK) as client:
         to_district = await client.post(
             f"{url}/assign", json={"assigned_admin_code": "1208"}, headers={"If-Match": '"1"'}
         )
@@ -352,11 +344,11 @@ async def test_a_district_takes_a_case_up_and_hands_it_to_a_person(registry_app,
     ],
 )
 async def test_assignment_stays_inside_the_callers_area_and_contains_the_household(
-    registry_app, infrastructure, principal, unit, status, field
+    app, infrastructure, principal, unit, status, field
 ):
     household = await household_in(infrastructure)
-    case = await open_case(registry_app, household)
-    async with as_(registry_app, principal) as client:
+    case = await open_case(app, household)
+    async with as_(app, principal) as client:
         response = await client.post(
             f"/cases/{case['id']}/assign",
             json={"assigned_admin_code": unit},
@@ -367,18 +359,16 @@ async def test_assignment_stays_inside_the_callers_area_and_contains_the_househo
         assert response.json()["assigned_admin_code"] == unit
     else:
         assert_problem(response, status, field)
-        async with registry_app.state.database.transaction() as session:
+        async with app.state.database.transaction() as session:
             stored = await session.get(Case, uuid.UUID(case["id"]))
         assert stored.assigned_admin_code == "120801" and stored.version == 1
 
 
-async def test_a_case_is_started_noted_and_closed_and_then_takes_no_more(
-    registry_app, infrastructure
-):
+async def test_a_case_is_started_noted_and_closed_and_then_takes_no_more(app, infrastructure):
     household = await household_in(infrastructure)
-    case = await open_case(registry_app, household)
+    case = await open_case(app, household)
     url = f"/cases/{case['id']}"
-    async with as_(registry_app, CS_PHNOM_PENH_THMEI) as client:
+    async with as_(app, CS_PHNOM_PENH_THMEI) as client:
         started = await client.post(f"{url}/start", headers={"If-Match": '"1"'})
         started_again = await client.post(f"{url}/start", headers={"If-Match": '"2"'})
         note = await client.post(f"{url}/notes", json={"text": "Visited; the roof leaks."})
@@ -408,7 +398,7 @@ async def test_a_case_is_started_noted_and_closed_and_then_takes_no_more(
     assert final["closed_by"] == CS_PHNOM_PENH_THMEI.sub
     assert [n["text"] for n in final["notes"]] == ["Visited; the roof leaks."]
 
-    async with registry_app.state.database.transaction() as session:
+    async with app.state.database.transaction() as session:
         history = (
             await session.execute(
                 select(RecordChange.action, RecordChange.household_id)
@@ -420,11 +410,11 @@ async def test_a_case_is_started_noted_and_closed_and_then_takes_no_more(
     assert {h.household_id for h in history} == {household.id}
 
 
-async def test_updates_need_the_current_version(registry_app, infrastructure):
+async def test_updates_need_the_current_version(app, infrastructure):
     household = await household_in(infrastructure)
-    case = await open_case(registry_app, household)
+    case = await open_case(app, household)
     url = f"/cases/{case['id']}"
-    async with as_(registry_app, CS_PHNOM_PENH_THMEI) as client:
+    async with as_(app, CS_PHNOM_PENH_THMEI) as client:
         missing = await client.post(f"{url}/start")
         await client.post(
             f"{url}/assign", json={"assignee_sub": "someone"}, headers={"If-Match": '"1"'}
@@ -452,13 +442,11 @@ async def test_updates_need_the_current_version(registry_app, infrastructure):
         (NATIONAL_VERIFIER, 200),
     ],
 )
-async def test_working_a_case_needs_it_in_ones_area(
-    registry_app, infrastructure, principal, status
-):
+async def test_working_a_case_needs_it_in_ones_area(app, infrastructure, principal, status):
     household = await household_in(infrastructure)
-    case = await open_case(registry_app, household)
+    case = await open_case(app, household)
     url = f"/cases/{case['id']}"
-    async with as_(registry_app, principal) as client:
+    async with as_(app, principal) as client:
         note = await client.post(f"{url}/notes", json={"text": "seen"})
         start = await client.post(f"{url}/start", headers={"If-Match": '"1"'})
         close = await client.post(
@@ -469,7 +457,7 @@ async def test_working_a_case_needs_it_in_ones_area(
         status,
         status,
     )
-    async with as_(registry_app, principal) as client:
+    async with as_(app, principal) as client:
         unknown = await client.post(f"/cases/{uuid.uuid4()}/start", headers={"If-Match": '"1"'})
     assert_problem(unknown, 404)
 
@@ -480,7 +468,7 @@ async def test_working_a_case_needs_it_in_ones_area(
 async def test_case_events_are_published_with_the_households_jurisdiction(
     infrastructure, clean_databases
 ):
-    registry_app = create_app(
+    app = create_app(
         Settings(
             database_url=infrastructure.database_url("registry"),
             kafka_bootstrap_servers=infrastructure.bootstrap_servers,
@@ -490,10 +478,10 @@ async def test_case_events_are_published_with_the_households_jurisdiction(
         )
     )
     household = await household_in(infrastructure)
-    async with running(registry_app):
-        case = await open_case(registry_app, household, case_type="protection")
+    async with running(app):
+        case = await open_case(app, household, case_type="protection")
         url = f"/cases/{case['id']}"
-        async with as_(registry_app, DMK_SEN_SOK) as client:
+        async with as_(app, DMK_SEN_SOK) as client:
             await client.post(
                 f"{url}/assign", json={"assigned_admin_code": "1208"}, headers={"If-Match": '"1"'}
             )

@@ -73,19 +73,19 @@ async def household_in(infrastructure, village_code=VILLAGE_PHNOM_PENH_THMEI, **
         )
 
 
-async def stored_household(registry_app, household_id) -> Household:
-    async with registry_app.state.database.transaction() as session:
+async def stored_household(app, household_id) -> Household:
+    async with app.state.database.transaction() as session:
         return await session.get(Household, household_id)
 
 
-async def members_of(registry_app, household_id) -> dict[str, Member]:
-    async with registry_app.state.database.transaction() as session:
+async def members_of(app, household_id) -> dict[str, Member]:
+    async with app.state.database.transaction() as session:
         rows = await session.execute(select(Member).where(Member.household_id == household_id))
         return {m.given_name_latin: m for m in rows.scalars()}
 
 
-async def counts(registry_app) -> tuple[int, int]:
-    async with registry_app.state.database.transaction() as session:
+async def counts(app) -> tuple[int, int]:
+    async with app.state.database.transaction() as session:
         requests = (
             await session.execute(select(func.count()).select_from(ChangeRequest))
         ).scalar_one()
@@ -102,16 +102,16 @@ def assert_problem(response, status: int, field: str | None = None) -> dict:
     return body
 
 
-async def draft(registry_app, body: dict, principal=CS_PHNOM_PENH_THMEI) -> dict:
-    async with as_(registry_app, principal) as client:
+async def draft(app, body: dict, principal=CS_PHNOM_PENH_THMEI) -> dict:
+    async with as_(app, principal) as client:
         response = await client.post("/change-requests", json=body)
     assert response.status_code == 201, response.text
     return response.json()
 
 
-async def act(registry_app, principal, request: dict, action: str, json=None):
+async def act(app, principal, request: dict, action: str, json=None):
     """POST /change-requests/{id}/{action} with the request's current version."""
-    async with as_(registry_app, principal) as client:
+    async with as_(app, principal) as client:
         current = await client.get(f"/change-requests/{request['id']}")
         etag = current.headers.get("etag", '"1"')
         return await client.post(
@@ -119,9 +119,9 @@ async def act(registry_app, principal, request: dict, action: str, json=None):
         )
 
 
-async def submitted(registry_app, body: dict) -> dict:
-    request = await draft(registry_app, body)
-    response = await act(registry_app, CS_PHNOM_PENH_THMEI, request, "submit")
+async def submitted(app, body: dict) -> dict:
+    request = await draft(app, body)
+    response = await act(app, CS_PHNOM_PENH_THMEI, request, "submit")
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -139,15 +139,15 @@ def address_change(household, address="House 12, Street 1986") -> dict:
 
 
 async def test_a_commune_drafts_and_submits_and_the_district_verifies_and_applies(
-    registry_app, infrastructure
+    app, infrastructure
 ):
     household = await household_in(infrastructure)
-    request = await draft(registry_app, address_change(household))
+    request = await draft(app, address_change(household))
     assert request["status"] == "draft" and request["base_version"] is None
     assert (request["awaiting_action"], request["awaiting_unit"]) == ("submit", "120801")
     assert request["payload"] == {"changes": {"address": "House 12, Street 1986"}}
 
-    async with as_(registry_app, CS_PHNOM_PENH_THMEI) as client:
+    async with as_(app, CS_PHNOM_PENH_THMEI) as client:
         url = f"/change-requests/{request['id']}"
         missing = await client.post(f"{url}/submit")
         sent = await client.post(f"{url}/submit", headers={"If-Match": '"1"'})
@@ -157,16 +157,16 @@ async def test_a_commune_drafts_and_submits_and_the_district_verifies_and_applie
     assert (body["awaiting_action"], body["awaiting_unit"]) == ("verify", "1208")
     assert sent.headers["etag"] == '"2"'
 
-    verified = await act(registry_app, DMK_SEN_SOK, request, "verify")
+    verified = await act(app, DMK_SEN_SOK, request, "verify")
     assert verified.status_code == 200, verified.text
     body = verified.json()
     assert body["status"] == "applied" and body["decided_by"] == DMK_SEN_SOK.sub
     assert body["verified_districts"] == ["1208"] and body["awaiting_action"] is None
-    stored = await stored_household(registry_app, household.id)
+    stored = await stored_household(app, household.id)
     assert stored.address == "House 12, Street 1986"
     assert body["result"]["household_version"] == stored.version == household.version + 1
 
-    async with registry_app.state.database.transaction() as session:
+    async with app.state.database.transaction() as session:
         history = (
             await session.execute(
                 select(RecordChange.entity, RecordChange.action, RecordChange.actor_sub)
@@ -196,29 +196,27 @@ async def test_a_commune_drafts_and_submits_and_the_district_verifies_and_applie
         (NATIONAL_VERIFIER, 200),
     ],
 )
-async def test_who_verifies_a_submitted_request(registry_app, infrastructure, principal, status):
+async def test_who_verifies_a_submitted_request(app, infrastructure, principal, status):
     household = await household_in(infrastructure)
-    request = await submitted(registry_app, address_change(household))
-    response = await act(registry_app, principal, request, "verify")
+    request = await submitted(app, address_change(household))
+    response = await act(app, principal, request, "verify")
     assert response.status_code == status, response.text
-    stored = await stored_household(registry_app, household.id)
+    stored = await stored_household(app, household.id)
     assert (stored.address == "House 12, Street 1986") is (status == 200)
 
 
 @pytest.mark.parametrize("principal", [DMK_SEN_SOK, CP_PHNOM_PENH_VERIFIER, NATIONAL_VERIFIER])
-async def test_no_tier_finalises_what_the_commune_has_not_submitted(
-    registry_app, infrastructure, principal
-):
+async def test_no_tier_finalises_what_the_commune_has_not_submitted(app, infrastructure, principal):
     household = await household_in(infrastructure)
-    request = await draft(registry_app, address_change(household))
-    verify = await act(registry_app, principal, request, "verify")
-    reject = await act(registry_app, principal, request, "reject", json={"reason": "not needed"})
+    request = await draft(app, address_change(household))
+    verify = await act(app, principal, request, "verify")
+    reject = await act(app, principal, request, "reject", json={"reason": "not needed"})
     assert assert_problem(verify, 409)["type"].endswith("not-submitted")
     assert_problem(reject, 409)
-    async with as_(registry_app, principal) as client:
+    async with as_(app, principal) as client:
         still = (await client.get(f"/change-requests/{request['id']}")).json()
     assert still["status"] == "draft"
-    assert (await stored_household(registry_app, household.id)).address == ""
+    assert (await stored_household(app, household.id)).address == ""
 
 
 @pytest.mark.parametrize(
@@ -231,12 +229,10 @@ async def test_no_tier_finalises_what_the_commune_has_not_submitted(
         (NATIONAL_VERIFIER, True),
     ],
 )
-async def test_a_request_is_read_inside_ones_area_only(
-    registry_app, infrastructure, principal, visible
-):
+async def test_a_request_is_read_inside_ones_area_only(app, infrastructure, principal, visible):
     household = await household_in(infrastructure)
-    request = await submitted(registry_app, address_change(household))
-    async with as_(registry_app, principal) as client:
+    request = await submitted(app, address_change(household))
+    async with as_(app, principal) as client:
         one = await client.get(f"/change-requests/{request['id']}")
         listing = await client.get("/change-requests")
     if visible:
@@ -257,14 +253,12 @@ async def test_a_request_is_read_inside_ones_area_only(
         (NATIONAL_VERIFIER, 403),
     ],
 )
-async def test_only_the_households_commune_makes_requests(
-    registry_app, infrastructure, principal, status
-):
+async def test_only_the_households_commune_makes_requests(app, infrastructure, principal, status):
     household = await household_in(infrastructure)
-    async with as_(registry_app, principal) as client:
+    async with as_(app, principal) as client:
         response = await client.post("/change-requests", json=address_change(household))
     assert response.status_code == status, response.text
-    assert (await counts(registry_app))[0] == (1 if status == 201 else 0)
+    assert (await counts(app))[0] == (1 if status == 201 else 0)
 
 
 @pytest.mark.parametrize(
@@ -277,14 +271,12 @@ async def test_only_the_households_commune_makes_requests(
         (NATIONAL_VERIFIER, 403),
     ],
 )
-async def test_only_the_commune_submits_and_cancels(
-    registry_app, infrastructure, principal, status
-):
+async def test_only_the_commune_submits_and_cancels(app, infrastructure, principal, status):
     household = await household_in(infrastructure)
-    first = await draft(registry_app, address_change(household))
-    second = await draft(registry_app, address_change(household, "Another"))
-    submit = await act(registry_app, principal, first, "submit")
-    cancel = await act(registry_app, principal, second, "cancel", json={"reason": "typed twice"})
+    first = await draft(app, address_change(household))
+    second = await draft(app, address_change(household, "Another"))
+    submit = await act(app, principal, first, "submit")
+    cancel = await act(app, principal, second, "cancel", json={"reason": "typed twice"})
     assert (submit.status_code, cancel.status_code) == (status, status)
     if status == 200:
         assert submit.json()["status"] == "submitted"
@@ -292,48 +284,46 @@ async def test_only_the_commune_submits_and_cancels(
         assert cancel.json()["reason"] == "typed twice"
 
 
-async def test_a_decided_request_takes_no_more_actions(registry_app, infrastructure):
+async def test_a_decided_request_takes_no_more_actions(app, infrastructure):
     household = await household_in(infrastructure)
-    request = await submitted(registry_app, address_change(household))
-    rejected = await act(
-        registry_app, DMK_SEN_SOK, request, "reject", json={"reason": "No such house."}
-    )
+    request = await submitted(app, address_change(household))
+    rejected = await act(app, DMK_SEN_SOK, request, "reject", json={"reason": "No such house."})
     assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
     assert rejected.json()["reason"] == "No such house."
-    assert_problem(await act(registry_app, DMK_SEN_SOK, request, "verify"), 409)
-    assert_problem(await act(registry_app, CS_PHNOM_PENH_THMEI, request, "cancel"), 409)
-    assert_problem(await act(registry_app, CS_PHNOM_PENH_THMEI, request, "submit"), 409)
-    assert (await stored_household(registry_app, household.id)).address == ""
+    assert_problem(await act(app, DMK_SEN_SOK, request, "verify"), 409)
+    assert_problem(await act(app, CS_PHNOM_PENH_THMEI, request, "cancel"), 409)
+    assert_problem(await act(app, CS_PHNOM_PENH_THMEI, request, "submit"), 409)
+    assert (await stored_household(app, household.id)).address == ""
 
 
 # -- conflict detection ----------------------------------------------------------------------
 
 
 async def test_a_request_whose_household_changed_since_submission_is_rejected_not_applied(
-    registry_app, infrastructure
+    app, infrastructure
 ):
     household = await household_in(infrastructure)
-    first = await submitted(registry_app, address_change(household, "House 1"))
-    second = await submitted(registry_app, address_change(household, "House 2"))
+    first = await submitted(app, address_change(household, "House 1"))
+    second = await submitted(app, address_change(household, "House 2"))
     assert first["base_version"] == second["base_version"] == household.version
 
-    assert (await act(registry_app, DMK_SEN_SOK, first, "verify")).status_code == 200
-    conflict = await act(registry_app, DMK_SEN_SOK, second, "verify")
+    assert (await act(app, DMK_SEN_SOK, first, "verify")).status_code == 200
+    conflict = await act(app, DMK_SEN_SOK, second, "verify")
     problem = assert_problem(conflict, 409)
     assert problem["type"].endswith("version-conflict")
 
-    async with as_(registry_app, CS_PHNOM_PENH_THMEI) as client:
+    async with as_(app, CS_PHNOM_PENH_THMEI) as client:
         marked = (await client.get(f"/change-requests/{second['id']}")).json()
     assert marked["status"] == "rejected" and marked["reason"] == "version conflict"
     assert marked["decided_by"] == DMK_SEN_SOK.sub
-    assert (await stored_household(registry_app, household.id)).address == "House 1"
+    assert (await stored_household(app, household.id)).address == "House 1"
 
 
-async def test_a_member_edited_since_submission_is_a_conflict_too(registry_app, infrastructure):
+async def test_a_member_edited_since_submission_is_a_conflict_too(app, infrastructure):
     household = await household_in(infrastructure)
-    child = (await members_of(registry_app, household.id))["Dara"]
+    child = (await members_of(app, household.id))["Dara"]
     request = await submitted(
-        registry_app,
+        app,
         {
             "change_type": "update_member",
             "household_id": str(household.id),
@@ -341,20 +331,20 @@ async def test_a_member_edited_since_submission_is_a_conflict_too(registry_app, 
             "changes": {"school_enrolment": "primary"},
         },
     )
-    async with registry_app.state.database.transaction() as session:  # someone edits the member
+    async with app.state.database.transaction() as session:  # someone edits the member
         await session.execute(
             text("UPDATE member SET version = version + 1 WHERE id = :id"), {"id": child.id}
         )
-    assert_problem(await act(registry_app, DMK_SEN_SOK, request, "verify"), 409)
-    assert (await members_of(registry_app, household.id))["Dara"].school_enrolment is None
+    assert_problem(await act(app, DMK_SEN_SOK, request, "verify"), 409)
+    assert (await members_of(app, household.id))["Dara"].school_enrolment is None
 
 
 # -- every change type applies with the households and enrolments services -------------------
 
 
-async def test_registering_a_household_through_a_change_request(registry_app, infrastructure):
+async def test_registering_a_household_through_a_change_request(app, infrastructure):
     request = await submitted(
-        registry_app,
+        app,
         {
             "change_type": "register_household",
             "household": {
@@ -376,34 +366,34 @@ async def test_registering_a_household_through_a_change_request(registry_app, in
         },
     )
     assert request["household_id"] is None and request["awaiting_unit"] == "1208"
-    async with as_(registry_app, CP_PHNOM_PENH) as client:  # a viewer sees no national ID
+    async with as_(app, CP_PHNOM_PENH) as client:  # a viewer sees no national ID
         seen = (await client.get(f"/change-requests/{request['id']}")).json()
     assert seen["payload"]["household"]["members"][0]["national_id"] == "***"
     assert request["payload"]["household"]["members"][0]["national_id"] == "010203040"
 
-    verified = await act(registry_app, DMK_SEN_SOK, request, "verify")
+    verified = await act(app, DMK_SEN_SOK, request, "verify")
     assert verified.status_code == 200, verified.text
     body = verified.json()
-    household = await stored_household(registry_app, uuid.UUID(body["household_id"]))
+    household = await stored_household(app, uuid.UUID(body["household_id"]))
     assert body["result"]["household_code"] == household.code
     assert household.status == "active" and household.verified_by == DMK_SEN_SOK.sub
 
 
-async def _apply(registry_app, household, change: dict) -> dict:
-    request = await submitted(registry_app, {"household_id": str(household.id), **change})
-    response = await act(registry_app, DMK_SEN_SOK, request, "verify")
+async def _apply(app, household, change: dict) -> dict:
+    request = await submitted(app, {"household_id": str(household.id), **change})
+    response = await act(app, DMK_SEN_SOK, request, "verify")
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "applied"
     return response.json()
 
 
-async def test_member_changes_apply(registry_app, infrastructure):
+async def test_member_changes_apply(app, infrastructure):
     household = await household_in(infrastructure)
-    people = await members_of(registry_app, household.id)
+    people = await members_of(app, household.id)
     head, child = people["Chantha"], people["Dara"]
 
     added = await _apply(
-        registry_app,
+        app,
         household,
         {
             "change_type": "add_member",
@@ -419,7 +409,7 @@ async def test_member_changes_apply(registry_app, infrastructure):
         },
     )
     await _apply(
-        registry_app,
+        app,
         household,
         {
             "change_type": "update_member",
@@ -429,28 +419,26 @@ async def test_member_changes_apply(registry_app, infrastructure):
     )
     spouse_id = added["result"]["member_id"]
     await _apply(
-        registry_app,
+        app,
         household,
         {"change_type": "change_head", "member_id": spouse_id},
     )
     await _apply(
-        registry_app,
+        app,
         household,
         {"change_type": "remove_member", "member_id": str(head.id), "reason": "deceased"},
     )
-    people = await members_of(registry_app, household.id)
+    people = await members_of(app, household.id)
     assert people["Dara"].school_enrolment == "primary"
     assert people["Vichet"].relationship == "head"
     assert people["Chantha"].status == "deceased"
-    assert (await stored_household(registry_app, household.id)).head_member_id == uuid.UUID(
-        spouse_id
-    )
+    assert (await stored_household(app, household.id)).head_member_id == uuid.UUID(spouse_id)
 
 
-async def test_poverty_status_and_enrolment_changes_apply(registry_app, infrastructure):
+async def test_poverty_status_and_enrolment_changes_apply(app, infrastructure):
     household = await household_in(infrastructure)
     await _apply(
-        registry_app,
+        app,
         household,
         {
             "change_type": "change_poverty_status",
@@ -463,13 +451,11 @@ async def test_poverty_status_and_enrolment_changes_apply(registry_app, infrastr
             },
         },
     )
-    assert (await stored_household(registry_app, household.id)).poverty_level == "POOR_1"
-    enrolled = await _apply(
-        registry_app, household, {"change_type": "enrol", "programme_code": "FOOD_AID"}
-    )
+    assert (await stored_household(app, household.id)).poverty_level == "POOR_1"
+    enrolled = await _apply(app, household, {"change_type": "enrol", "programme_code": "FOOD_AID"})
     assert enrolled["result"]["enrolment_status"] == "enrolled"
     exited = await _apply(
-        registry_app,
+        app,
         household,
         {
             "change_type": "exit",
@@ -480,7 +466,7 @@ async def test_poverty_status_and_enrolment_changes_apply(registry_app, infrastr
     assert exited["result"]["enrolment_id"] == enrolled["result"]["enrolment_id"]
 
 
-async def test_a_member_who_leaves_ends_only_their_own_enrolments(registry_app, infrastructure):
+async def test_a_member_who_leaves_ends_only_their_own_enrolments(app, infrastructure):
     """Removing a member exits the member's live enrolments (with the reason and the day, in
     history and on the enrolment topic), so no benefit can be recorded for them; the
     household's own enrolments stay as they were."""
@@ -500,12 +486,10 @@ async def test_a_member_who_leaves_ends_only_their_own_enrolments(registry_app, 
                 ),
             ],
         )
-    pupil = (await members_of(registry_app, household.id))["Dara"]
-    food = await _apply(
-        registry_app, household, {"change_type": "enrol", "programme_code": "FOOD_AID"}
-    )
+    pupil = (await members_of(app, household.id))["Dara"]
+    food = await _apply(app, household, {"change_type": "enrol", "programme_code": "FOOD_AID"})
     scholarship = await _apply(
-        registry_app,
+        app,
         household,
         {
             "change_type": "enrol",
@@ -515,11 +499,11 @@ async def test_a_member_who_leaves_ends_only_their_own_enrolments(registry_app, 
     )
     assert scholarship["result"]["enrolment_status"] == "enrolled"
     await _apply(
-        registry_app,
+        app,
         household,
         {"change_type": "remove_member", "member_id": str(pupil.id), "reason": "moved_out"},
     )
-    async with as_(registry_app, DMK_SEN_SOK) as client:
+    async with as_(app, DMK_SEN_SOK) as client:
         ended = (await client.get(f"/enrolments/{scholarship['result']['enrolment_id']}")).json()
         kept = (await client.get(f"/enrolments/{food['result']['enrolment_id']}")).json()
         benefit = await client.post(
@@ -531,12 +515,12 @@ async def test_a_member_who_leaves_ends_only_their_own_enrolments(registry_app, 
                 "status": "scheduled",
             },
         )
-    today = registry_app.state.clock.today()
+    today = app.state.clock.today()
     assert (ended["status"], ended["exited_on"]) == ("exited", str(today))
     assert "moved_out" in ended["status_reason"]
     assert kept["status"] == "enrolled"
     assert "exited" in assert_problem(benefit, 409)["detail"]
-    async with registry_app.state.database.transaction() as session:
+    async with app.state.database.transaction() as session:
         exits = (
             (
                 await session.execute(
@@ -563,15 +547,15 @@ async def test_a_member_who_leaves_ends_only_their_own_enrolments(registry_app, 
     assert "exited" in actions
 
 
-async def test_an_enrolment_the_rules_refuse_rejects_the_request(registry_app, infrastructure):
+async def test_an_enrolment_the_rules_refuse_rejects_the_request(app, infrastructure):
     household = await household_in(infrastructure, poverty_level="NOT_POOR")
     request = await submitted(
-        registry_app,
+        app,
         {"change_type": "enrol", "household_id": str(household.id), "programme_code": "FOOD_AID"},
     )
-    problem = assert_problem(await act(registry_app, DMK_SEN_SOK, request, "verify"), 409)
+    problem = assert_problem(await act(app, DMK_SEN_SOK, request, "verify"), 409)
     assert "not eligible" in problem["detail"]
-    async with as_(registry_app, DMK_SEN_SOK) as client:
+    async with as_(app, DMK_SEN_SOK) as client:
         marked = (await client.get(f"/change-requests/{request['id']}")).json()
     assert marked["status"] == "rejected" and marked["result"]["enrolment_status"] == "rejected"
 
@@ -588,81 +572,75 @@ def move_to(household, village_code) -> dict:
 
 
 async def test_a_move_to_a_sibling_commune_needs_its_acceptance_then_the_district(
-    registry_app, infrastructure
+    app, infrastructure
 ):
     household = await household_in(infrastructure)
-    request = await submitted(registry_app, move_to(household, VILLAGE_TUEK_THLA))
+    request = await submitted(app, move_to(household, VILLAGE_TUEK_THLA))
     assert (request["awaiting_action"], request["awaiting_unit"]) == ("accept_move", "120802")
 
-    async with as_(
-        registry_app, CS_TUEK_THLA
-    ) as client:  # the destination sees it, and it awaits it
+    async with as_(app, CS_TUEK_THLA) as client:  # the destination sees it, and it awaits it
         theirs = (await client.get("/change-requests", params={"awaiting_me": "true"})).json()
     assert [r["id"] for r in theirs["items"]] == [request["id"]]
 
-    too_early = await act(registry_app, DMK_SEN_SOK, request, "verify")
+    too_early = await act(app, DMK_SEN_SOK, request, "verify")
     assert assert_problem(too_early, 409)["type"].endswith("awaiting-destination")
-    assert_problem(await act(registry_app, CS_PHNOM_PENH_THMEI, request, "accept-move"), 403)
-    accepted = await act(registry_app, CS_TUEK_THLA, request, "accept-move")
+    assert_problem(await act(app, CS_PHNOM_PENH_THMEI, request, "accept-move"), 403)
+    accepted = await act(app, CS_TUEK_THLA, request, "accept-move")
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["destination_accepted_by"] == CS_TUEK_THLA.sub
     assert (accepted.json()["awaiting_action"], accepted.json()["awaiting_unit"]) == (
         "verify",
         "1208",
     )
-    assert_problem(await act(registry_app, CS_TUEK_THLA, request, "accept-move"), 409)
+    assert_problem(await act(app, CS_TUEK_THLA, request, "accept-move"), 409)
 
-    verified = await act(registry_app, DMK_SEN_SOK, request, "verify")
+    verified = await act(app, DMK_SEN_SOK, request, "verify")
     assert verified.status_code == 200 and verified.json()["status"] == "applied"
-    stored = await stored_household(registry_app, household.id)
+    stored = await stored_household(app, household.id)
     assert stored.village_code == VILLAGE_TUEK_THLA
-    assert {m.village_code for m in (await members_of(registry_app, household.id)).values()} == {
+    assert {m.village_code for m in (await members_of(app, household.id)).values()} == {
         VILLAGE_TUEK_THLA
     }
 
 
 async def test_a_move_to_another_district_is_verified_by_both_districts_in_order(
-    registry_app, infrastructure
+    app, infrastructure
 ):
     household = await household_in(infrastructure)
-    request = await submitted(registry_app, move_to(household, VILLAGE_TONLE_BASAK))
-    assert (await act(registry_app, CS_TONLE_BASAK, request, "accept-move")).status_code == 200
+    request = await submitted(app, move_to(household, VILLAGE_TONLE_BASAK))
+    assert (await act(app, CS_TONLE_BASAK, request, "accept-move")).status_code == 200
 
     # The origin district waits for the destination district to agree to receive it.
-    early = await act(registry_app, DMK_SEN_SOK, request, "verify")
+    early = await act(app, DMK_SEN_SOK, request, "verify")
     assert assert_problem(early, 409)["type"].endswith("awaiting-other-district")
-    first = await act(registry_app, DMK_CHAMKAR_MON, request, "verify")
+    first = await act(app, DMK_CHAMKAR_MON, request, "verify")
     assert first.status_code == 200, first.text
     assert first.json()["status"] == "submitted"
     assert first.json()["verified_districts"] == ["1201"]
     assert first.json()["awaiting_unit"] == "1208"
-    assert (
-        await stored_household(registry_app, household.id)
-    ).village_code == VILLAGE_PHNOM_PENH_THMEI
-    assert_problem(await act(registry_app, DMK_CHAMKAR_MON, request, "verify"), 409)
+    assert (await stored_household(app, household.id)).village_code == VILLAGE_PHNOM_PENH_THMEI
+    assert_problem(await act(app, DMK_CHAMKAR_MON, request, "verify"), 409)
 
-    last = await act(registry_app, DMK_SEN_SOK, request, "verify")
+    last = await act(app, DMK_SEN_SOK, request, "verify")
     assert last.status_code == 200 and last.json()["status"] == "applied"
     assert last.json()["verified_districts"] == ["1201", "1208"]
-    assert (await stored_household(registry_app, household.id)).village_code == VILLAGE_TONLE_BASAK
+    assert (await stored_household(app, household.id)).village_code == VILLAGE_TONLE_BASAK
 
 
-async def test_a_province_over_both_districts_verifies_a_move_in_one_step(
-    registry_app, infrastructure
-):
+async def test_a_province_over_both_districts_verifies_a_move_in_one_step(app, infrastructure):
     household = await household_in(infrastructure)
-    request = await submitted(registry_app, move_to(household, VILLAGE_TONLE_BASAK))
-    assert (await act(registry_app, CS_TONLE_BASAK, request, "accept-move")).status_code == 200
-    verified = await act(registry_app, CP_PHNOM_PENH_VERIFIER, request, "verify")
+    request = await submitted(app, move_to(household, VILLAGE_TONLE_BASAK))
+    assert (await act(app, CS_TONLE_BASAK, request, "accept-move")).status_code == 200
+    verified = await act(app, CP_PHNOM_PENH_VERIFIER, request, "verify")
     assert verified.status_code == 200 and verified.json()["status"] == "applied"
     assert verified.json()["verified_districts"] == ["1201", "1208"]
 
 
-async def test_the_destination_commune_may_refuse_a_move(registry_app, infrastructure):
+async def test_the_destination_commune_may_refuse_a_move(app, infrastructure):
     household = await household_in(infrastructure)
-    request = await submitted(registry_app, move_to(household, VILLAGE_TUEK_THLA))
+    request = await submitted(app, move_to(household, VILLAGE_TUEK_THLA))
     refused = await act(
-        registry_app,
+        app,
         CS_TUEK_THLA,
         request,
         "reject",
@@ -670,13 +648,9 @@ async def test_the_destination_commune_may_refuse_a_move(registry_app, infrastru
     )
     assert refused.status_code == 200 and refused.json()["status"] == "rejected"
     # Any other commune officer may not reject anything.
-    other = await submitted(registry_app, address_change(household))
-    assert_problem(
-        await act(registry_app, CS_TUEK_THLA, other, "reject", json={"reason": "no way"}), 403
-    )
-    assert (
-        await stored_household(registry_app, household.id)
-    ).village_code == VILLAGE_PHNOM_PENH_THMEI
+    other = await submitted(app, address_change(household))
+    assert_problem(await act(app, CS_TUEK_THLA, other, "reject", json={"reason": "no way"}), 403)
+    assert (await stored_household(app, household.id)).village_code == VILLAGE_PHNOM_PENH_THMEI
 
 
 # -- bad input -------------------------------------------------------------------------------
@@ -724,41 +698,41 @@ async def test_the_destination_commune_may_refuse_a_move(registry_app, infrastru
     ],
 )
 async def test_bad_changes_are_named_and_nothing_is_written(
-    registry_app, infrastructure, body, status, field
+    app, infrastructure, body, status, field
 ):
     household = await household_in(infrastructure)
-    async with as_(registry_app, CS_PHNOM_PENH_THMEI) as client:
+    async with as_(app, CS_PHNOM_PENH_THMEI) as client:
         response = await client.post(
             "/change-requests", json={"household_id": str(household.id), **body}
         )
     problem = assert_problem(response, status, field)
     if field == "change_type":
         assert "move_household" in problem["errors"][0]["reason"]
-    assert await counts(registry_app) == (0, 0)
+    assert await counts(app) == (0, 0)
 
 
-async def test_requests_need_a_verified_household(registry_app, infrastructure):
+async def test_requests_need_a_verified_household(app, infrastructure):
     pending = await household_in(infrastructure, status="pending_verification")
     unknown = {**address_change(pending), "household_id": str(uuid.uuid4())}
-    async with as_(registry_app, CS_PHNOM_PENH_THMEI) as client:
+    async with as_(app, CS_PHNOM_PENH_THMEI) as client:
         direct = await client.post("/change-requests", json=address_change(pending))
         missing = await client.post("/change-requests", json=unknown)
     assert assert_problem(direct, 409)["type"].endswith("direct-edit-instead")
     assert_problem(missing, 422, "household_id")
-    assert await counts(registry_app) == (0, 0)
+    assert await counts(app) == (0, 0)
 
 
 # -- worklists -------------------------------------------------------------------------------
 
 
-async def test_worklists_show_what_awaits_each_unit(registry_app, infrastructure):
+async def test_worklists_show_what_awaits_each_unit(app, infrastructure):
     household = await household_in(infrastructure)
-    a_draft = await draft(registry_app, address_change(household, "draft"))
-    to_verify = await submitted(registry_app, address_change(household, "verify me"))
-    a_move = await submitted(registry_app, move_to(household, VILLAGE_TONLE_BASAK))
+    a_draft = await draft(app, address_change(household, "draft"))
+    to_verify = await submitted(app, address_change(household, "verify me"))
+    a_move = await submitted(app, move_to(household, VILLAGE_TONLE_BASAK))
 
     async def awaiting(principal, **params):
-        async with as_(registry_app, principal) as client:
+        async with as_(app, principal) as client:
             response = await client.get(
                 "/change-requests", params={"awaiting_me": "true", **params}
             )
@@ -769,12 +743,12 @@ async def test_worklists_show_what_awaits_each_unit(registry_app, infrastructure
     assert await awaiting(DMK_SEN_SOK) == [to_verify["id"]]
     assert await awaiting(CS_TONLE_BASAK) == [a_move["id"]]
     assert await awaiting(DMK_CHAMKAR_MON) == []
-    await act(registry_app, CS_TONLE_BASAK, a_move, "accept-move")
+    await act(app, CS_TONLE_BASAK, a_move, "accept-move")
     assert await awaiting(DMK_CHAMKAR_MON) == [a_move["id"]]
     assert await awaiting(CP_PHNOM_PENH_VERIFIER) == [to_verify["id"], a_move["id"]]
     assert await awaiting(CP_BANTEAY_MEANCHEY_VERIFIER) == []
 
-    async with as_(registry_app, DMK_SEN_SOK) as client:
+    async with as_(app, DMK_SEN_SOK) as client:
         by_type = await client.get("/change-requests", params={"change_type": "move_household"})
         by_status = await client.get("/change-requests", params={"status": "draft"})
         by_place = await client.get("/change-requests", params={"location": "120101"})
@@ -798,7 +772,7 @@ async def test_worklists_show_what_awaits_each_unit(registry_app, infrastructure
 
 
 async def test_change_request_events_are_published(infrastructure, clean_databases):
-    registry_app = create_app(
+    app = create_app(
         Settings(
             database_url=infrastructure.database_url("registry"),
             kafka_bootstrap_servers=infrastructure.bootstrap_servers,
@@ -808,12 +782,12 @@ async def test_change_request_events_are_published(infrastructure, clean_databas
         )
     )
     household = await household_in(infrastructure)
-    async with running(registry_app):
-        applied = await submitted(registry_app, move_to(household, VILLAGE_TUEK_THLA))
-        conflicting = await submitted(registry_app, address_change(household))
-        await act(registry_app, CS_TUEK_THLA, applied, "accept-move")
-        assert (await act(registry_app, DMK_SEN_SOK, applied, "verify")).status_code == 200
-        assert (await act(registry_app, DMK_SEN_SOK, conflicting, "verify")).status_code == 409
+    async with running(app):
+        applied = await submitted(app, move_to(household, VILLAGE_TUEK_THLA))
+        conflicting = await submitted(app, address_change(household))
+        await act(app, CS_TUEK_THLA, applied, "accept-move")
+        assert (await act(app, DMK_SEN_SOK, applied, "verify")).status_code == 200
+        assert (await act(app, DMK_SEN_SOK, conflicting, "verify")).status_code == 409
         ids = {applied["id"], conflicting["id"]}
 
         def ours(records):
@@ -874,9 +848,9 @@ async def test_change_requests_through_the_gateway(platform, infrastructure, cle
     assert national_read.status_code == 200
 
 
-async def test_a_retried_draft_is_created_once(registry_app, infrastructure):
+async def test_a_retried_draft_is_created_once(app, infrastructure):
     household = await household_in(infrastructure)
-    async with as_(registry_app, CS_PHNOM_PENH_THMEI) as client:
+    async with as_(app, CS_PHNOM_PENH_THMEI) as client:
         first = await client.post(
             "/change-requests", json=address_change(household), headers={"Idempotency-Key": "cr-1"}
         )
@@ -886,23 +860,23 @@ async def test_a_retried_draft_is_created_once(registry_app, infrastructure):
     assert first.status_code == again.status_code == 201
     assert again.json()["id"] == first.json()["id"]
     assert again.headers["idempotent-replayed"] == "true"
-    assert (await counts(registry_app))[0] == 1
+    assert (await counts(app))[0] == 1
 
 
-async def test_two_verifiers_at_once_apply_the_change_once(registry_app, infrastructure):
+async def test_two_verifiers_at_once_apply_the_change_once(app, infrastructure):
     import asyncio
 
     household = await household_in(infrastructure)
-    request = await submitted(registry_app, address_change(household))
+    request = await submitted(app, address_change(household))
     url = f"/change-requests/{request['id']}/verify"
     async with (
-        as_(registry_app, DMK_SEN_SOK) as district,
-        as_(registry_app, NATIONAL_VERIFIER) as national,
+        as_(app, DMK_SEN_SOK) as district,
+        as_(app, NATIONAL_VERIFIER) as national,
     ):
         results = await asyncio.gather(
             district.post(url, headers={"If-Match": '"2"'}),
             national.post(url, headers={"If-Match": '"2"'}),
         )
     assert sorted(r.status_code for r in results) in ([200, 409], [200, 412])
-    stored = await stored_household(registry_app, household.id)
+    stored = await stored_household(app, household.id)
     assert stored.version == household.version + 1  # applied exactly once

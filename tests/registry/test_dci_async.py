@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from services.registry.dci import service
 from services.registry.dci.models import DciDelivery, DciTransaction
-from tests.harness import client_for, running, wait_for
+from tests.harness import client_for, wait_for
 from tests.registry.dci_support import (
+    ALLOW_TEST_CALLBACKS,
     DCI_CLIENT,
     Receiver,
     by_household_id,
@@ -19,18 +20,12 @@ from tests.registry.dci_support import (
     header,
     in_phnom_penh,
     now,
-    registry_app,
     search_message,
     subscribe_message,
 )
 from tests.registry.factories import RegistryRows, make_household
 
-
-@pytest.fixture
-async def app(infrastructure, clean_databases):
-    app = registry_app(infrastructure)
-    async with running(app):
-        yield app
+pytestmark = ALLOW_TEST_CALLBACKS
 
 
 @pytest.fixture

@@ -12,16 +12,18 @@ from sqlalchemy import select
 from services.registry.dci import service
 from services.registry.dci.models import DciDelivery, DciSubscription
 from services.registry.dci.schedule import FrequencyError, NotifySchedule
-from shared.clock import CAMBODIA, ManualClock
-from tests.harness import client_for, running, wait_for
+from shared.clock import CAMBODIA
+from tests.harness import client_for, wait_for
 from tests.registry.dci_support import (
+    ALLOW_TEST_CALLBACKS,
     DCI_CLIENT,
     Receiver,
     in_phnom_penh,
-    registry_app,
     subscribe_message,
 )
 from tests.registry.factories import RegistryRows, make_household
+
+pytestmark = ALLOW_TEST_CALLBACKS
 
 WINDOW = {"start_time": "2026-11-01T00:00:00+07:00", "end_time": "2027-11-01T00:00:00+07:00"}
 
@@ -99,20 +101,6 @@ def test_a_frequency_that_does_not_read_is_refused_naming_the_field(frequency, f
 # -- subscribing and notifying -----------------------------------------------------------------
 
 
-@pytest.fixture
-def clock() -> ManualClock:
-    """The registry's clock, standing in the window a week before the first fire time: what is
-    due is judged by it, never by the day the test runs."""
-    return ManualClock(ict(2026, 11, 28, 12))
-
-
-@pytest.fixture
-async def app(infrastructure, clean_databases, clock):
-    app = registry_app(infrastructure, clock=clock)
-    async with running(app):
-        yield app
-
-
 async def subscribed(app, receiver: Receiver, frequency) -> dict:
     async with client_for(app, DCI_CLIENT, audience="registry") as client:
         ack = await client.post(
@@ -157,7 +145,10 @@ async def test_a_frequency_that_does_not_read_is_rejected_and_nothing_is_stored(
         assert (await session.scalars(select(DciSubscription))).all() == []
 
 
-async def test_notifications_wait_for_the_fire_time_and_go_out_together(app, infrastructure, clock):
+# The registry's clock stands in the window a week before the first fire time: what is due is
+# judged by it, never by the day the test runs.
+@pytest.mark.registry_clock(datetime(2026, 11, 28, 12, tzinfo=CAMBODIA))
+async def test_notifications_wait_for_the_fire_time_and_go_out_together(app, infrastructure):
     """Events inside the window are held until the schedule's next fire time and sent there
     as one message; an event before the window is not notified. The registry's clock then
     reaches the first fire time (5 December) and only that batch goes out."""
@@ -207,7 +198,7 @@ async def test_notifications_wait_for_the_fire_time_and_go_out_together(app, inf
         assert receiver.received == []
         assert await statuses() == ["pending", "pending", "pending"]
 
-        clock.set(ict(2026, 12, 5, 0, 0, 1))
+        app.state.clock.set(ict(2026, 12, 5, 0, 0, 1))
         app.state.dci_worker.wake.set()
 
         after: list[str] = []

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from services.registry.dci.models import DciTransaction
-from tests.harness import CS_PHNOM_PENH_THMEI, NATIONAL, client_for, running
+from tests.harness import CS_PHNOM_PENH_THMEI, NATIONAL, client_for
 from tests.registry.dci_support import (
     CLIENT_WITHOUT_SCOPE,
     DCI_CLIENT,
@@ -18,7 +18,6 @@ from tests.registry.dci_support import (
     codes_of,
     expression,
     header,
-    registry_app,
     search_item,
     search_message,
 )
@@ -32,13 +31,6 @@ from tests.registry.factories import (
 )
 
 SYNC = "/dci/registry/sync/search"
-
-
-@pytest.fixture
-async def app(infrastructure, clean_databases):
-    app = registry_app(infrastructure)
-    async with running(app):
-        yield app
 
 
 @pytest.fixture

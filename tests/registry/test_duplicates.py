@@ -27,7 +27,6 @@ from tests.harness import (
     read_topic,
     running,
 )
-from tests.registry.dci_support import registry_app
 from tests.registry.factories import (
     VILLAGE_BANTEAY_MEANCHEY,
     VILLAGE_PHNOM_PENH_THMEI,
@@ -40,13 +39,6 @@ from tests.registry.factories import (
 NATIONAL_VERIFIER = Principal(
     sub="national-verifier", tier=Tier.NATIONAL, roles=frozenset({"registry.verifier"})
 )
-
-
-@pytest.fixture
-async def app(infrastructure, clean_databases):
-    app = registry_app(infrastructure)
-    async with running(app):
-        yield app
 
 
 def rows(infrastructure):

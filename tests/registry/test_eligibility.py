@@ -25,7 +25,11 @@ from tests.harness import (
     DMK_SEN_SOK,
     NATIONAL,
 )
-from tests.registry.programme_support import as_, assert_problem, family_household, registry_app
+from tests.registry.conftest import as_
+from tests.registry.programme_support import ON_THE_DAY, assert_problem, family_household
+
+# Their households, enrolments and benefits describe 21 November 2026: so does the clock.
+pytestmark = ON_THE_DAY
 
 ON = date(2026, 11, 21)
 POOR = {"kind": "poverty_level", "id": "poor", "levels": ["POOR_1", "POOR_2"]}
@@ -209,12 +213,6 @@ def test_outcomes_serialise_to_plain_json():
 
 
 # -- the endpoint ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def app(infrastructure, clean_databases):
-    async with registry_app(infrastructure) as app:
-        yield app
 
 
 async def test_a_households_verdict_for_every_active_programme(app, infrastructure):

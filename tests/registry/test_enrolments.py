@@ -26,6 +26,7 @@ from tests.harness import (
     envelopes,
     read_topic,
 )
+from tests.registry.conftest import as_
 from tests.registry.factories import (
     VILLAGE_PHNOM_PENH_THMEI,
     VILLAGE_TUEK_THLA,
@@ -36,21 +37,18 @@ from tests.registry.factories import (
 from tests.registry.programme_support import (
     CP_BANTEAY_MEANCHEY_VERIFIER,
     NATIONAL_VERIFIER,
-    as_,
+    ON_THE_DAY,
     assert_problem,
     family_household,
     on_app_clock,
     outbox_count,
-    registry_app,
+    relaying_registry_app,
 )
 
+# Their households, enrolments and benefits describe 21 November 2026: so does the clock.
+pytestmark = ON_THE_DAY
+
 ENROLMENT = "kh.gov.sp.registry.enrolment"
-
-
-@pytest.fixture
-async def app(infrastructure, clean_databases):
-    async with registry_app(infrastructure) as app:
-        yield app
 
 
 async def enrolment_rows(app) -> int:
@@ -552,7 +550,7 @@ async def test_the_list_filters_and_pages(app, infrastructure):
 
 
 async def test_enrolment_events_reach_their_topic(infrastructure, clean_databases):
-    async with registry_app(infrastructure, relay=True) as app:
+    async with relaying_registry_app(infrastructure) as app:
         household = await family_household(infrastructure)
         enrolment = await enrolled(app, household)
         records = await read_topic(

@@ -3,27 +3,18 @@ values masked for readers who may not see them; reading history is itself logged
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from services.registry.households.models import PersonalDataAccess
-from services.registry.main import create_app
 from tests.harness import (
     CP_BANTEAY_MEANCHEY,
     CP_PHNOM_PENH,
     CS_PHNOM_PENH_THMEI,
     CS_TUEK_THLA,
     DMK_SEN_SOK,
-    running,
 )
-from tests.registry.test_households import as_, assert_problem, register, registry_settings
-
-
-@pytest.fixture
-async def app(infrastructure, clean_databases):
-    app = create_app(registry_settings(infrastructure))
-    async with running(app):
-        yield app
+from tests.registry.conftest import as_
+from tests.registry.test_households import assert_problem, register
 
 
 async def corrected_and_verified(app) -> dict:

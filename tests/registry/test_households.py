@@ -9,7 +9,6 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from services.registry.config import Settings
 from services.registry.households.codes import format_household_code, is_valid_household_code
 from services.registry.households.models import (
     Household,
@@ -29,11 +28,11 @@ from tests.harness import (
     CS_TUEK_THLA,
     DMK_SEN_SOK,
     NATIONAL,
-    client_for,
     envelopes,
     read_topic,
     running,
 )
+from tests.registry.conftest import as_, registry_settings
 from tests.registry.factories import (
     VILLAGE_BANTEAY_MEANCHEY,
     VILLAGE_PHNOM_PENH_THMEI,
@@ -65,27 +64,6 @@ JURISDICTION = {
     "other-province": CP_BANTEAY_MEANCHEY,
     "national": NATIONAL,
 }
-
-
-def registry_settings(infrastructure, **overrides) -> Settings:
-    return Settings(
-        database_url=infrastructure.database_url("registry"),
-        kafka_bootstrap_servers=infrastructure.bootstrap_servers,
-        log_json=False,
-        consumers_enabled=False,
-        **{"relay_enabled": False, **overrides},
-    )
-
-
-@pytest.fixture
-async def app(infrastructure, clean_databases):
-    app = create_app(registry_settings(infrastructure))
-    async with running(app):
-        yield app
-
-
-def as_(app, principal):
-    return client_for(app, principal, audience="registry")
 
 
 def today() -> date:

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from services.registry.config import Settings
 from services.registry.households.codes import is_valid_household_code
 from services.registry.households.models import Household, Member, PovertyStatusRecord, RecordChange
 from services.registry.imports import service as import_service
@@ -28,12 +27,12 @@ from tests.harness import (
     CS_PHNOM_PENH_THMEI,
     CS_TUEK_THLA,
     DMK_SEN_SOK,
-    client_for,
     envelopes,
     read_topic,
     running,
     wait_for,
 )
+from tests.registry.conftest import as_, registry_settings
 from tests.registry.factories import RegistryRows, make_household, member
 
 DATA = Path(__file__).parent / "data"
@@ -74,27 +73,6 @@ EXPECTED_ERRORS = {
     (15, "phone", "invalid_value"),
     (17, "village_code", "household_mismatch"),  # H10's spouse in another village
 }
-
-
-def registry_settings(infrastructure, **overrides) -> Settings:
-    return Settings(
-        database_url=infrastructure.database_url("registry"),
-        kafka_bootstrap_servers=infrastructure.bootstrap_servers,
-        log_json=False,
-        consumers_enabled=False,
-        **{"relay_enabled": False, **overrides},
-    )
-
-
-@pytest.fixture
-async def app(infrastructure, clean_databases):
-    app = create_app(registry_settings(infrastructure))
-    async with running(app):
-        yield app
-
-
-def as_(app, principal):
-    return client_for(app, principal, audience="registry")
 
 
 async def upload(client, content: bytes, name: str = "households.csv", **kwargs):

@@ -13,7 +13,6 @@ from sqlalchemy.dialects import postgresql
 from services.registry.households import repository
 from services.registry.households.models import PersonalDataAccess
 from services.registry.households.schemas import MemberSearchResult
-from services.registry.main import create_app
 from tests.harness import (
     CP_BANTEAY_MEANCHEY,
     CP_PHNOM_PENH,
@@ -21,8 +20,8 @@ from tests.harness import (
     CS_TUEK_THLA,
     DMK_SEN_SOK,
     NATIONAL,
-    running,
 )
+from tests.registry.conftest import as_
 from tests.registry.factories import (
     VILLAGE_BANTEAY_MEANCHEY,
     VILLAGE_TUEK_THLA,
@@ -30,14 +29,7 @@ from tests.registry.factories import (
     make_household,
     member,
 )
-from tests.registry.test_households import as_, assert_problem, registry_settings
-
-
-@pytest.fixture
-async def app(infrastructure, clean_databases):
-    app = create_app(registry_settings(infrastructure))
-    async with running(app):
-        yield app
+from tests.registry.test_households import assert_problem
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from sqlalchemy import select
 from services.registry.households import service
 from services.registry.households.models import Household, Member, RecordChange
 from services.registry.households.schemas import HouseholdUpdate, MemberCreate, MemberUpdate
-from services.registry.main import create_app
 from shared.problems import Problem
 from tests.harness import (
     CP_BANTEAY_MEANCHEY,
@@ -22,26 +21,17 @@ from tests.harness import (
     CS_TUEK_THLA,
     DMK_SEN_SOK,
     NATIONAL,
-    running,
 )
+from tests.registry.conftest import as_
 from tests.registry.factories import VILLAGE_PHNOM_PENH_THMEI
 from tests.registry.test_households import (
-    as_,
     assert_problem,
     outbox_rows,
     person,
     register,
-    registry_settings,
 )
 
 OTHER_VILLAGE_SAME_COMMUNE = "12080105"  # Phnom Penh Thmei village, same sangkat
-
-
-@pytest.fixture
-async def app(infrastructure, clean_databases):
-    app = create_app(registry_settings(infrastructure))
-    async with running(app):
-        yield app
 
 
 async def pending(app) -> tuple[dict, str]:

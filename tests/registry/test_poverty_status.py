@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from services.registry.households import service
 from services.registry.households.models import Household, PovertyStatusRecord
 from services.registry.households.schemas import PovertyStatusInput
-from services.registry.main import create_app
 from shared.problems import Problem
 from tests.harness import (
     CP_BANTEAY_MEANCHEY,
@@ -20,16 +19,14 @@ from tests.harness import (
     CS_TUEK_THLA,
     DMK_SEN_SOK,
     NATIONAL,
-    running,
 )
+from tests.registry.conftest import as_
 from tests.registry.factories import VILLAGE_BANTEAY_MEANCHEY, VILLAGE_TUEK_THLA
 from tests.registry.test_households import (
-    as_,
     assert_problem,
     household_at,
     outbox_rows,
     register,
-    registry_settings,
 )
 
 TODAY = date.today()
@@ -47,13 +44,6 @@ def poor(level="POOR_2", **fields) -> dict:
     }
     body.update(fields)
     return body
-
-
-@pytest.fixture
-async def app(infrastructure, clean_databases):
-    app = create_app(registry_settings(infrastructure))
-    async with running(app):
-        yield app
 
 
 async def test_setting_the_status_keeps_its_history_and_emits_the_change(app):

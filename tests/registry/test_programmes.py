@@ -18,14 +18,17 @@ from tests.harness import (
     DMK_SEN_SOK,
     NATIONAL,
 )
+from tests.registry.conftest import as_
 from tests.registry.programme_support import (
     CLIENT_WITHOUT_SCOPE,
     MOH_CLIENT,
     NATIONAL_VERIFIER,
-    as_,
+    ON_THE_DAY,
     assert_problem,
-    registry_app,
 )
+
+# Their households, enrolments and benefits describe 21 November 2026: so does the clock.
+pytestmark = ON_THE_DAY
 
 SEEDS = {
     "DISABILITY_ALLOWANCE",
@@ -34,12 +37,6 @@ SEEDS = {
     "HEALTH_EQUITY_FUND",
     "PRIMARY_SCHOLARSHIP",
 }
-
-
-@pytest.fixture
-async def app(infrastructure, clean_databases):
-    async with registry_app(infrastructure) as app:
-        yield app
 
 
 def new_code() -> str:

@@ -121,9 +121,9 @@ def counts(report: dict, location: str, level: str = "ALL") -> dict:
     return {k: v for k, v in row(report, location, level).items() if k in COUNT_KEYS and v}
 
 
-async def get_report(registry_app, principal, **params) -> dict:
+async def get_report(app, principal, **params) -> dict:
     params.setdefault("reference_date", REFERENCE.isoformat())
-    async with as_(registry_app, principal) as client:
+    async with as_(app, principal) as client:
         response = await client.get("/reports/households", params=params)
     assert response.status_code == 200, response.text
     return response.json()
@@ -140,11 +140,9 @@ def assert_problem(response, status: int) -> dict:
 # -- counts ----------------------------------------------------------------------------------
 
 
-async def test_a_district_report_counts_each_commune_by_level_sex_and_age(
-    registry_app, infrastructure
-):
+async def test_a_district_report_counts_each_commune_by_level_sex_and_age(app, infrastructure):
     await known_dataset(infrastructure)
-    report = await get_report(registry_app, DMK_SEN_SOK)
+    report = await get_report(app, DMK_SEN_SOK)
 
     assert report["area"] == {"code": "1208", "level": "district", "name": "Sen Sok"}
     assert report["breakdown_level"] == "commune"
@@ -220,16 +218,16 @@ async def test_a_district_report_counts_each_commune_by_level_sex_and_age(
 
 
 async def test_a_commune_report_is_broken_down_by_village_and_filters_by_status(
-    registry_app, infrastructure
+    app, infrastructure
 ):
     await known_dataset(infrastructure)
-    report = await get_report(registry_app, CS_PHNOM_PENH_THMEI)
+    report = await get_report(app, CS_PHNOM_PENH_THMEI)
     assert report["area"]["code"] == "120801" and report["breakdown_level"] == "village"
     assert counts(report, VILLAGE_PHNOM_PENH_THMEI)["households"] == 2
     assert counts(report, VILLAGE_PHNOM_PENH_THMEI)["members"] == 5
     assert counts(report, VILLAGE_PHNOM_PENH_THMEI_2)["households"] == 1
 
-    pending = await get_report(registry_app, CS_PHNOM_PENH_THMEI, status="pending_verification")
+    pending = await get_report(app, CS_PHNOM_PENH_THMEI, status="pending_verification")
     assert pending["household_status"] == ["pending_verification"]
     assert counts(pending, VILLAGE_PHNOM_PENH_THMEI_2, "UNASSESSED") == {
         "households": 1,
@@ -240,7 +238,7 @@ async def test_a_commune_report_is_broken_down_by_village_and_filters_by_status(
     }
     assert counts(pending, "120801", "ALL")["households"] == 1
 
-    async with as_(registry_app, CS_PHNOM_PENH_THMEI) as client:
+    async with as_(app, CS_PHNOM_PENH_THMEI) as client:
         both = await client.get(
             "/reports/households?status=active&status=pending_verification"
             f"&reference_date={REFERENCE}"
@@ -249,23 +247,23 @@ async def test_a_commune_report_is_broken_down_by_village_and_filters_by_status(
     assert counts(both.json(), "120801")["households"] == 4
 
 
-async def test_ages_are_computed_at_the_reference_date(registry_app, infrastructure):
+async def test_ages_are_computed_at_the_reference_date(app, infrastructure):
     await known_dataset(infrastructure)
     day_before = await get_report(
-        registry_app, DMK_SEN_SOK, reference_date=(REFERENCE - timedelta(days=1)).isoformat()
+        app, DMK_SEN_SOK, reference_date=(REFERENCE - timedelta(days=1)).isoformat()
     )
     # The man turning 60 on REFERENCE is still 59 the day before.
     assert row(day_before, "120801", "POOR_1")["members_age_60_plus"] == 0
     assert row(day_before, "120801", "POOR_1")["members_age_18_59"] == 2
-    next_year = await get_report(registry_app, DMK_SEN_SOK, reference_date="2027-11-21")
+    next_year = await get_report(app, DMK_SEN_SOK, reference_date="2027-11-21")
     # The boy born on 2027-01-01 now counts (0-1); both POOR_1 children are 2-5.
     assert counts(next_year, "120801", "NOT_POOR")["members_age_0_1"] == 1
     assert counts(next_year, "120801", "POOR_1")["members_age_2_5"] == 2
     assert row(next_year, "120801", "POOR_1")["members_age_0_1"] == 0
 
 
-async def test_the_reference_date_defaults_to_today(registry_app, infrastructure):
-    async with as_(registry_app, DMK_SEN_SOK) as client:
+async def test_the_reference_date_defaults_to_today(app, infrastructure):
+    async with as_(app, DMK_SEN_SOK) as client:
         response = await client.get("/reports/households")
     assert response.status_code == 200
     assert date.fromisoformat(response.json()["reference_date"]) >= REFERENCE
@@ -291,9 +289,9 @@ def test_age_groups_on_a_leap_day_and_month_ranges_across_years():
 # -- labels and CSV --------------------------------------------------------------------------
 
 
-async def test_labels_and_location_names_follow_accept_language(registry_app, infrastructure):
+async def test_labels_and_location_names_follow_accept_language(app, infrastructure):
     await known_dataset(infrastructure)
-    async with as_(registry_app, DMK_SEN_SOK) as client:
+    async with as_(app, DMK_SEN_SOK) as client:
         khmer = (
             await client.get("/reports/households", headers={"Accept-Language": "km-KH, en;q=0.5"})
         ).json()
@@ -328,10 +326,10 @@ def as_table(report: dict) -> list[list[str]]:
     ]
 
 
-async def test_csv_holds_the_same_table_as_json(registry_app, infrastructure):
+async def test_csv_holds_the_same_table_as_json(app, infrastructure):
     await known_dataset(infrastructure)
     params = {"reference_date": REFERENCE.isoformat()}
-    async with as_(registry_app, DMK_SEN_SOK) as client:
+    async with as_(app, DMK_SEN_SOK) as client:
         for language in ("km", "en"):
             headers = {"Accept-Language": language}
             as_json = await client.get("/reports/households", params=params, headers=headers)
@@ -370,13 +368,13 @@ async def test_csv_holds_the_same_table_as_json(registry_app, infrastructure):
 # -- jurisdiction ----------------------------------------------------------------------------
 
 
-async def test_each_caller_sees_only_its_own_area(registry_app, infrastructure):
+async def test_each_caller_sees_only_its_own_area(app, infrastructure):
     await known_dataset(infrastructure)
-    own = await get_report(registry_app, CS_PHNOM_PENH_THMEI)
-    sibling = await get_report(registry_app, CS_TUEK_THLA)
-    district = await get_report(registry_app, DMK_SEN_SOK)
-    other_province = await get_report(registry_app, CP_BANTEAY_MEANCHEY)
-    national = await get_report(registry_app, NATIONAL)
+    own = await get_report(app, CS_PHNOM_PENH_THMEI)
+    sibling = await get_report(app, CS_TUEK_THLA)
+    district = await get_report(app, DMK_SEN_SOK)
+    other_province = await get_report(app, CP_BANTEAY_MEANCHEY)
+    national = await get_report(app, NATIONAL)
 
     assert counts(own, "120801")["households"] == 3
     assert {r["location_code"][:6] for r in own["rows"]} == {"120801"}
@@ -401,20 +399,18 @@ async def test_each_caller_sees_only_its_own_area(registry_app, infrastructure):
     assert len(national["rows"]) == (25 + 1) * 5
 
 
-async def test_location_narrows_inside_ones_area_and_is_404_outside_it(
-    registry_app, infrastructure
-):
+async def test_location_narrows_inside_ones_area_and_is_404_outside_it(app, infrastructure):
     await known_dataset(infrastructure)
-    narrowed = await get_report(registry_app, DMK_SEN_SOK, location="120801")
+    narrowed = await get_report(app, DMK_SEN_SOK, location="120801")
     assert narrowed["area"]["code"] == "120801" and narrowed["breakdown_level"] == "village"
     assert counts(narrowed, "120801")["households"] == 3
     assert counts(narrowed, VILLAGE_PHNOM_PENH_THMEI)["households"] == 2
-    own = await get_report(registry_app, CS_PHNOM_PENH_THMEI, location="120801")
+    own = await get_report(app, CS_PHNOM_PENH_THMEI, location="120801")
     assert counts(own, "120801") == counts(narrowed, "120801")
-    province = await get_report(registry_app, NATIONAL, location="12")
+    province = await get_report(app, NATIONAL, location="12")
     assert province["breakdown_level"] == "district"
     assert counts(province, "1208")["households"] == 4
-    phnom_penh = await get_report(registry_app, CP_PHNOM_PENH, location="1208")
+    phnom_penh = await get_report(app, CP_PHNOM_PENH, location="1208")
     assert counts(phnom_penh, "1208")["households"] == 4
 
     for principal, location in [
@@ -423,16 +419,16 @@ async def test_location_narrows_inside_ones_area_and_is_404_outside_it(
         (CP_BANTEAY_MEANCHEY, "1208"),  # another province
         (DMK_SEN_SOK, "12"),
     ]:
-        async with as_(registry_app, principal) as client:
+        async with as_(app, principal) as client:
             response = await client.get("/reports/households", params={"location": location})
         assert "was not found" in assert_problem(response, 404)["detail"]
 
 
-async def test_machine_clients_get_no_report(registry_app):
+async def test_machine_clients_get_no_report(app):
     machine = Principal(
         sub="moh-health-equity", client=True, scopes=frozenset({"registry.verification.read"})
     )
-    async with as_(registry_app, machine) as client:
+    async with as_(app, machine) as client:
         response = await client.get("/reports/households")
     assert_problem(response, 403)
 
@@ -451,8 +447,8 @@ async def test_machine_clients_get_no_report(registry_app):
         ({"format": "xml"}, "format", "'json' or 'csv'"),
     ],
 )
-async def test_bad_parameters_are_problems_naming_the_field(registry_app, params, field, reason):
-    async with as_(registry_app, DMK_SEN_SOK) as client:
+async def test_bad_parameters_are_problems_naming_the_field(app, params, field, reason):
+    async with as_(app, DMK_SEN_SOK) as client:
         response = await client.get("/reports/households", params=params)
     body = assert_problem(response, 422)
     [error] = body["errors"]
@@ -460,8 +456,8 @@ async def test_bad_parameters_are_problems_naming_the_field(registry_app, params
     assert reason in error["reason"]
 
 
-async def test_an_accept_header_allowing_neither_json_nor_csv_is_406(registry_app):
-    async with as_(registry_app, DMK_SEN_SOK) as client:
+async def test_an_accept_header_allowing_neither_json_nor_csv_is_406(app):
+    async with as_(app, DMK_SEN_SOK) as client:
         response = await client.get("/reports/households", headers={"Accept": "application/xml"})
     body = assert_problem(response, 406)
     assert body["errors"][0]["field"] == "header.Accept"
@@ -569,16 +565,16 @@ def benefit_counts(report: dict, location: str, programme: str = "ALL", period="
     return {k: v for k, v in found.items() if k in BENEFIT_KEYS and v}
 
 
-async def get_enrolment_report(registry_app, principal, **params) -> dict:
-    async with as_(registry_app, principal) as client:
+async def get_enrolment_report(app, principal, **params) -> dict:
+    async with as_(app, principal) as client:
         response = await client.get("/reports/enrolments", params={**RANGE, **params})
     assert response.status_code == 200, response.text
     return response.json()
 
 
-async def test_enrolments_are_counted_by_programme_and_status(registry_app, infrastructure):
+async def test_enrolments_are_counted_by_programme_and_status(app, infrastructure):
     await known_provision(infrastructure)
-    report = await get_enrolment_report(registry_app, DMK_SEN_SOK)
+    report = await get_enrolment_report(app, DMK_SEN_SOK)
 
     assert report["area"]["code"] == "1208" and report["breakdown_level"] == "commune"
     assert (report["period_from"], report["period_to"]) == ("2026-01", "2026-12")
@@ -632,9 +628,9 @@ async def test_enrolments_are_counted_by_programme_and_status(registry_app, infr
     assert rows[1]["programme_name"] == "Family Package"
 
 
-async def test_benefits_are_counted_and_summed_by_programme_and_month(registry_app, infrastructure):
+async def test_benefits_are_counted_and_summed_by_programme_and_month(app, infrastructure):
     await known_provision(infrastructure)
-    report = await get_enrolment_report(registry_app, DMK_SEN_SOK)
+    report = await get_enrolment_report(app, DMK_SEN_SOK)
 
     family = "FAMILY_PACKAGE"
     assert benefit_counts(report, "120801", family, "2026-09") == {
@@ -683,16 +679,14 @@ async def test_benefits_are_counted_and_summed_by_programme_and_month(registry_a
     assert [r["period"] for r in rows[:13]] == [f"2026-{m:02d}" for m in range(1, 13)] + ["ALL"]
     assert len(rows) == (6 + 1) * 6 * 13
 
-    earlier = await get_enrolment_report(
-        registry_app, DMK_SEN_SOK, **{"from": "2025-12", "to": "2025-12"}
-    )
+    earlier = await get_enrolment_report(app, DMK_SEN_SOK, **{"from": "2025-12", "to": "2025-12"})
     assert benefit_counts(earlier, "120801", family, "2025-12")["paid"] == 1
     assert enrolment_counts(earlier, "120801", family).get("enrolled_in_period") is None
 
 
-async def test_enrolment_report_csv_holds_each_table_as_json_does(registry_app, infrastructure):
+async def test_enrolment_report_csv_holds_each_table_as_json_does(app, infrastructure):
     await known_provision(infrastructure)
-    async with as_(registry_app, DMK_SEN_SOK) as client:
+    async with as_(app, DMK_SEN_SOK) as client:
         headers = {"Accept-Language": "km"}
         as_json = (await client.get("/reports/enrolments", params=RANGE, headers=headers)).json()
         enrolments = await client.get(
@@ -712,13 +706,13 @@ async def test_enrolment_report_csv_holds_each_table_as_json_does(registry_app, 
     )
 
 
-async def test_enrolment_report_stays_in_the_callers_area(registry_app, infrastructure):
+async def test_enrolment_report_stays_in_the_callers_area(app, infrastructure):
     await known_provision(infrastructure)
-    own = await get_enrolment_report(registry_app, CS_PHNOM_PENH_THMEI)
-    sibling = await get_enrolment_report(registry_app, CS_TUEK_THLA)
-    other_province = await get_enrolment_report(registry_app, CP_BANTEAY_MEANCHEY)
-    national = await get_enrolment_report(registry_app, NATIONAL)
-    narrowed = await get_enrolment_report(registry_app, DMK_SEN_SOK, location="120802")
+    own = await get_enrolment_report(app, CS_PHNOM_PENH_THMEI)
+    sibling = await get_enrolment_report(app, CS_TUEK_THLA)
+    other_province = await get_enrolment_report(app, CP_BANTEAY_MEANCHEY)
+    national = await get_enrolment_report(app, NATIONAL)
+    narrowed = await get_enrolment_report(app, DMK_SEN_SOK, location="120802")
 
     assert enrolment_counts(own, "120801")["enrolments"] == 5
     assert benefit_counts(own, "120801")["benefits"] == 4
@@ -733,7 +727,7 @@ async def test_enrolment_report_stays_in_the_callers_area(registry_app, infrastr
     assert enrolment_counts(national, "")["enrolments"] == 7
     assert enrolment_counts(national, "12")["enrolments"] == 6
     assert benefit_counts(narrowed, "120802") == benefit_counts(sibling, "120802")
-    async with as_(registry_app, CS_TUEK_THLA) as client:
+    async with as_(app, CS_TUEK_THLA) as client:
         response = await client.get("/reports/enrolments", params={"location": "120801"})
     assert_problem(response, 404)
 
@@ -749,8 +743,8 @@ async def test_enrolment_report_stays_in_the_callers_area(registry_app, infrastr
         ({"location": "1299"}, "location", "not a district in the NCDD gazetteer"),
     ],
 )
-async def test_bad_enrolment_report_parameters_are_problems(registry_app, params, field, reason):
-    async with as_(registry_app, DMK_SEN_SOK) as client:
+async def test_bad_enrolment_report_parameters_are_problems(app, params, field, reason):
+    async with as_(app, DMK_SEN_SOK) as client:
         response = await client.get("/reports/enrolments", params=params)
     body = assert_problem(response, 422)
     [error] = body["errors"]
@@ -758,8 +752,8 @@ async def test_bad_enrolment_report_parameters_are_problems(registry_app, params
     assert reason in error["reason"]
 
 
-async def test_the_period_range_defaults_to_the_last_twelve_months(registry_app):
-    async with as_(registry_app, DMK_SEN_SOK) as client:
+async def test_the_period_range_defaults_to_the_last_twelve_months(app):
+    async with as_(app, DMK_SEN_SOK) as client:
         response = await client.get("/reports/enrolments")
     report = response.json()
     first, last = (date.fromisoformat(report[k] + "-01") for k in ("period_from", "period_to"))

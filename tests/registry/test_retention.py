@@ -8,7 +8,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-import pytest
 from sqlalchemy import func, select, update
 
 from services.registry.dci.models import DciDelivery, DciTransaction
@@ -16,19 +15,13 @@ from services.registry.imports.models import HouseholdImport, ImportFileChunk, I
 from services.registry.imports.repository import StagingTables
 from services.registry.retention import service as retention
 from shared.db.engine import asyncpg_dsn
-from tests.harness import CS_PHNOM_PENH_THMEI, client_for, running
-from tests.registry.dci_support import DCI_CLIENT, by_household_id, registry_app, search_message
+from tests.harness import CS_PHNOM_PENH_THMEI, client_for
+from tests.registry.conftest import as_
+from tests.registry.dci_support import DCI_CLIENT, by_household_id, search_message
 from tests.registry.factories import RegistryRows, make_household
-from tests.registry.test_imports import SAMPLE_CSV, as_, committed, small_file, validated
+from tests.registry.test_imports import SAMPLE_CSV, committed, small_file, validated
 
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-async def app(infrastructure, clean_databases):
-    app = registry_app(infrastructure)
-    async with running(app):
-        yield app
 
 
 async def retention_pass(app, **overrides) -> retention.RetentionResult:

@@ -19,6 +19,7 @@ from tests.harness import (
     envelopes,
     read_topic,
 )
+from tests.registry.conftest import as_
 from tests.registry.factories import (
     VILLAGE_BANTEAY_MEANCHEY,
     VILLAGE_PHNOM_PENH_THMEI,
@@ -29,17 +30,13 @@ from tests.registry.factories import (
 from tests.registry.programme_support import (
     CLIENT_WITHOUT_SCOPE,
     MOH_CLIENT,
-    as_,
+    ON_THE_DAY,
     assert_problem,
     family_household,
-    registry_app,
 )
 
-
-@pytest.fixture
-async def app(infrastructure, clean_databases):
-    async with registry_app(infrastructure) as app:
-        yield app
+# Their households, enrolments and benefits describe 21 November 2026: so does the clock.
+pytestmark = ON_THE_DAY
 
 
 async def enrol(app, household, programme="FAMILY_PACKAGE", member_id=None) -> str:

@@ -36,7 +36,6 @@ from shared.tiers import Tier
 
 HANDLER_ROLE = "grievance.handler"
 SENSITIVE_ROLE = grievances.SENSITIVE_ROLE
-SYSTEM = "system"
 COMPLAINANT = "complainant"
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {

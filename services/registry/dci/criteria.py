@@ -41,7 +41,6 @@ _MONGO_OPERATORS = {
     "$in": "in",
     "$ne": "ne",
 }
-ORDERED = ("gt", "lt", "ge", "le")
 
 POVERTY_LEVELS = ("POOR_1", "POOR_2", "NOT_POOR", "UNASSESSED")
 VULNERABILITY = ("disability", "elderly", "under_18", "under_2", "female_headed")

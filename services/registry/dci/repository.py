@@ -297,10 +297,6 @@ async def household_by_id(session: AsyncSession, household_id: uuid.UUID) -> Hou
     return await session.get(Household, household_id)
 
 
-async def member_by_id(session: AsyncSession, member_id: uuid.UUID) -> Member | None:
-    return await session.get(Member, member_id)
-
-
 # -- transactions ----------------------------------------------------------------------------
 
 
@@ -496,18 +492,6 @@ async def record_delivery_attempt(
     else:
         values.update(next_attempt_at=next_attempt_at)
     await session.execute(update(table).where(table.c.id == delivery_id).values(**values))
-
-
-async def deliveries_of(session: AsyncSession, transaction_id: uuid.UUID) -> list[DciDelivery]:
-    return list(
-        (
-            await session.scalars(
-                select(DciDelivery)
-                .where(DciDelivery.transaction_id == transaction_id)
-                .order_by(DciDelivery.id)
-            )
-        ).all()
-    )
 
 
 # -- retention -------------------------------------------------------------------------------

@@ -36,11 +36,6 @@ class FileFormat(enum.StrEnum):
     XLSX = "xlsx"
 
 
-class IssueSeverity(enum.StrEnum):
-    ERROR = "error"  # the row's household is not imported
-    WARNING = "warning"  # imported, but worth a look (e.g. a likely duplicate)
-
-
 class HouseholdImport(RegistryModel, table=True):
     __tablename__ = "household_import"
 
@@ -98,6 +93,8 @@ class ImportIssue(RegistryModel, table=True):
     row_number: int | None = None
     column_name: str | None = None
     value: str | None = None
+    # "error": the row's household is not imported; "warning": imported, but worth a look
+    # (e.g. a likely duplicate).
     severity: str
     code: str
     reason: str

@@ -1,0 +1,1 @@
+"""Suspected duplicate households and their review (merged or dismissed)."""

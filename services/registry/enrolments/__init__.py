@@ -1,0 +1,1 @@
+"""Enrolments: a household or a member in a programme, and its life cycle."""

@@ -1,0 +1,1 @@
+"""Households, their members, their IDPoor poverty status and the history of every change."""

@@ -1,0 +1,1 @@
+"""Social protection programmes: owners, targets, eligibility rules and benefits."""
