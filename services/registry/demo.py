@@ -19,6 +19,7 @@ from services.registry.enrolments import service as enrolments
 from services.registry.households import service as households
 from services.registry.households.models import Household
 from services.registry.households.schemas import HouseholdCreate
+from shared import clock
 from shared.db.engine import Database
 from shared.principal import Principal
 from shared.tiers import Tier
@@ -107,7 +108,7 @@ async def seed(database_url: str) -> list[str]:
         async with database.transaction() as session:
             if await session.scalar(select(func.count()).select_from(Household)):
                 return lines
-            today = enrolments.today()
+            today = clock.today()
             created = []
             for commune, registration, verify in _households(today):
                 household = await households.register_household(

@@ -29,8 +29,13 @@ from tests.registry.factories import (
     make_household,
     member,
 )
+from tests.registry.programme_support import ON_THE_DAY
 
 SYNC = "/dci/registry/sync/search"
+
+# The households' members are born on fixed dates ("age < 2" finds Vichet, born February
+# 2025): the registry answers on a clock standing on the day those ages describe.
+pytestmark = ON_THE_DAY
 
 
 @pytest.fixture
