@@ -95,9 +95,12 @@ async def family_household(
     village_code: str = VILLAGE_PHNOM_PENH_THMEI,
     status: str = "active",
     poverty_level: str = "POOR_1",
+    on: date = ON,
     **fields,
 ) -> Household:
-    """A poor household with a mother and a one-year-old: the Family Package accepts it."""
+    """A poor household with a mother and a child of fifteen months on the day `on` (the day
+    the `app` fixture's clock stands on; a test through the `platform` fixture, whose processes
+    run on the real clock, passes the real date): the Family Package accepts it."""
     async with RegistryRows(infrastructure.database_url("registry")) as session:
         return await make_household(
             session,
@@ -105,7 +108,7 @@ async def family_household(
             status=status,
             poverty_level=poverty_level,
             poverty_method="ROUND",
-            poverty_valid_until=date(2028, 6, 30),
+            poverty_valid_until=on + (date(2028, 6, 30) - ON),
             members=[
                 member(birth_date=date(1994, 5, 2), national_id="010203040"),
                 member(
@@ -113,7 +116,7 @@ async def family_household(
                     sex="male",
                     given_name_km="ដារា",
                     given_name_latin="Dara",
-                    birth_date=date(2025, 9, 1),
+                    birth_date=on - (ON - date(2025, 9, 1)),
                 ),
             ],
             **fields,
