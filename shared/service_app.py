@@ -33,6 +33,7 @@ from shared.problems import (
 )
 from shared.runtime import settle_heap
 from shared.settings import ServiceSettings
+from shared.text import ControlCharacterGuard
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,8 @@ def create_service_app(
     verifier = InternalTokenVerifier(settings.internal_token_public_key, audience=service)
     install_problem_handlers(app)
     install_storage_problem_handlers(app)
+    # Inside the token check: only the gateway's requests are read for control characters.
+    app.add_middleware(ControlCharacterGuard)
     app.add_middleware(InternalTokenGuard, verifier=verifier)
     app.add_middleware(RequestContextMiddleware, service=service)
     app.add_middleware(ClockMiddleware)
