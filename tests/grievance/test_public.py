@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 from services.grievance.grievances.tracking_code import ALPHABET, display, new_code
+from services.grievance.households import repository as households
 from tests.grievance.conftest import act, public_submission
 from tests.harness import GRIEVANCE_CS_PHNOM_PENH_THMEI
 
@@ -179,3 +181,29 @@ async def test_a_taken_tracking_code_is_drawn_again(service, monkeypatch):
     async with service.client(GRIEVANCE_CS_PHNOM_PENH_THMEI) as commune:
         listed = (await commune.get("/grievances")).json()["items"]
     assert len(listed) == 2
+
+
+async def test_the_public_answer_does_not_tell_whether_a_household_code_exists(service):
+    """Codes are sequential: if a known code moved the grievance to its household's commune,
+    `handled_by` would list poor households by commune. A code known in Phnom Penh Thmei,
+    given with Tuek Thla's commune, and an unknown code give the same public answer."""
+    async with service.app.state.database.transaction() as session:
+        await households.upsert(
+            session,
+            household_id=uuid.uuid4(),
+            household_code="HH000000042",
+            village_code="12080102",
+            status="active",
+            record_version=1,
+            now=service.clock.now(),
+        )
+    views = []
+    async with service.client(None) as citizen:
+        for code in ("HH000000042", "HH000009999"):
+            receipt = await submit(citizen, location_code="120802", household_code=code)
+            tracked = (await citizen.get(f"/public/grievances/{receipt['tracking_code']}")).json()
+            views.append(
+                {k: v for k, v in tracked.items() if k not in ("tracking_code", "submitted_at")}
+            )
+    assert views[0] == views[1]
+    assert views[0]["handled_by"] == "Tuek Thla"

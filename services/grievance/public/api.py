@@ -83,6 +83,11 @@ async def _find(session: AsyncSession, request: Request, raw_code: str, now: dat
     return grievance
 
 
+def same_commune(village_code: str, location_code: str) -> bool:
+    """Whether a village lies in the commune of a commune (6 digits) or village (8) code."""
+    return len(location_code) >= 6 and village_code[:6] == location_code[:6]
+
+
 def public_view(grievance: Grievance, timeline, language: str = "en") -> PublicGrievance:
     unit = (
         get_gazetteer().get(grievance.handling_admin_code)
@@ -155,7 +160,10 @@ async def submit_grievance(
     location, household_id = submission.location_code, None
     if submission.household_code:
         household = await households.get_by_code(session, submission.household_code)
-        if household is not None:
+        # Only a household in the commune the citizen named is linked: routing by the code
+        # alone would show, in `handled_by`, which commune a code belongs to and whether it
+        # exists, and codes are sequential (an oracle listing poor households by commune).
+        if household is not None and same_commune(household.village_code, location):
             location, household_id = household.village_code, household.household_id
     grievance = await service.submit(
         session,

@@ -26,8 +26,10 @@ class PublicSubmission(IntakeBase):
     household_code: HouseholdCode | None = Field(
         None,
         description="The household code printed on the IDPoor card, if the grievance is about "
-        "the household. When the registry knows it, the household's commune handles the "
-        "grievance; an unknown code is ignored (the answer never says which codes exist).",
+        "the household. When the registry knows it and the household lies in the commune "
+        "given in `location_code`, the grievance is linked to it (and placed at its village). "
+        "Otherwise it is handled where `location_code` says and staff link it later: what a "
+        "citizen is shown never depends on whether a code exists or where it lives.",
     )
 
     @field_validator("location_code")
