@@ -187,7 +187,7 @@ class ConsumerRunner:
 
     async def _handle(self, message: Any) -> None:
         try:
-            envelope, model, handler = self._decode(message.value)
+            envelope, model, handler = self._decode(message.value, message.topic)
         except PoisonMessage as exc:
             await self._dead_letter(message, exc)
             return
@@ -214,7 +214,7 @@ class ConsumerRunner:
         assert error is not None
         await self._dead_letter(message, error)
 
-    def _decode(self, raw: bytes | None) -> tuple[CloudEvent, Any, Handler | None]:
+    def _decode(self, raw: bytes | None, topic: str) -> tuple[CloudEvent, Any, Handler | None]:
         if raw is None:
             raise PoisonMessage("empty message")
         try:
@@ -225,6 +225,15 @@ class ConsumerRunner:
         if found is None:
             return envelope, None, None
         model_cls, handler = found
+        # Only the service that owns an event type publishes it, on its own topic: an event
+        # claiming another source, or sent to another topic, is not applied (the broker's ACLs
+        # let each service write only its own topics; this holds even where they are absent).
+        if envelope.source != model_cls.source():
+            raise PoisonMessage(
+                f"{envelope.type} comes from {model_cls.source()}, not {envelope.source}"
+            )
+        if topic != model_cls.topic():
+            raise PoisonMessage(f"{envelope.type} belongs on {model_cls.topic()}, not {topic}")
         try:
             model = model_cls.model_validate(envelope.data)
         except ValidationError as exc:
