@@ -30,6 +30,13 @@ LOCAL = ROOT / ".local"
 SERVICES = ("registry", "grievance", "isaf", "budget")
 
 
+# A process that dies is started again after 1 s, 2 s, 4 s ... (at most 30 s); one that then
+# stays up for a minute starts from 1 s again next time.
+RESTART_BASE_SECONDS = 1.0
+RESTART_MAX_SECONDS = 30.0
+RESTART_RESET_SECONDS = 60.0
+
+
 @dataclass
 class Proc:
     name: str
@@ -37,6 +44,9 @@ class Proc:
     app: str
     options: tuple[str, ...] = ()
     process: subprocess.Popen | None = None
+    started_at: float = 0.0
+    restarts: int = 0  # in a row: reset once the process has stayed up a while
+    restart_at: float | None = None  # when a process that died is started again
 
     @property
     def url(self) -> str:
@@ -140,29 +150,58 @@ class Stack:
         (LOCAL / "logs").mkdir(parents=True, exist_ok=True)
         for proc in self.procs:
             step(f"starting {proc.name} on {proc.url} (log: .local/logs/{proc.name}.log)")
-            log = open(LOCAL / "logs" / f"{proc.name}.log", "ab")  # noqa: SIM115
-            proc.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    proc.app,
-                    *proc.options,
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(proc.port),
-                    "--no-access-log",
-                    "--timeout-graceful-shutdown",
-                    "5",
-                ],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=die_with_parent,
-            )
+            self.launch(proc)
+
+    def launch(self, proc: Proc) -> None:
+        log = open(LOCAL / "logs" / f"{proc.name}.log", "ab")  # noqa: SIM115
+        proc.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                proc.app,
+                *proc.options,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(proc.port),
+                "--no-access-log",
+                "--timeout-graceful-shutdown",
+                "5",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
+        )
+        log.close()  # the child has its own copy of the descriptor
+        proc.started_at = time.monotonic()
+        proc.restart_at = None
+
+    def supervise(self, now: float | None = None) -> None:
+        """Start again, with backoff, a process that died: 1 s, 2 s, 4 s ... at most
+        RESTART_MAX_SECONDS; a process that stayed up RESTART_RESET_SECONDS starts again from
+        1 s. The rest of the stack keeps running meanwhile."""
+        now = time.monotonic() if now is None else now
+        for proc in self.procs:
+            if proc.process is None or proc.process.poll() is None:
+                if proc.process is not None and now - proc.started_at >= RESTART_RESET_SECONDS:
+                    proc.restarts = 0
+                continue
+            if proc.restart_at is None:
+                delay = min(RESTART_BASE_SECONDS * 2**proc.restarts, RESTART_MAX_SECONDS)
+                proc.restart_at = now + delay
+                print(
+                    f"{proc.name} stopped unexpectedly (code {proc.process.returncode}); "
+                    f"restarting it in {delay:.0f} s (see .local/logs/{proc.name}.log)",
+                    flush=True,
+                )
+            elif now >= proc.restart_at:
+                proc.restarts += 1
+                print(f"{proc.name}: restart {proc.restarts}", flush=True)
+                self.launch(proc)
 
     def wait_ready(self, timeout: float = 90.0) -> None:
         pending = {p.name: p for p in self.procs}
@@ -285,15 +324,8 @@ def main() -> int:
         stack.demo_lines = stack.seed_demo_data(urls)
         print(stack.summary(), flush=True)
         while True:
-            for proc in stack.procs:
-                if proc.process and proc.process.poll() is not None:
-                    print(
-                        f"{proc.name} stopped unexpectedly (code {proc.process.returncode}); "
-                        f"see .local/logs/{proc.name}.log",
-                        flush=True,
-                    )
-                    return 1
-            time.sleep(1)
+            stack.supervise()
+            time.sleep(0.5)
     except KeyboardInterrupt:
         print("\nstopping...", flush=True)
         return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import psutil
 
@@ -28,7 +30,20 @@ def test_the_stack_starts_every_process_ready_and_stops_them_all(infrastructure,
         health = httpx.get(f"{gateway.url}/health", timeout=10).json()
         direct = httpx.get(f"{stack.procs[0].url}/openapi.json", timeout=5)
         protected = httpx.get(f"{stack.procs[0].url}/nothing-public-here", timeout=5)
-        pids = [p.process.pid for p in stack.procs]
+
+        # A service that dies is started again by the launcher, the others untouched.
+        registry = next(p for p in stack.procs if p.name == "registry")
+        first_pid = registry.process.pid
+        others = {p.name: p.process.pid for p in stack.procs if p is not registry}
+        registry.process.kill()
+        registry.process.wait()
+        deadline = time.monotonic() + 60
+        while registry.process.pid == first_pid and time.monotonic() < deadline:
+            stack.supervise()
+            time.sleep(0.2)
+        stack.wait_ready(timeout=60)
+        restarted = httpx.get(f"{registry.url}/ready", timeout=5)
+        pids = [first_pid, *(p.process.pid for p in stack.procs)]
     finally:
         stack.stop()
 
@@ -40,6 +55,9 @@ def test_the_stack_starts_every_process_ready_and_stops_them_all(infrastructure,
             "checks": {"database": "ok", "broker": "ok"},
         }
     assert direct.status_code == 200
+    assert registry.process.pid != first_pid and registry.restarts == 1
+    assert restarted.status_code == 200
+    assert {p.name: p.process.pid for p in stack.procs if p is not registry} == others
     assert protected.status_code == 401, "a service reached directly answers nothing but 401"
     assert protected.headers["content-type"] == "application/problem+json"
     assert not [
