@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from services.registry.duplicates import repository, service
+from services.registry.duplicates import disclosure, repository, service
 from services.registry.duplicates.models import DuplicateCandidate, DuplicateReason, DuplicateStatus
 from services.registry.duplicates.schemas import (
     ConfirmDuplicate,
@@ -52,7 +52,7 @@ async def list_duplicates(
         page=page,
     )
     return Page(
-        items=[DuplicateSummary.model_validate(r, from_attributes=True) for r in rows],
+        items=[DuplicateSummary.model_validate(disclosure.summary_for(principal, r)) for r in rows],
         next_cursor=next_cursor,
     )
 
@@ -82,7 +82,7 @@ async def list_household_duplicates(
         page=page,
     )
     return Page(
-        items=[DuplicateSummary.model_validate(r, from_attributes=True) for r in rows],
+        items=[DuplicateSummary.model_validate(disclosure.summary_for(principal, r)) for r in rows],
         next_cursor=next_cursor,
     )
 
@@ -131,7 +131,7 @@ async def dismiss_duplicate(
         session, principal=principal, candidate=candidate, reason=body.reason
     )
     set_etag(response, candidate.version)
-    return DuplicateSummary.model_validate(candidate, from_attributes=True)
+    return DuplicateSummary.model_validate(disclosure.summary_for(principal, candidate))
 
 
 @router.post(
@@ -159,4 +159,4 @@ async def confirm_duplicate(
     require_if_match(request, candidate.version)
     candidate = await service.confirm(session, principal=principal, candidate=candidate, body=body)
     set_etag(response, candidate.version)
-    return DuplicateSummary.model_validate(candidate, from_attributes=True)
+    return DuplicateSummary.model_validate(disclosure.summary_for(principal, candidate))

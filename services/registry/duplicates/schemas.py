@@ -10,20 +10,37 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.registry.duplicates.models import DuplicateReason, DuplicateStatus
 
+WITHHELD = "Null when that household lies outside your area (see `handled_by`)."
+
+
+class HandledBy(BaseModel):
+    tier: str = Field(description="dmk, cp or national: whose verifiers decide the pair.")
+    admin_code: str = Field(description="Their administrative code (empty for national).")
+
 
 class MemberMatch(BaseModel):
     reason: DuplicateReason
-    member_id: uuid.UUID = Field(description="The member of the newer household.")
-    other_member_id: uuid.UUID = Field(description="The member of the other household.")
+    member_id: uuid.UUID | None = Field(
+        description="The member of the newer household. " + WITHHELD
+    )
+    other_member_id: uuid.UUID | None = Field(
+        description="The member of the other household. " + WITHHELD
+    )
     score: float | None = Field(None, description="Khmer-name trigram similarity (0..1).")
 
 
 class DuplicateSummary(BaseModel):
+    """A suspected pair. A household outside the caller's area is withheld: the caller sees
+    that a match exists and who decides it, never whose record it is."""
+
     id: uuid.UUID
-    household_id: uuid.UUID = Field(description="The newer household (flagged).")
-    other_household_id: uuid.UUID
-    village_code: str
-    other_village_code: str
+    household_id: uuid.UUID | None = Field(description="The newer household (flagged). " + WITHHELD)
+    other_household_id: uuid.UUID | None = Field(description=WITHHELD)
+    village_code: str | None = Field(description=WITHHELD)
+    other_village_code: str | None = Field(description=WITHHELD)
+    household_withheld: bool = False
+    other_household_withheld: bool = False
+    handled_by: HandledBy
     reasons: list[DuplicateReason]
     khmer_name_score: float | None
     status: DuplicateStatus
@@ -68,8 +85,8 @@ class HouseholdSide(BaseModel):
 
 class DuplicateDetail(DuplicateSummary):
     matches: list[MemberMatch]
-    household: HouseholdSide
-    other_household: HouseholdSide
+    household: HouseholdSide | None = Field(description=WITHHELD)
+    other_household: HouseholdSide | None = Field(description=WITHHELD)
     merge_summary: dict[str, Any] | None
 
 

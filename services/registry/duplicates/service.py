@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.duplicates import repository
+from services.registry.duplicates import disclosure, repository
 from services.registry.duplicates.models import DuplicateCandidate, DuplicateStatus
 from services.registry.duplicates.schemas import ConfirmDuplicate
 from services.registry.enrolments.models import LIVE_STATUSES, EnrolmentStatus
@@ -213,11 +213,13 @@ async def read_candidate(
     candidate = await repository.visible_candidate(session, principal, candidate_id)
     if candidate is None:
         raise Problem.not_found("The duplicate candidate")
-    ids = [candidate.household_id, candidate.other_household_id]
+    shown = disclosure.summary_for(principal, candidate)
+    # Only the households in the caller's area are read at all; the other stays withheld.
+    ids = [h for h in (shown["household_id"], shown["other_household_id"]) if h is not None]
     found = await repository.households(session, ids)
     members = await repository.members(session, ids)
-    sides = [_side(found[h], members, principal=principal) for h in ids]
-    for side in sides:
+    sides = {h: _side(found[h], members, principal=principal) for h in ids}
+    for side in sides.values():
         record_access(
             session,
             principal=principal,
@@ -229,9 +231,9 @@ async def read_candidate(
         )
     await session.flush()
     return {
-        **candidate.model_dump(),
-        "household": sides[0],
-        "other_household": sides[1],
+        **shown,
+        "household": sides.get(shown["household_id"]),
+        "other_household": sides.get(shown["other_household_id"]),
     }
 
 

@@ -1,0 +1,1 @@
+"""Attacks on the whole platform: generated jurisdiction checks over every route."""
