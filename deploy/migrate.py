@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-SERVICES = ("registry", "grievance", "isaf", "budget")
+from shared.platform import SERVICES
 
 log = logging.getLogger("sp.migrate")
 

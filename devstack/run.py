@@ -23,10 +23,10 @@ import httpx
 from devstack.broker import TansuBroker
 from devstack.postgres import EmbeddedPostgres, create_databases
 from devstack.process import die_with_parent
+from shared.platform import GATEWAY_PORT, SERVICES, default_port
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / ".local"
-SERVICES = ("registry", "grievance", "isaf", "budget")
 
 
 @dataclass
@@ -114,9 +114,9 @@ class Stack:
     # -- processes ----------------------------------------------------------------------------
 
     def start_processes(self) -> None:
-        gateway_port = _env_port("SP_GATEWAY_PORT", 8000)
-        for i, service in enumerate(SERVICES, start=1):
-            port = _env_port(f"SP_{service.upper()}_PORT", gateway_port + i)
+        gateway_port = _env_port("SP_GATEWAY_PORT", GATEWAY_PORT)
+        for service in SERVICES:
+            port = _env_port(f"SP_{service.upper()}_PORT", default_port(service, gateway_port))
             self.procs.append(Proc(service, port, f"services.{service}.main:app"))
             self.env.setdefault(f"GATEWAY_{service.upper()}_URL", f"http://127.0.0.1:{port}")
         self.procs.append(Proc("gateway", gateway_port, "gateway.main:app"))
