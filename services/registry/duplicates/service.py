@@ -38,6 +38,7 @@ from shared.events.catalog.registry import (
     MemberUpdated,
 )
 from shared.jurisdiction import require_in_jurisdiction
+from shared.masking import NATIONAL_ID, PHONE, mask_value
 from shared.outbox import emit
 from shared.principal import Principal
 from shared.problems import Problem, field_error
@@ -164,12 +165,6 @@ async def flag_duplicates(
 # --- review -----------------------------------------------------------------------------------
 
 
-def _mask(value: str | None) -> str | None:
-    if value is None:
-        return None
-    return "•" * max(len(value) - 3, 0) + value[-3:]
-
-
 def _side(household: Household, members: list[Member], *, principal: Principal) -> dict[str, Any]:
     shown = principal.has_role(*SENSITIVE_ROLES) and principal.covers(household.village_code)
     return {
@@ -194,8 +189,8 @@ def _side(household: Household, members: list[Member], *, principal: Principal) 
                 "birth_date_estimated": m.birth_date_estimated,
                 "relationship": m.relationship,
                 "status": m.status,
-                "national_id": m.national_id if shown else _mask(m.national_id),
-                "phone": m.phone if shown else _mask(m.phone),
+                "national_id": m.national_id if shown else mask_value(NATIONAL_ID, m.national_id),
+                "phone": m.phone if shown else mask_value(PHONE, m.phone),
                 "disability_severity": m.disability_severity,
             }
             for m in members
