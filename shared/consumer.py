@@ -51,6 +51,7 @@ class ConsumerContext:
 def wants_context(handler: Handler) -> bool:
     return "context" in inspect.signature(handler).parameters
 
+
 PROCESSED = Counter("sp_consumer_events_total", "Events handled", ["consumer", "outcome"])
 
 _CLAIM = text(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 
-from shared.problems import Problem, field_error
+from shared.problems import STALE_VERSION, Problem, field_error
 
 
 def etag(version: int) -> str:
@@ -36,6 +36,6 @@ def require_if_match(request: Request, current_version: int) -> None:
         raise Problem(
             412,
             f"The record is at version {current_version}; fetch it again and reapply your change.",
-            slug="stale-version",
+            slug=STALE_VERSION,
             errors=[field_error(["header", "If-Match"], "stale version")],
         )

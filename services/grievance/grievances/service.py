@@ -31,7 +31,13 @@ from services.grievance.households import repository as households
 from shared.context import request_id_var
 from shared.jurisdiction import require_in_jurisdiction
 from shared.principal import Principal
-from shared.problems import Problem
+from shared.problems import (
+    ALREADY_RATED,
+    GRIEVANCE_NOT_OPEN,
+    INVALID_TRANSITION,
+    REOPEN_PERIOD_ENDED,
+    Problem,
+)
 from shared.tiers import Tier
 
 HANDLER_ROLE = "grievance.handler"
@@ -234,7 +240,7 @@ async def link_household(
         raise Problem.conflict(
             f"A grievance that is {grievance.status} cannot be linked to a household; link it "
             "before it is resolved.",
-            slug="grievance-not-open",
+            slug=GRIEVANCE_NOT_OPEN,
         )
     household = await households.get_by_code(session, household_code)
     if household is None or not principal.covers(household.village_code):
@@ -275,7 +281,7 @@ def _move(grievance: Grievance, to: Status) -> None:
     if to not in TRANSITIONS[current]:
         raise Problem.conflict(
             f"A grievance that is {current.value} cannot become {to.value}.",
-            slug="invalid-transition",
+            slug=INVALID_TRANSITION,
         )
     grievance.status = to
 
@@ -425,14 +431,14 @@ async def escalate(
     if Status(grievance.status) not in OPEN_STATUSES:
         raise Problem.conflict(
             f"A grievance that is {grievance.status} cannot be escalated.",
-            slug="invalid-transition",
+            slug=INVALID_TRANSITION,
         )
     current = routing.HandlingUnit(Tier(grievance.handling_tier), grievance.handling_admin_code)
     target = routing.next_unit(current, grievance.location_code)
     if target is None:
         raise Problem.conflict(
             "The grievance is handled at the national tier; there is no tier above.",
-            slug="invalid-transition",
+            slug=INVALID_TRANSITION,
         )
     grievance.handling_tier = target.tier.value
     grievance.handling_admin_code = target.admin_code
@@ -499,7 +505,7 @@ async def reopen(
         grievance.reopen_until is None or now > grievance.reopen_until
     ):
         raise Problem.conflict(
-            "The period for reopening this grievance has ended.", slug="reopen-period-ended"
+            "The period for reopening this grievance has ended.", slug=REOPEN_PERIOD_ENDED
         )
     _move(grievance, Status.REOPENED)
     grievance.reopen_count += 1
@@ -521,10 +527,10 @@ async def rate(
 ) -> Grievance:
     if grievance.status not in (Status.RESOLVED, Status.CLOSED):
         raise Problem.conflict(
-            "A grievance can be rated once it is resolved.", slug="invalid-transition"
+            "A grievance can be rated once it is resolved.", slug=INVALID_TRANSITION
         )
     if grievance.rating is not None:
-        raise Problem.conflict("This grievance was already rated.", slug="already-rated")
+        raise Problem.conflict("This grievance was already rated.", slug=ALREADY_RATED)
     grievance.rating = rating
     grievance.rated_at = now
     _touch(grievance, now)

@@ -28,7 +28,7 @@ from shared.events.catalog.registry import BenefitRecorded, BenefitStatusChanged
 from shared.http.pagination import PageParams
 from shared.outbox import emit
 from shared.principal import Principal
-from shared.problems import Problem
+from shared.problems import INVALID_TRANSITION, PERIOD_TAKEN, STALE_VERSION, Problem
 
 RECORDER_ROLES = ("registry.officer", "registry.verifier")
 
@@ -162,7 +162,7 @@ async def record_benefit(
 
 def _period_taken(period: str, existing: uuid.UUID | None) -> Problem:
     problem = Problem.conflict(
-        f"A benefit for {period} is already recorded for this enrolment.", slug="period-taken"
+        f"A benefit for {period} is already recorded for this enrolment.", slug=PERIOD_TAKEN
     )
     if existing is not None:
         problem.extra["existing_benefit_id"] = str(existing)
@@ -191,13 +191,13 @@ async def change_benefit_status(
     )
     require_recorder(principal)
     if expected_version is not None and record.version != expected_version:
-        raise Problem(412, "The benefit was changed meanwhile.", slug="stale-version")
+        raise Problem(412, "The benefit was changed meanwhile.", slug=STALE_VERSION)
     previous = record.status
     if change.status not in STATUS_CHANGES[previous]:
         allowed = " or ".join(STATUS_CHANGES[previous]) or "nothing (final)"
         raise Problem.conflict(
             f"A {previous} benefit cannot become {change.status} (only {allowed}).",
-            slug="invalid-transition",
+            slug=INVALID_TRANSITION,
         )
     delivered_on = change.delivered_on or record.delivered_on
     _check_delivery(change.status, delivered_on)

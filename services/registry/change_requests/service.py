@@ -69,7 +69,15 @@ from shared.events.catalog.registry import (
 from shared.jurisdiction import require_in_jurisdiction
 from shared.outbox import emit
 from shared.principal import Principal
-from shared.problems import Problem
+from shared.problems import (
+    AWAITING_DESTINATION,
+    AWAITING_OTHER_DISTRICT,
+    CHANGE_REFUSED,
+    DIRECT_EDIT_INSTEAD,
+    NOT_SUBMITTED,
+    Problem,
+)
+from shared.problems import VERSION_CONFLICT as STALE_HOUSEHOLD
 from shared.tiers import Tier
 
 OFFICER_ROLE = "registry.officer"
@@ -181,7 +189,7 @@ async def _household_for_request(
         raise Problem.conflict(
             f"Household {household.code} is {household.status}: the commune edits it directly "
             "until the district has verified it.",
-            slug="direct-edit-instead",
+            slug=DIRECT_EDIT_INSTEAD,
         )
     if household.status != HouseholdStatus.ACTIVE:
         raise Problem.conflict(f"Household {household.code} is {household.status}.")
@@ -303,7 +311,7 @@ def _require_status(request: ChangeRequest, *allowed: str, action: str) -> None:
             raise Problem.conflict(
                 f"The change request is a draft: the commune must submit it before it can be "
                 f"{action}.",
-                slug="not-submitted",
+                slug=NOT_SUBMITTED,
             )
         raise Problem.conflict(f"The change request is {request.status}; it cannot be {action}.")
 
@@ -404,13 +412,13 @@ async def verify(
     _require_status(request, ChangeRequestStatus.SUBMITTED, action="verified")
     if request.awaiting_action == ACCEPT_MOVE:
         raise Problem.conflict(
-            "The destination commune has not accepted the move yet.", slug="awaiting-destination"
+            "The destination commune has not accepted the move yet.", slug=AWAITING_DESTINATION
         )
     remaining = _remaining(request)
     if not principal.covers(remaining[0]):
         raise Problem.conflict(
             f"The change awaits verification by district {remaining[0]} first.",
-            slug="awaiting-other-district",
+            slug=AWAITING_OTHER_DISTRICT,
         )
     taking = []
     for district in remaining:
@@ -423,7 +431,7 @@ async def verify(
         return request, Problem.conflict(
             "The household changed after this request was submitted: it was rejected as a "
             "version conflict and nothing was overwritten. Submit a new request.",
-            slug="version-conflict",
+            slug=STALE_HOUSEHOLD,
         )
 
     request.verified_districts = [*request.verified_districts, *taking]
@@ -438,7 +446,7 @@ async def verify(
     if outcome is not None:
         return await _reject(session, principal, request, outcome), Problem.conflict(
             f"The change could not be applied: {outcome}. The request was rejected.",
-            slug="change-refused",
+            slug=CHANGE_REFUSED,
         )
     request.status = ChangeRequestStatus.APPLIED
     request.decided_at = clock.now()

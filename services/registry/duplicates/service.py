@@ -41,7 +41,7 @@ from shared.jurisdiction import require_in_jurisdiction
 from shared.masking import NATIONAL_ID, PHONE, mask_value
 from shared.outbox import emit
 from shared.principal import Principal
-from shared.problems import Problem, field_error
+from shared.problems import DUPLICATE_ALREADY_DECIDED, HOUSEHOLD_CLOSED, Problem, field_error
 
 REVIEWER_ROLE = "registry.verifier"
 SENSITIVE_ROLES = ("registry.officer", "registry.verifier")
@@ -246,7 +246,7 @@ def _require_reviewer(principal: Principal, candidate: DuplicateCandidate) -> No
 def _require_suspected(candidate: DuplicateCandidate) -> None:
     if candidate.status != DuplicateStatus.SUSPECTED:
         raise Problem.conflict(
-            f"The candidate is already {candidate.status}.", slug="duplicate-already-decided"
+            f"The candidate is already {candidate.status}.", slug=DUPLICATE_ALREADY_DECIDED
         )
 
 
@@ -407,7 +407,7 @@ async def confirm(
         if household.status in households.CLOSED:
             raise Problem.conflict(
                 f"Household {household.code} is {household.status}; the pair cannot be merged.",
-                slug="household-closed",
+                slug=HOUSEHOLD_CLOSED,
             )
     members = {m.id: m for m in await repository.members(session, pair)}
     identical = _identical_pairs(

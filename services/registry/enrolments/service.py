@@ -46,7 +46,13 @@ from shared.events.catalog.registry import (
 from shared.http.pagination import PageParams
 from shared.outbox import emit
 from shared.principal import Principal
-from shared.problems import Problem
+from shared.problems import (
+    ENROLMENT_EXISTS,
+    INVALID_TRANSITION,
+    NOT_ELIGIBLE,
+    STALE_VERSION,
+    Problem,
+)
 from shared.tiers import Tier
 
 PROPOSER_ROLES = ("registry.officer", "registry.verifier")
@@ -320,7 +326,7 @@ async def propose_enrolment(
         raise Problem.conflict(
             f"A live enrolment in {programme.code} already exists for this "
             + ("member." if member_id else "household."),
-            slug="enrolment-exists",
+            slug=ENROLMENT_EXISTS,
         ) from None
     record_change(
         session,
@@ -349,7 +355,7 @@ def _already_live(existing: Enrolment) -> Problem:
     problem = Problem.conflict(
         f"This {'member' if existing.member_id else 'household'} already has a "
         f"{existing.status} enrolment in {existing.programme_code} ({existing.id}).",
-        slug="enrolment-exists",
+        slug=ENROLMENT_EXISTS,
     )
     problem.extra["existing_enrolment_id"] = str(existing.id)
     return problem
@@ -390,14 +396,14 @@ async def _for_decision(
         raise Problem(
             412,
             f"The enrolment is at version {enrolment.version}; fetch it again.",
-            slug="stale-version",
+            slug=STALE_VERSION,
         )
     allowed_from, _ = TRANSITIONS[action]
     if enrolment.status not in allowed_from:
         raise Problem.conflict(
             f"An enrolment that is {enrolment.status} cannot be {_PAST[action]} "
             f"(only from {' or '.join(allowed_from)}).",
-            slug="invalid-transition",
+            slug=INVALID_TRANSITION,
         )
     return enrolment, household
 
@@ -469,7 +475,7 @@ async def approve_enrolment(
         failing = failing_codes(result.failing())
         problem = Problem.conflict(
             "The household no longer meets the programme's rules: " + "; ".join(failing),
-            slug="not-eligible",
+            slug=NOT_ELIGIBLE,
         )
         problem.extra["failing_rules"] = failing
         raise problem

@@ -55,7 +55,7 @@ from shared.events.catalog.registry import (
 from shared.http.pagination import PageParams
 from shared.outbox.emit import emit
 from shared.principal import Principal
-from shared.problems import Problem, field_error
+from shared.problems import IMPORT_EXPIRED, IMPORT_NOT_VALIDATED, Problem, field_error
 
 log = logging.getLogger(__name__)
 
@@ -191,12 +191,12 @@ async def request_commit(
         raise Problem.conflict(
             "This import expired uncommitted and its file is no longer kept; upload the file "
             "again (households it would have created are created once only).",
-            slug="import-expired",
+            slug=IMPORT_EXPIRED,
         )
     if status != ImportStatus.VALIDATED:
         raise Problem.conflict(
             f"Only a validated import can be committed; this one is {status}.",
-            slug="import-not-validated",
+            slug=IMPORT_NOT_VALIDATED,
         )
     household_import.status = ImportStatus.COMMITTING
     household_import.committed_by = principal.sub

@@ -20,7 +20,7 @@ from services.registry.programmes.schemas import ProgrammeCreate, ProgrammeUpdat
 from shared import clock
 from shared.http.pagination import PageParams
 from shared.principal import Principal
-from shared.problems import Problem
+from shared.problems import STALE_VERSION, Problem
 
 PROGRAMME_ADMIN_ROLES = ("registry.verifier",)
 
@@ -109,7 +109,7 @@ async def update_programme(
     require_programme_admin(principal)
     programme = await get_programme(session, code=code)
     if expected_version is not None and programme.version != expected_version:
-        raise Problem(412, "The programme was changed meanwhile.", slug="stale-version")
+        raise Problem(412, "The programme was changed meanwhile.", slug=STALE_VERSION)
     before = _snapshot(programme)
     given = changes.model_fields_set
     values = changes.model_dump(mode="json", include=given - {"eligibility"})
