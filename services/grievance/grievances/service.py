@@ -28,8 +28,8 @@ from services.grievance.grievances.models import Grievance, PersonalDataAccess, 
 from services.grievance.grievances.schemas import GrievanceIntake, IntakeBase
 from services.grievance.grievances.tracking_code import new_code
 from services.grievance.households import repository as households
-from shared.context import request_id_var
 from shared.jurisdiction import require_in_jurisdiction
+from shared.personal_data import access_record
 from shared.principal import Principal
 from shared.problems import (
     ALREADY_RATED,
@@ -90,14 +90,14 @@ async def record_identity_reads(
     """Log that `principal` is being shown the complainant identity of these grievances
     (those it may see it on), in the request's transaction; returns how many were logged."""
     records = [
-        PersonalDataAccess(
-            grievance_id=grievance.id,
-            actor_sub=principal.sub,
-            actor_name=principal.name,
-            actor_tier=principal.tier.value if principal.tier else None,
-            actor_admin_code=principal.admin_code,
+        access_record(
+            PersonalDataAccess,
+            principal=principal,
+            entity="grievance",
+            entity_id=grievance.id,
+            household_id=grievance.household_id,
+            sensitive_fields=True,  # the complainant's phone number goes out with the identity
             purpose=purpose,
-            request_id=request_id_var.get(),
             at=now,
         )
         for grievance in grievances_shown
