@@ -1,7 +1,8 @@
 """HTTP routes for households, members, IDPoor status and their history.
 
-Routes only translate HTTP: they load the record, check If-Match, call the service and shape
-the answer (ETag, masking of sensitive fields by role). The rules are in `service`.
+Routes only translate HTTP: the record to change comes loaded and checked against If-Match
+(`services.registry.access`), the route calls the service and shapes the answer (ETag,
+masking of sensitive fields by role). The rules are in `service`.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from datetime import date
 from typing import Annotated
 
 import asyncpg
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry.access import HouseholdForChange, HouseholdForDirectEdit
 from services.registry.households import service
 from services.registry.households.models import (
     Household,
@@ -23,7 +25,6 @@ from services.registry.households.models import (
 )
 from services.registry.households.repository import MEMBER_PREFIX, HouseholdFilters
 from services.registry.households.schemas import (
-    SENSITIVE_FIELDS,
     HeadChange,
     HouseholdCreate,
     HouseholdPublic,
@@ -42,16 +43,16 @@ from services.registry.households.schemas import (
     RecordChangePublic,
     mask_changes,
     mask_member,
-    mask_value,
     sees_sensitive,
 )
 from shared.db.engine import Database
 from shared.db.session import DatabaseDep, SessionDep
 from shared.gazetteer import DistrictCode, LocationCode
-from shared.http.concurrency import etag, require_if_match, set_etag
+from shared.http.concurrency import etag, set_etag
 from shared.http.idempotency import IdempotencyDep
 from shared.http.pagination import Page, PageDep
 from shared.http.responses import json_response
+from shared.masking import SENSITIVE_FIELDS, mask_value
 from shared.principal import Principal, PrincipalDep
 from shared.problems import PROBLEM_RESPONSES
 
@@ -163,17 +164,6 @@ async def _answer(
     return _public(household, members, principal)
 
 
-async def _for_direct_edit(
-    session: AsyncSession, principal: Principal, request: Request, household_id: uuid.UUID
-) -> Household:
-    household = await service.household_for_change(
-        session, principal=principal, household_id=household_id
-    )
-    service.require_direct_edit(principal, household)
-    require_if_match(request, household.version)
-    return household
-
-
 # --- registration and verification ------------------------------------------------------------
 
 
@@ -216,16 +206,11 @@ async def register_household(
     responses={**_WRITE},
 )
 async def verify_household(
-    household_id: uuid.UUID,
-    request: Request,
+    household: HouseholdForChange,
     response: Response,
     session: SessionDep,
     principal: PrincipalDep,
 ) -> HouseholdPublic:
-    household = await service.household_for_change(
-        session, principal=principal, household_id=household_id
-    )
-    require_if_match(request, household.version)
     await service.verify_household(session, principal=principal, household=household)
     return await _answer(session, household, principal, response)
 
@@ -239,17 +224,12 @@ async def verify_household(
     responses={**_WRITE},
 )
 async def return_household(
-    household_id: uuid.UUID,
     body: HouseholdReturn,
-    request: Request,
+    household: HouseholdForChange,
     response: Response,
     session: SessionDep,
     principal: PrincipalDep,
 ) -> HouseholdPublic:
-    household = await service.household_for_change(
-        session, principal=principal, household_id=household_id
-    )
-    require_if_match(request, household.version)
     await service.return_household(
         session, principal=principal, household=household, reasons=body.reasons
     )
@@ -265,16 +245,11 @@ async def return_household(
     responses={**_WRITE},
 )
 async def resubmit_household(
-    household_id: uuid.UUID,
-    request: Request,
+    household: HouseholdForChange,
     response: Response,
     session: SessionDep,
     principal: PrincipalDep,
 ) -> HouseholdPublic:
-    household = await service.household_for_change(
-        session, principal=principal, household_id=household_id
-    )
-    require_if_match(request, household.version)
     await service.resubmit_household(session, principal=principal, household=household)
     return await _answer(session, household, principal, response)
 
@@ -296,14 +271,12 @@ _DIRECT = (
     responses={**_WRITE},
 )
 async def update_household(
-    household_id: uuid.UUID,
     body: HouseholdUpdate,
-    request: Request,
+    household: HouseholdForDirectEdit,
     response: Response,
     session: SessionDep,
     principal: PrincipalDep,
 ) -> HouseholdPublic:
-    household = await _for_direct_edit(session, principal, request, household_id)
     await service.update_household(session, principal=principal, household=household, changes=body)
     return await _answer(session, household, principal, response)
 
@@ -317,14 +290,12 @@ async def update_household(
     responses={**_WRITE},
 )
 async def add_household_member(
-    household_id: uuid.UUID,
     body: MemberCreate,
-    request: Request,
+    household: HouseholdForDirectEdit,
     response: Response,
     session: SessionDep,
     principal: PrincipalDep,
 ) -> HouseholdPublic:
-    household = await _for_direct_edit(session, principal, request, household_id)
     await service.add_member(session, principal=principal, household=household, data=body)
     return await _answer(session, household, principal, response)
 
@@ -337,15 +308,13 @@ async def add_household_member(
     responses={**_WRITE},
 )
 async def update_household_member(
-    household_id: uuid.UUID,
     member_id: uuid.UUID,
     body: MemberUpdate,
-    request: Request,
+    household: HouseholdForDirectEdit,
     response: Response,
     session: SessionDep,
     principal: PrincipalDep,
 ) -> HouseholdPublic:
-    household = await _for_direct_edit(session, principal, request, household_id)
     member = await service.member_for_change(session, household=household, member_id=member_id)
     await service.update_member(
         session, principal=principal, household=household, member=member, changes=body
@@ -362,15 +331,13 @@ async def update_household_member(
     responses={**_WRITE},
 )
 async def remove_household_member(
-    household_id: uuid.UUID,
     member_id: uuid.UUID,
     body: MemberRemoval,
-    request: Request,
+    household: HouseholdForDirectEdit,
     response: Response,
     session: SessionDep,
     principal: PrincipalDep,
 ) -> HouseholdPublic:
-    household = await _for_direct_edit(session, principal, request, household_id)
     member = await service.member_for_change(session, household=household, member_id=member_id)
     await service.remove_member(
         session,
@@ -391,14 +358,12 @@ async def remove_household_member(
     responses={**_WRITE},
 )
 async def change_household_head(
-    household_id: uuid.UUID,
     body: HeadChange,
-    request: Request,
+    household: HouseholdForDirectEdit,
     response: Response,
     session: SessionDep,
     principal: PrincipalDep,
 ) -> HouseholdPublic:
-    household = await _for_direct_edit(session, principal, request, household_id)
     await service.change_head(
         session,
         principal=principal,
@@ -418,14 +383,12 @@ async def change_household_head(
     responses={**_WRITE},
 )
 async def set_household_poverty_status(
-    household_id: uuid.UUID,
     body: PovertyStatusInput,
-    request: Request,
+    household: HouseholdForDirectEdit,
     response: Response,
     session: SessionDep,
     principal: PrincipalDep,
 ) -> HouseholdPublic:
-    household = await _for_direct_edit(session, principal, request, household_id)
     await service.set_poverty_status(session, principal=principal, household=household, status=body)
     return await _answer(session, household, principal, response)
 
