@@ -10,9 +10,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.grievance.access import GrievanceForChange, GrievanceRecorder
 from services.grievance.grievances import repository as grievances
 from services.grievance.grievances import service
 from services.grievance.grievances.codes import (
@@ -45,7 +46,7 @@ from services.grievance.routing import is_sensitive
 from shared.clock import ClockDep
 from shared.db import SessionDep
 from shared.gazetteer import LocationCode
-from shared.http.concurrency import require_if_match, set_etag
+from shared.http.concurrency import set_etag
 from shared.http.idempotency import IdempotencyDep
 from shared.http.language import LanguageDep
 from shared.http.pagination import Page, PageDep
@@ -122,17 +123,27 @@ async def shown(
     return [grievance_read(g, principal) for g in rows]
 
 
-async def _answer(
-    session: AsyncSession,
-    response: Response,
-    grievance: Grievance,
-    principal: Principal,
-    *,
-    purpose: str,
-    now: datetime,
-) -> GrievanceRead:
-    set_etag(response, grievance.version)
-    return (await shown(session, principal, [grievance], purpose=purpose, now=now))[0]
+class Change:
+    """A change's side of the request: who makes it, in which transaction, at what time;
+    `answer` shapes the changed grievance (ETag, identity reads logged)."""
+
+    def __init__(
+        self, session: SessionDep, principal: PrincipalDep, response: Response, clock: ClockDep
+    ) -> None:
+        self.session = session
+        self.principal = principal
+        self.response = response
+        self.now = clock.now()
+
+    async def answer(self, grievance: Grievance, *, purpose: str) -> GrievanceRead:
+        set_etag(self.response, grievance.version)
+        [body] = await shown(
+            self.session, self.principal, [grievance], purpose=purpose, now=self.now
+        )
+        return body
+
+
+ChangeDep = Annotated[Change, Depends()]
 
 
 @router.post(
@@ -144,7 +155,7 @@ async def _answer(
 async def record_grievance(
     intake: GrievanceIntake,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: GrievanceRecorder,
     idempotency: IdempotencyDep,
     clock: ClockDep,
 ) -> GrievanceRead:
@@ -203,9 +214,9 @@ async def get_grievance(
     grievance = await grievances.get_visible(session, principal, grievance_id)
     if grievance is None:
         raise Problem.not_found("The grievance")
-    return await _answer(
-        session, response, grievance, principal, purpose="get_grievance", now=clock.now()
-    )
+    set_etag(response, grievance.version)
+    [body] = await shown(session, principal, [grievance], purpose="get_grievance", now=clock.now())
+    return body
 
 
 @router.get(
@@ -227,151 +238,103 @@ def _entry(entry: TimelineEntry) -> TimelineEntryRead:
     return TimelineEntryRead.model_validate(entry, from_attributes=True)
 
 
-async def _for_change(
-    session, request: Request, principal: Principal, grievance_id: uuid.UUID
-) -> Grievance:
-    grievance = await service.get_for_change(session, grievance_id)
-    service.require_handler(principal, grievance)
-    require_if_match(request, grievance.version)
-    return grievance
-
-
 @router.post("/grievances/{grievance_id}/acknowledge", responses=_WRITE)
 async def acknowledge_grievance(
-    grievance_id: uuid.UUID,
     body: Acknowledge,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
-    clock: ClockDep,
+    grievance: GrievanceForChange,
+    change: ChangeDep,
 ) -> GrievanceRead:
-    now = clock.now()
-    grievance = await _for_change(session, request, principal, grievance_id)
     await service.acknowledge(
-        session,
-        principal=principal,
+        change.session,
+        principal=change.principal,
         grievance=grievance,
         public_message=body.public_message,
-        now=now,
+        now=change.now,
     )
-    return await _answer(
-        session, response, grievance, principal, purpose="acknowledge_grievance", now=now
-    )
+    return await change.answer(grievance, purpose="acknowledge_grievance")
 
 
 @router.post("/grievances/{grievance_id}/start", responses=_WRITE)
 async def start_work_on_grievance(
-    grievance_id: uuid.UUID,
     body: StartWork,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
-    clock: ClockDep,
+    grievance: GrievanceForChange,
+    change: ChangeDep,
 ) -> GrievanceRead:
-    now = clock.now()
-    grievance = await _for_change(session, request, principal, grievance_id)
     await service.start_work(
-        session,
-        principal=principal,
+        change.session,
+        principal=change.principal,
         grievance=grievance,
         public_message=body.public_message,
-        now=now,
+        now=change.now,
     )
-    return await _answer(
-        session, response, grievance, principal, purpose="start_work_on_grievance", now=now
-    )
+    return await change.answer(grievance, purpose="start_work_on_grievance")
 
 
 @router.post("/grievances/{grievance_id}/resolve", responses=_WRITE)
 async def resolve_grievance(
-    grievance_id: uuid.UUID,
     body: Resolve,
+    grievance: GrievanceForChange,
     request: Request,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
-    clock: ClockDep,
+    change: ChangeDep,
 ) -> GrievanceRead:
-    now = clock.now()
-    grievance = await _for_change(session, request, principal, grievance_id)
     await service.resolve(
-        session,
-        principal=principal,
+        change.session,
+        principal=change.principal,
         grievance=grievance,
         decision=body.decision,
         resolution_summary=body.resolution_summary,
         reopen_days=request.app.state.settings.reopen_days,
-        now=now,
+        now=change.now,
     )
-    return await _answer(
-        session, response, grievance, principal, purpose="resolve_grievance", now=now
-    )
+    return await change.answer(grievance, purpose="resolve_grievance")
 
 
 @router.post("/grievances/{grievance_id}/reject", responses=_WRITE)
 async def reject_grievance(
-    grievance_id: uuid.UUID,
     body: Reject,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
-    clock: ClockDep,
+    grievance: GrievanceForChange,
+    change: ChangeDep,
 ) -> GrievanceRead:
-    now = clock.now()
-    grievance = await _for_change(session, request, principal, grievance_id)
     await service.reject(
-        session, principal=principal, grievance=grievance, reason=body.reason, now=now
+        change.session,
+        principal=change.principal,
+        grievance=grievance,
+        reason=body.reason,
+        now=change.now,
     )
-    return await _answer(
-        session, response, grievance, principal, purpose="reject_grievance", now=now
-    )
+    return await change.answer(grievance, purpose="reject_grievance")
 
 
 @router.post("/grievances/{grievance_id}/close", responses=_WRITE)
 async def close_grievance(
-    grievance_id: uuid.UUID,
     body: Close,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
-    clock: ClockDep,
+    grievance: GrievanceForChange,
+    change: ChangeDep,
 ) -> GrievanceRead:
-    now = clock.now()
-    grievance = await _for_change(session, request, principal, grievance_id)
     await service.close(
-        session,
-        principal=principal,
+        change.session,
+        principal=change.principal,
         grievance=grievance,
         public_message=body.public_message,
-        now=now,
+        now=change.now,
     )
-    return await _answer(
-        session, response, grievance, principal, purpose="close_grievance", now=now
-    )
+    return await change.answer(grievance, purpose="close_grievance")
 
 
 @router.post("/grievances/{grievance_id}/escalate", responses=_WRITE)
 async def escalate_grievance(
-    grievance_id: uuid.UUID,
     body: Escalate,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
-    clock: ClockDep,
+    grievance: GrievanceForChange,
+    change: ChangeDep,
 ) -> GrievanceRead:
-    now = clock.now()
-    grievance = await _for_change(session, request, principal, grievance_id)
     await service.escalate(
-        session, principal=principal, grievance=grievance, reason=body.reason, now=now
+        change.session,
+        principal=change.principal,
+        grievance=grievance,
+        reason=body.reason,
+        now=change.now,
     )
-    return await _answer(
-        session, response, grievance, principal, purpose="escalate_grievance", now=now
-    )
+    return await change.answer(grievance, purpose="escalate_grievance")
 
 
 @router.post(
@@ -387,25 +350,19 @@ async def escalate_grievance(
     "this household.",
 )
 async def link_household(
-    grievance_id: uuid.UUID,
     body: LinkHousehold,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
-    clock: ClockDep,
+    grievance: GrievanceForChange,
+    change: ChangeDep,
 ) -> GrievanceRead:
-    now = clock.now()
-    grievance = await _for_change(session, request, principal, grievance_id)
     await service.link_household(
-        session,
-        principal=principal,
+        change.session,
+        principal=change.principal,
         grievance=grievance,
         household_code=body.household_code,
         member_id=body.member_id,
-        now=now,
+        now=change.now,
     )
-    return await _answer(session, response, grievance, principal, purpose="link_household", now=now)
+    return await change.answer(grievance, purpose="link_household")
 
 
 @router.post(

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.grievance import routing
+from services.grievance import roles, routing
 from services.grievance.grievances import events
 from services.grievance.grievances import repository as grievances
 from services.grievance.grievances.codes import (
@@ -40,8 +40,6 @@ from shared.problems import (
 )
 from shared.tiers import Tier
 
-HANDLER_ROLE = "grievance.handler"
-SENSITIVE_ROLE = grievances.SENSITIVE_ROLE
 SYSTEM = "system"
 COMPLAINANT = "complainant"
 
@@ -64,7 +62,7 @@ REASSESSMENT_DECISIONS = frozenset({Decision.UPHELD, Decision.PARTLY_UPHELD})
 
 def handles(principal: Principal, grievance: Grievance) -> bool:
     """Whether `principal` is a handler of the unit handling `grievance` right now."""
-    role = SENSITIVE_ROLE if grievance.sensitive else HANDLER_ROLE
+    role = roles.SENSITIVE if grievance.sensitive else roles.HANDLER
     return (
         principal.tier is not None
         and principal.tier.value == grievance.handling_tier
@@ -111,7 +109,7 @@ async def record_identity_reads(
 
 def require_handler(principal: Principal, grievance: Grievance) -> None:
     require_in_jurisdiction(principal, grievance.location_code, what="The grievance")
-    if grievance.sensitive and not principal.has_role(SENSITIVE_ROLE):
+    if grievance.sensitive and not principal.has_role(roles.SENSITIVE):
         raise Problem.forbidden("Sensitive grievances need the role grievance.sensitive.")
     if not handles(principal, grievance):
         raise Problem.forbidden(
@@ -196,9 +194,8 @@ async def submit(
 async def record_intake(
     session: AsyncSession, *, principal: Principal, intake: GrievanceIntake, now: datetime
 ) -> Grievance:
-    """Staff intake: placed at the given location, or at the linked household's village."""
-    if not principal.has_role(HANDLER_ROLE, SENSITIVE_ROLE):
-        raise Problem.forbidden("Recording grievances needs the role grievance.handler.")
+    """Staff intake: placed at the given location, or at the linked household's village.
+    The route admits handlers only (`access.GrievanceRecorder`)."""
     location = intake.location_code
     if intake.household_id is not None:
         household = await households.get(session, intake.household_id)
