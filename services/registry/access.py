@@ -110,3 +110,10 @@ def enrolment_for_decision(action: str) -> Callable[..., Awaitable[Enrolment]]:
         return enrolment
 
     return load
+
+
+EnrolmentToApprove = Annotated[Enrolment, Depends(enrolment_for_decision("approve"))]
+EnrolmentToReject = Annotated[Enrolment, Depends(enrolment_for_decision("reject"))]
+EnrolmentToSuspend = Annotated[Enrolment, Depends(enrolment_for_decision("suspend"))]
+EnrolmentToResume = Annotated[Enrolment, Depends(enrolment_for_decision("resume"))]
+EnrolmentToExit = Annotated[Enrolment, Depends(enrolment_for_decision("exit"))]

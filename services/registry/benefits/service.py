@@ -30,8 +30,6 @@ from shared.outbox import emit
 from shared.principal import Principal
 from shared.problems import INVALID_TRANSITION, PERIOD_TAKEN, STALE_VERSION, Problem
 
-RECORDER_ROLES = ("registry.officer", "registry.verifier")
-
 # status -> the statuses it may change to
 STATUS_CHANGES: dict[str, tuple[str, ...]] = {
     BenefitStatus.SCHEDULED: (BenefitStatus.PAID, BenefitStatus.FAILED),
@@ -39,11 +37,6 @@ STATUS_CHANGES: dict[str, tuple[str, ...]] = {
     BenefitStatus.PAID: (BenefitStatus.RETURNED,),
     BenefitStatus.RETURNED: (),
 }
-
-
-def require_recorder(principal: Principal) -> None:
-    if not principal.has_role(*RECORDER_ROLES):
-        raise Problem.forbidden("Recording benefits needs a registry officer or verifier role.")
 
 
 async def _visible_enrolment(
@@ -84,7 +77,6 @@ def _check_delivery(status: str, delivered_on, field: str = "delivered_on") -> N
 async def record_benefit(
     session: AsyncSession, *, principal: Principal, enrolment_id: uuid.UUID, data: BenefitCreate
 ) -> tuple[BenefitRecord, Enrolment, Household]:
-    require_recorder(principal)
     enrolment, household = await _visible_enrolment(session, principal, enrolment_id)
     if enrolment.status != EnrolmentStatus.ENROLLED:
         raise Problem.conflict(
@@ -189,7 +181,6 @@ async def change_benefit_status(
     record, enrolment, household = await get_benefit(
         session, principal=principal, benefit_id=benefit_id
     )
-    require_recorder(principal)
     if expected_version is not None and record.version != expected_version:
         raise Problem(412, "The benefit was changed meanwhile.", slug=STALE_VERSION)
     previous = record.status

@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry import roles
 from services.registry.change_requests import repository
 from services.registry.change_requests.models import (
     ChangeRequest,
@@ -78,11 +79,7 @@ from shared.problems import (
     Problem,
 )
 from shared.problems import VERSION_CONFLICT as STALE_HOUSEHOLD
-from shared.tiers import Tier
 
-OFFICER_ROLE = "registry.officer"
-VERIFIER_ROLE = "registry.verifier"
-VERIFIER_TIERS = (Tier.DMK, Tier.CP, Tier.NATIONAL)
 VERSION_CONFLICT = "version conflict"
 
 # Awaiting actions (the worklists).
@@ -93,15 +90,8 @@ SUBMIT, ACCEPT_MOVE, VERIFY = "submit", "accept_move", "verify"
 
 
 def _require_maker(principal: Principal, village_code: str) -> None:
-    if principal.tier is not Tier.CS or not principal.has_role(OFFICER_ROLE):
-        raise Problem.forbidden(
-            "Change requests are made by a registry officer of the household's commune (CS)."
-        )
+    roles.CHANGE_MAKER.check(principal)
     require_in_jurisdiction(principal, village_code, what="A household")
-
-
-def _is_verifier(principal: Principal) -> bool:
-    return principal.tier in VERIFIER_TIERS and principal.has_role(VERIFIER_ROLE)
 
 
 def _require_involved(principal: Principal, request: ChangeRequest) -> None:
@@ -359,7 +349,7 @@ async def accept_move(
     if request.change_type != ChangeType.MOVE_HOUSEHOLD or not _crosses_communes(request):
         raise Problem.conflict("Only a move into another commune is accepted by its destination.")
     assert request.destination_village_code is not None
-    if principal.tier is not Tier.CS or not principal.has_role(OFFICER_ROLE):
+    if not roles.CHANGE_MAKER.allows(principal):
         raise Problem.forbidden("A registry officer of the destination commune accepts a move.")
     require_in_jurisdiction(principal, request.destination_village_code, what="The destination")
     _require_status(request, ChangeRequestStatus.SUBMITTED, action="accepted")
@@ -375,10 +365,7 @@ async def accept_move(
 
 
 def _require_checker(principal: Principal, request: ChangeRequest) -> None:
-    if not _is_verifier(principal):
-        raise Problem.forbidden(
-            "Change requests are verified by a registry verifier of the district (DMK) or above."
-        )
+    roles.CHANGE_CHECKER.check(principal)
     makers = {request.created_by, request.submitted_by, request.destination_accepted_by}
     if principal.sub in makers:
         raise Problem.forbidden("The maker of a change cannot also verify it (maker-checker).")
@@ -468,8 +455,7 @@ async def reject(
     _require_status(request, ChangeRequestStatus.SUBMITTED, action="rejected")
     refusing_move = (
         request.awaiting_action == ACCEPT_MOVE
-        and principal.tier is Tier.CS
-        and principal.has_role(OFFICER_ROLE)
+        and roles.CHANGE_MAKER.allows(principal)
         and principal.covers(request.destination_village_code)
     )
     if not refusing_move:

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry import roles
 from services.registry.duplicates import repository
 from services.registry.duplicates.models import DuplicateCandidate, DuplicateStatus
 from services.registry.duplicates.schemas import ConfirmDuplicate
@@ -42,9 +43,6 @@ from shared.masking import NATIONAL_ID, PHONE, mask_value
 from shared.outbox import emit
 from shared.principal import Principal
 from shared.problems import DUPLICATE_ALREADY_DECIDED, HOUSEHOLD_CLOSED, Problem, field_error
-
-REVIEWER_ROLE = "registry.verifier"
-SENSITIVE_ROLES = ("registry.officer", "registry.verifier")
 
 
 async def _emit_candidate(session: AsyncSession, candidate: DuplicateCandidate, event_type) -> None:
@@ -166,7 +164,7 @@ async def flag_duplicates(
 
 
 def _side(household: Household, members: list[Member], *, principal: Principal) -> dict[str, Any]:
-    shown = principal.has_role(*SENSITIVE_ROLES) and principal.covers(household.village_code)
+    shown = roles.SENSITIVE_READER.allows(principal) and principal.covers(household.village_code)
     return {
         "id": household.id,
         "code": household.code,
@@ -231,14 +229,7 @@ async def read_candidate(
 
 
 def _require_reviewer(principal: Principal, candidate: DuplicateCandidate) -> None:
-    if not principal.has_role(REVIEWER_ROLE) or principal.tier is None:
-        raise Problem.forbidden(
-            "Duplicates are decided by a registry verifier (district or above)."
-        )
-    if principal.tier.value == "cs":
-        raise Problem.forbidden(
-            "Duplicates are decided by a registry verifier (district or above)."
-        )
+    roles.DUPLICATE_REVIEWER.check(principal)
     for code in (candidate.village_code, candidate.other_village_code):
         require_in_jurisdiction(principal, code, what="A household of this duplicate pair")
 

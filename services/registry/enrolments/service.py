@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry import roles
 from services.registry.enrolments import repository
 from services.registry.enrolments.models import Enrolment, EnrolmentStatus
 from services.registry.history import record_access, record_change
@@ -53,12 +54,6 @@ from shared.problems import (
     STALE_VERSION,
     Problem,
 )
-from shared.tiers import Tier
-
-PROPOSER_ROLES = ("registry.officer", "registry.verifier")
-DECIDER_ROLE = "registry.verifier"
-DECIDER_TIERS = (Tier.NATIONAL, Tier.CP, Tier.DMK)
-
 
 # --- facts and eligibility ------------------------------------------------------------------
 
@@ -262,8 +257,7 @@ async def propose_enrolment(
     """Propose a household (or member) for a programme: `proposed` when the rules pass on
     `on` (today by default), `rejected` with the failing rules otherwise. Either way the
     enrolment is stored with its eligibility snapshot and an event."""
-    if not principal.has_role(*PROPOSER_ROLES):
-        raise Problem.forbidden("Proposing an enrolment needs the registry.officer role.")
+    roles.ENROLMENT_PROPOSER.check(principal)
     programme = await programmes.find_programme(session, code=programme_code)
     if programme is None:
         raise Problem.invalid("programme_code", f"there is no programme {programme_code}")
@@ -373,13 +367,6 @@ TRANSITIONS: dict[str, tuple[tuple[EnrolmentStatus, ...], EnrolmentStatus]] = {
 }
 
 
-def require_decider(principal: Principal, action: str) -> None:
-    if not (principal.tier in DECIDER_TIERS and principal.has_role(DECIDER_ROLE)):
-        raise Problem.forbidden(
-            f"To {action} an enrolment takes a registry verifier at the district or above."
-        )
-
-
 async def _for_decision(
     session: AsyncSession,
     principal: Principal,
@@ -390,7 +377,7 @@ async def _for_decision(
     found = await repository.get_visible_enrolment(session, principal, enrolment_id)
     if found is None:
         raise Problem.not_found("The enrolment")
-    require_decider(principal, action)
+    roles.enrolment_decider(action).check(principal)
     enrolment, household = found
     if expected_version is not None and enrolment.version != expected_version:
         raise Problem(

@@ -37,11 +37,9 @@ from services.registry.households.models import (
     Sex,
     VulnerabilityCategory,
 )
+from services.registry.roles import SENSITIVE_READER
 from shared.gazetteer import VillageCode
 from shared.masking import SENSITIVE_FIELDS, mask_sensitive, mask_value
-
-# Roles that see national ID numbers and phone numbers in full.
-SENSITIVE_READER_ROLES = ("registry.officer", "registry.verifier")
 
 _SEPARATORS = re.compile(r"[\s\-.()/]")
 
@@ -390,7 +388,7 @@ class RecordChangePublic(BaseModel):
 
 
 def sees_sensitive(roles: frozenset[str]) -> bool:
-    return bool(roles.intersection(SENSITIVE_READER_ROLES))
+    return bool(roles.intersection(SENSITIVE_READER.roles))
 
 
 def mask_member(member: MemberPublic) -> MemberPublic:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from services.registry.access import ProgrammeAdmin
 from services.registry.programmes import service
 from services.registry.programmes.eligibility import describe
 from services.registry.programmes.models import Programme
@@ -112,7 +113,7 @@ async def get_programme(
 async def create_programme(
     body: ProgrammeCreate,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: ProgrammeAdmin,
     idempotency: IdempotencyDep,
     language: LanguageDep,
 ) -> Response:
@@ -143,11 +144,10 @@ async def update_programme(
     body: ProgrammeUpdate,
     request: Request,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: ProgrammeAdmin,
     response: Response,
     language: LanguageDep,
 ) -> ProgrammePublic:
-    service.require_programme_admin(principal)
     current = await service.get_programme(session, code=code)
     require_if_match(request, current.version)
     programme = await service.update_programme(
