@@ -7,8 +7,9 @@ changes to a grievance outside it answer 403. Transitions need `If-Match` with t
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -124,21 +125,38 @@ async def shown(
 
 
 class Change:
-    """A change's side of the request: who makes it, in which transaction, at what time;
-    `answer` shapes the changed grievance (ETag, identity reads logged)."""
+    """A transition of one grievance: the grievance (loaded, its handling unit and If-Match
+    checked: `GrievanceForChange`), who changes it, in which transaction, at what time."""
 
     def __init__(
-        self, session: SessionDep, principal: PrincipalDep, response: Response, clock: ClockDep
+        self,
+        grievance: GrievanceForChange,
+        session: SessionDep,
+        principal: PrincipalDep,
+        response: Response,
+        clock: ClockDep,
     ) -> None:
+        self.grievance = grievance
         self.session = session
         self.principal = principal
         self.response = response
         self.now = clock.now()
 
-    async def answer(self, grievance: Grievance, *, purpose: str) -> GrievanceRead:
-        set_etag(self.response, grievance.version)
+    async def apply(
+        self, action: Callable[..., Awaitable[object]], purpose: str, **fields: Any
+    ) -> GrievanceRead:
+        """Run the service's `action` on the grievance, then answer with it (ETag set, the
+        complainant identity's read logged under `purpose`)."""
+        await action(
+            self.session,
+            principal=self.principal,
+            grievance=self.grievance,
+            now=self.now,
+            **fields,
+        )
+        set_etag(self.response, self.grievance.version)
         [body] = await shown(
-            self.session, self.principal, [grievance], purpose=purpose, now=self.now
+            self.session, self.principal, [self.grievance], purpose=purpose, now=self.now
         )
         return body
 
@@ -239,102 +257,47 @@ def _entry(entry: TimelineEntry) -> TimelineEntryRead:
 
 
 @router.post("/grievances/{grievance_id}/acknowledge", responses=_WRITE)
-async def acknowledge_grievance(
-    body: Acknowledge,
-    grievance: GrievanceForChange,
-    change: ChangeDep,
-) -> GrievanceRead:
-    await service.acknowledge(
-        change.session,
-        principal=change.principal,
-        grievance=grievance,
+async def acknowledge_grievance(body: Acknowledge, change: ChangeDep) -> GrievanceRead:
+    return await change.apply(
+        service.acknowledge,
+        "acknowledge_grievance",
         public_message=body.public_message,
-        now=change.now,
     )
-    return await change.answer(grievance, purpose="acknowledge_grievance")
 
 
 @router.post("/grievances/{grievance_id}/start", responses=_WRITE)
-async def start_work_on_grievance(
-    body: StartWork,
-    grievance: GrievanceForChange,
-    change: ChangeDep,
-) -> GrievanceRead:
-    await service.start_work(
-        change.session,
-        principal=change.principal,
-        grievance=grievance,
+async def start_work_on_grievance(body: StartWork, change: ChangeDep) -> GrievanceRead:
+    return await change.apply(
+        service.start_work,
+        "start_work_on_grievance",
         public_message=body.public_message,
-        now=change.now,
     )
-    return await change.answer(grievance, purpose="start_work_on_grievance")
 
 
 @router.post("/grievances/{grievance_id}/resolve", responses=_WRITE)
-async def resolve_grievance(
-    body: Resolve,
-    grievance: GrievanceForChange,
-    request: Request,
-    change: ChangeDep,
-) -> GrievanceRead:
-    await service.resolve(
-        change.session,
-        principal=change.principal,
-        grievance=grievance,
+async def resolve_grievance(body: Resolve, request: Request, change: ChangeDep) -> GrievanceRead:
+    return await change.apply(
+        service.resolve,
+        "resolve_grievance",
         decision=body.decision,
         resolution_summary=body.resolution_summary,
         reopen_days=request.app.state.settings.reopen_days,
-        now=change.now,
     )
-    return await change.answer(grievance, purpose="resolve_grievance")
 
 
 @router.post("/grievances/{grievance_id}/reject", responses=_WRITE)
-async def reject_grievance(
-    body: Reject,
-    grievance: GrievanceForChange,
-    change: ChangeDep,
-) -> GrievanceRead:
-    await service.reject(
-        change.session,
-        principal=change.principal,
-        grievance=grievance,
-        reason=body.reason,
-        now=change.now,
-    )
-    return await change.answer(grievance, purpose="reject_grievance")
+async def reject_grievance(body: Reject, change: ChangeDep) -> GrievanceRead:
+    return await change.apply(service.reject, "reject_grievance", reason=body.reason)
 
 
 @router.post("/grievances/{grievance_id}/close", responses=_WRITE)
-async def close_grievance(
-    body: Close,
-    grievance: GrievanceForChange,
-    change: ChangeDep,
-) -> GrievanceRead:
-    await service.close(
-        change.session,
-        principal=change.principal,
-        grievance=grievance,
-        public_message=body.public_message,
-        now=change.now,
-    )
-    return await change.answer(grievance, purpose="close_grievance")
+async def close_grievance(body: Close, change: ChangeDep) -> GrievanceRead:
+    return await change.apply(service.close, "close_grievance", public_message=body.public_message)
 
 
 @router.post("/grievances/{grievance_id}/escalate", responses=_WRITE)
-async def escalate_grievance(
-    body: Escalate,
-    grievance: GrievanceForChange,
-    change: ChangeDep,
-) -> GrievanceRead:
-    await service.escalate(
-        change.session,
-        principal=change.principal,
-        grievance=grievance,
-        reason=body.reason,
-        now=change.now,
-    )
-    return await change.answer(grievance, purpose="escalate_grievance")
+async def escalate_grievance(body: Escalate, change: ChangeDep) -> GrievanceRead:
+    return await change.apply(service.escalate, "escalate_grievance", reason=body.reason)
 
 
 @router.post(
@@ -349,20 +312,13 @@ async def escalate_grievance(
     "upheld exclusion-error or data-correction decision then asks the registry to reassess "
     "this household.",
 )
-async def link_household(
-    body: LinkHousehold,
-    grievance: GrievanceForChange,
-    change: ChangeDep,
-) -> GrievanceRead:
-    await service.link_household(
-        change.session,
-        principal=change.principal,
-        grievance=grievance,
+async def link_household(body: LinkHousehold, change: ChangeDep) -> GrievanceRead:
+    return await change.apply(
+        service.link_household,
+        "link_household",
         household_code=body.household_code,
         member_id=body.member_id,
-        now=change.now,
     )
-    return await change.answer(grievance, purpose="link_household")
 
 
 @router.post(
