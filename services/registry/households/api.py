@@ -8,11 +8,12 @@ masking of sensitive fields by role). The rules are in `service`.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.access import HouseholdForChange, HouseholdForDirectEdit
@@ -156,12 +157,59 @@ async def _hot_read(
     )
 
 
-async def _answer(
-    session: AsyncSession, household: Household, principal: Principal, response: Response
-) -> HouseholdPublic:
-    members = await service.members_of(session, household=household)
-    set_etag(response, household.version)
-    return _public(household, members, principal)
+class _Change:
+    """A change to one household (loaded by the subclass's dependency), by the caller, in the
+    request's transaction; `apply` runs the service's action and answers with the household
+    (ETag set, sensitive fields masked by role)."""
+
+    def __init__(
+        self, household: Household, session: AsyncSession, principal: Principal, response: Response
+    ) -> None:
+        self.household = household
+        self.session = session
+        self.principal = principal
+        self.response = response
+
+    async def member(self, member_id: uuid.UUID) -> Member:
+        return await service.member_for_change(
+            self.session, household=self.household, member_id=member_id
+        )
+
+    async def apply(
+        self, action: Callable[..., Awaitable[object]], **fields: Any
+    ) -> HouseholdPublic:
+        await action(self.session, principal=self.principal, household=self.household, **fields)
+        members = await service.members_of(self.session, household=self.household)
+        set_etag(self.response, self.household.version)
+        return _public(self.household, members, self.principal)
+
+
+class _VerificationStep(_Change):
+    def __init__(
+        self,
+        household: HouseholdForChange,
+        session: SessionDep,
+        principal: PrincipalDep,
+        response: Response,
+    ) -> None:
+        super().__init__(household, session, principal, response)
+
+
+class _DirectEdit(_Change):
+    def __init__(
+        self,
+        household: HouseholdForDirectEdit,
+        session: SessionDep,
+        principal: PrincipalDep,
+        response: Response,
+    ) -> None:
+        super().__init__(household, session, principal, response)
+
+
+VerificationStep = Annotated[_Change, Depends(_VerificationStep)]
+"""Verify, return, resubmit: the household loaded and checked against If-Match."""
+DirectEdit = Annotated[_Change, Depends(_DirectEdit)]
+"""A commune officer's correction before verification (409 once verified), with If-Match."""
 
 
 # --- registration and verification ------------------------------------------------------------
@@ -205,14 +253,8 @@ async def register_household(
     "`If-Match`.",
     responses={**_WRITE},
 )
-async def verify_household(
-    household: HouseholdForChange,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
-) -> HouseholdPublic:
-    await service.verify_household(session, principal=principal, household=household)
-    return await _answer(session, household, principal, response)
+async def verify_household(step: VerificationStep) -> HouseholdPublic:
+    return await step.apply(service.verify_household)
 
 
 @router.post(
@@ -223,17 +265,8 @@ async def verify_household(
     "the reasons to correct; the commune edits it and resubmits. Requires `If-Match`.",
     responses={**_WRITE},
 )
-async def return_household(
-    body: HouseholdReturn,
-    household: HouseholdForChange,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
-) -> HouseholdPublic:
-    await service.return_household(
-        session, principal=principal, household=household, reasons=body.reasons
-    )
-    return await _answer(session, household, principal, response)
+async def return_household(body: HouseholdReturn, step: VerificationStep) -> HouseholdPublic:
+    return await step.apply(service.return_household, reasons=body.reasons)
 
 
 @router.post(
@@ -244,14 +277,8 @@ async def return_household(
     "for verification. Requires `If-Match`.",
     responses={**_WRITE},
 )
-async def resubmit_household(
-    household: HouseholdForChange,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
-) -> HouseholdPublic:
-    await service.resubmit_household(session, principal=principal, household=household)
-    return await _answer(session, household, principal, response)
+async def resubmit_household(step: VerificationStep) -> HouseholdPublic:
+    return await step.apply(service.resubmit_household)
 
 
 # --- direct edits before verification --------------------------------------------------------
@@ -270,15 +297,8 @@ _DIRECT = (
     description="Change the address or the village within the same commune." + _DIRECT,
     responses={**_WRITE},
 )
-async def update_household(
-    body: HouseholdUpdate,
-    household: HouseholdForDirectEdit,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
-) -> HouseholdPublic:
-    await service.update_household(session, principal=principal, household=household, changes=body)
-    return await _answer(session, household, principal, response)
+async def update_household(body: HouseholdUpdate, edit: DirectEdit) -> HouseholdPublic:
+    return await edit.apply(service.update_household, changes=body)
 
 
 @router.post(
@@ -289,15 +309,8 @@ async def update_household(
     description="Add a member to a household (not a second head)." + _DIRECT,
     responses={**_WRITE},
 )
-async def add_household_member(
-    body: MemberCreate,
-    household: HouseholdForDirectEdit,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
-) -> HouseholdPublic:
-    await service.add_member(session, principal=principal, household=household, data=body)
-    return await _answer(session, household, principal, response)
+async def add_household_member(body: MemberCreate, edit: DirectEdit) -> HouseholdPublic:
+    return await edit.apply(service.add_member, data=body)
 
 
 @router.patch(
@@ -308,18 +321,11 @@ async def add_household_member(
     responses={**_WRITE},
 )
 async def update_household_member(
-    member_id: uuid.UUID,
-    body: MemberUpdate,
-    household: HouseholdForDirectEdit,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
+    member_id: uuid.UUID, body: MemberUpdate, edit: DirectEdit
 ) -> HouseholdPublic:
-    member = await service.member_for_change(session, household=household, member_id=member_id)
-    await service.update_member(
-        session, principal=principal, household=household, member=member, changes=body
+    return await edit.apply(
+        service.update_member, member=await edit.member(member_id), changes=body
     )
-    return await _answer(session, household, principal, response)
 
 
 @router.post(
@@ -331,23 +337,14 @@ async def update_household_member(
     responses={**_WRITE},
 )
 async def remove_household_member(
-    member_id: uuid.UUID,
-    body: MemberRemoval,
-    household: HouseholdForDirectEdit,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
+    member_id: uuid.UUID, body: MemberRemoval, edit: DirectEdit
 ) -> HouseholdPublic:
-    member = await service.member_for_change(session, household=household, member_id=member_id)
-    await service.remove_member(
-        session,
-        principal=principal,
-        household=household,
-        member=member,
+    return await edit.apply(
+        service.remove_member,
+        member=await edit.member(member_id),
         reason=body.reason,
         note=body.note,
     )
-    return await _answer(session, household, principal, response)
 
 
 @router.post(
@@ -357,21 +354,12 @@ async def remove_household_member(
     description="Make another active member the head." + _DIRECT,
     responses={**_WRITE},
 )
-async def change_household_head(
-    body: HeadChange,
-    household: HouseholdForDirectEdit,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
-) -> HouseholdPublic:
-    await service.change_head(
-        session,
-        principal=principal,
-        household=household,
+async def change_household_head(body: HeadChange, edit: DirectEdit) -> HouseholdPublic:
+    return await edit.apply(
+        service.change_head,
         new_head_member_id=body.member_id,
         former_head_relationship=body.former_head_relationship,
     )
-    return await _answer(session, household, principal, response)
 
 
 @router.put(
@@ -383,14 +371,9 @@ async def change_household_head(
     responses={**_WRITE},
 )
 async def set_household_poverty_status(
-    body: PovertyStatusInput,
-    household: HouseholdForDirectEdit,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
+    body: PovertyStatusInput, edit: DirectEdit
 ) -> HouseholdPublic:
-    await service.set_poverty_status(session, principal=principal, household=household, status=body)
-    return await _answer(session, household, principal, response)
+    return await edit.apply(service.set_poverty_status, status=body)
 
 
 # --- reads ---------------------------------------------------------------------------------------
