@@ -208,7 +208,7 @@ ALREADY_RATED = ProblemType(
 CATALOGUE: dict[str, ProblemType] = {
     kind.slug: kind for kind in list(globals().values()) if isinstance(kind, ProblemType)
 }
-"""Every problem type the platform answers with, by slug (README: "Problem types")."""
+"""Every problem type the platform answers with, by slug (tabled in README, under "Errors")."""
 
 GENERIC: dict[int, ProblemType] = {
     kind.status: kind
