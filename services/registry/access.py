@@ -21,10 +21,16 @@ from services.registry.benefits import service as benefits
 from services.registry.benefits.models import BenefitRecord
 from services.registry.cases import service as cases
 from services.registry.cases.models import Case
+from services.registry.change_requests import service as change_requests
+from services.registry.change_requests.models import ChangeRequest
+from services.registry.duplicates import service as duplicates
+from services.registry.duplicates.models import DuplicateCandidate
 from services.registry.enrolments import service as enrolments
 from services.registry.enrolments.models import Enrolment
 from services.registry.households import service as households
 from services.registry.households.models import Household
+from services.registry.programmes import service as programmes
+from services.registry.programmes.models import Programme
 from shared.db import SessionDep
 from shared.http.concurrency import require_if_match
 from shared.principal import Principal, PrincipalDep
@@ -117,3 +123,45 @@ EnrolmentToReject = Annotated[Enrolment, Depends(enrolment_for_decision("reject"
 EnrolmentToSuspend = Annotated[Enrolment, Depends(enrolment_for_decision("suspend"))]
 EnrolmentToResume = Annotated[Enrolment, Depends(enrolment_for_decision("resume"))]
 EnrolmentToExit = Annotated[Enrolment, Depends(enrolment_for_decision("exit"))]
+
+
+async def _change_request_for_action(
+    change_request_id: uuid.UUID, request: Request, session: SessionDep, principal: PrincipalDep
+) -> ChangeRequest:
+    change_request = await change_requests.request_for_action(
+        session, principal=principal, change_request_id=change_request_id
+    )
+    require_if_match(request, change_request.version)
+    return change_request
+
+
+ChangeRequestForAction = Annotated[ChangeRequest, Depends(_change_request_for_action)]
+"""A change request the caller's area is involved in (its household's, or a move's
+destination), checked against If-Match; who may take which step is the service's rule."""
+
+
+async def _duplicate_for_decision(
+    candidate_id: uuid.UUID, request: Request, session: SessionDep, principal: PrincipalDep
+) -> DuplicateCandidate:
+    candidate = await duplicates.candidate_for_decision(
+        session, principal=principal, candidate_id=candidate_id
+    )
+    require_if_match(request, candidate.version)
+    return candidate
+
+
+DuplicateForDecision = Annotated[DuplicateCandidate, Depends(_duplicate_for_decision)]
+"""A suspected duplicate pair to confirm or dismiss: 404 unseen, 403 not a reviewer of both
+households' area, then If-Match."""
+
+
+async def _programme_for_change(
+    code: str, request: Request, session: SessionDep, principal: ProgrammeAdmin
+) -> Programme:
+    programme = await programmes.get_programme(session, code=code)
+    require_if_match(request, programme.version)
+    return programme
+
+
+ProgrammeForChange = Annotated[Programme, Depends(_programme_for_change)]
+"""A programme a national registry verifier changes, checked against If-Match."""
