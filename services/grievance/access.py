@@ -11,25 +11,24 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from services.grievance import roles
 from services.grievance.grievances import service
 from services.grievance.grievances.models import Grievance
 from shared.db import SessionDep
-from shared.http.concurrency import require_if_match
+from shared.http.concurrency import for_change
 from shared.principal import Principal, PrincipalDep
 
 GrievanceRecorder = Annotated[Principal, Depends(roles.RECORDER)]
 
 
-async def _grievance_for_change(
-    grievance_id: uuid.UUID, request: Request, session: SessionDep, principal: PrincipalDep
+async def _grievance(
+    grievance_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
 ) -> Grievance:
     grievance = await service.get_for_change(session, grievance_id)
     service.require_handler(principal, grievance)
-    require_if_match(request, grievance.version)
     return grievance
 
 
-GrievanceForChange = Annotated[Grievance, Depends(_grievance_for_change)]
+GrievanceForChange = Annotated[Grievance, Depends(for_change(_grievance))]
