@@ -13,12 +13,14 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
+from services.registry import roles
 from services.registry.benefits import service as benefits
 from services.registry.benefits.schemas import BenefitCreate
 from services.registry.enrolments import service as enrolments
 from services.registry.households import service as households
 from services.registry.households.models import Household
 from services.registry.households.schemas import HouseholdCreate
+from shared import clock
 from shared.db.engine import Database
 from shared.principal import Principal
 from shared.tiers import Tier
@@ -26,16 +28,16 @@ from shared.tiers import Tier
 COMMUNE_OFFICERS = {
     "120801": Principal(sub="demo:cs.phnom-penh-thmei", name="Phnom Penh Thmei officer",
                         tier=Tier.CS, admin_code="120801",
-                        roles=frozenset({"viewer", "registry.officer"})),
+                        roles=frozenset({"viewer", roles.OFFICER})),
     "120802": Principal(sub="demo:cs.tuek-thla", name="Tuek Thla officer", tier=Tier.CS,
-                        admin_code="120802", roles=frozenset({"viewer", "registry.officer"})),
+                        admin_code="120802", roles=frozenset({"viewer", roles.OFFICER})),
 }  # fmt: skip
 DISTRICT_VERIFIER = Principal(
     sub="demo:dmk.sen-sok",
     name="Sen Sok district officer",
     tier=Tier.DMK,
     admin_code="1208",
-    roles=frozenset({"viewer", "registry.verifier"}),
+    roles=frozenset({"viewer", roles.VERIFIER}),
 )
 
 
@@ -107,7 +109,7 @@ async def seed(database_url: str) -> list[str]:
         async with database.transaction() as session:
             if await session.scalar(select(func.count()).select_from(Household)):
                 return lines
-            today = enrolments.today()
+            today = clock.today()
             created = []
             for commune, registration, verify in _households(today):
                 household = await households.register_household(
