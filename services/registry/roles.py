@@ -68,3 +68,22 @@ def enrolment_decider(action: str) -> RoleRule:
         tiers=DISTRICT_OR_ABOVE,
         detail=f"To {action} an enrolment takes a registry verifier at the district or above.",
     )
+
+
+# For services/registry/households/service.py, once its split lands (its `_require_verifier`
+# and `_require_commune_officer` keep their jurisdiction checks and take these for the role).
+HOUSEHOLD_VERIFIER = RoleRule(
+    (VERIFIER,),
+    tiers=DISTRICT_OR_ABOVE,
+    detail="Only a registry verifier of the district (DMK), province (CP) or national level "
+    "verifies households.",
+)
+
+
+def commune_officer(what: str) -> RoleRule:
+    """A commune (CS) registry officer: who registers, corrects and resubmits households."""
+    return RoleRule(
+        (OFFICER,),
+        tiers=(Tier.CS,),
+        detail=f"{what}: only a commune (CS) registry officer may do this.",
+    )
