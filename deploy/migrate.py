@@ -30,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-SERVICES = ("registry", "grievance", "isaf", "budget")
+from shared.platform import SERVICES
 
 log = logging.getLogger("sp.migrate")
 

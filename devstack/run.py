@@ -24,10 +24,10 @@ from devstack.broker import TansuBroker
 from devstack.postgres import EmbeddedPostgres, create_databases
 from devstack.process import die_with_parent
 from gateway.addresses import SERVER_OPTIONS
+from shared.platform import GATEWAY_PORT, SERVICES, default_port
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / ".local"
-SERVICES = ("registry", "grievance", "isaf", "budget")
 
 
 # A process that dies is started again after 1 s, 2 s, 4 s ... (at most 30 s); one that then
@@ -127,9 +127,9 @@ class Stack:
 
     def plan_processes(self) -> int:
         """The processes to start, each with its port and uvicorn options; the gateway's port."""
-        gateway_port = _env_port("SP_GATEWAY_PORT", 8000)
-        for i, service in enumerate(SERVICES, start=1):
-            port = _env_port(f"SP_{service.upper()}_PORT", gateway_port + i)
+        gateway_port = _env_port("SP_GATEWAY_PORT", GATEWAY_PORT)
+        for service in SERVICES:
+            port = _env_port(f"SP_{service.upper()}_PORT", default_port(service, gateway_port))
             self.procs.append(Proc(service, port, f"services.{service}.main:app"))
             self.env.setdefault(f"GATEWAY_{service.upper()}_URL", f"http://127.0.0.1:{port}")
         self.procs.append(Proc("gateway", gateway_port, "gateway.main:app", SERVER_OPTIONS))

@@ -10,9 +10,9 @@ from typing import Annotated, ClassVar
 from pydantic import field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
+from shared.platform import GATEWAY_PORT, LOCAL_HOST, SERVICES, default_url
 from shared.settings import DEV_INTERNAL_TOKEN_PRIVATE_KEY, ProcessSettings
 
-SERVICES = ("registry", "grievance", "isaf", "budget")
 DEFAULT_POLICY = Path(__file__).parent / "policy.yml"
 
 
@@ -22,10 +22,10 @@ class Settings(ProcessSettings):
         "internal_token_private_key": DEV_INTERNAL_TOKEN_PRIVATE_KEY,
     }
 
-    registry_url: str = "http://127.0.0.1:8001"
-    grievance_url: str = "http://127.0.0.1:8002"
-    isaf_url: str = "http://127.0.0.1:8003"
-    budget_url: str = "http://127.0.0.1:8004"
+    registry_url: str = default_url("registry")
+    grievance_url: str = default_url("grievance")
+    isaf_url: str = default_url("isaf")
+    budget_url: str = default_url("budget")
     # PEM of the Ed25519 key that signs the internal principal token sent to services.
     internal_token_private_key: str = DEV_INTERNAL_TOKEN_PRIVATE_KEY
 
@@ -36,7 +36,7 @@ class Settings(ProcessSettings):
     token_leeway_seconds: int = 30
     # The development issuer (demo users and clients); never outside development and test.
     dev_issuer_enabled: bool = False
-    dev_issuer_url: str = "http://127.0.0.1:8000/dev/idp"
+    dev_issuer_url: str = f"http://{LOCAL_HOST}:{GATEWAY_PORT}/dev/idp"
 
     policy_file: Path = DEFAULT_POLICY
     cors_origins: list[str] = []

@@ -5,14 +5,20 @@ about. The runner gives each message one database transaction holding the handle
 and an `inbox` row keyed by (consumer, source, id), so a redelivered event has no second
 effect. Offsets are committed explicitly, only after the database commit. A message that
 keeps failing goes to `<topic>.dlq.<consumer>` with the error, and consumption goes on.
+
+A handler that needs the service's settings or its clock declares a fourth parameter named
+`context`: the runner passes it a `ConsumerContext` (the app's settings and clock, given by
+`create_service_app`), so no handler reads `get_settings()` or the wall clock itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -20,8 +26,8 @@ from aiokafka.errors import CommitFailedError, IllegalStateError
 from prometheus_client import Counter
 from pydantic import ValidationError
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.clock import SYSTEM_CLOCK, Clock
 from shared.db.engine import Database
 from shared.events.envelope import CloudEvent, parse_envelope
 from shared.events.model import DomainEvent
@@ -29,7 +35,22 @@ from shared.kafka import ensure_topics, new_producer
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[AsyncSession, Any, CloudEvent], Awaitable[None]]
+Handler = Callable[..., Awaitable[None]]
+"""`handler(session, event, envelope)`, or `handler(session, event, envelope, context)`."""
+
+
+@dataclass(frozen=True)
+class ConsumerContext:
+    """What a handler may need of its service besides the transaction: its settings and its
+    clock (the app's, so a test's `ManualClock` reaches the handlers too)."""
+
+    settings: Any = None
+    clock: Clock = field(default=SYSTEM_CLOCK)
+
+
+def wants_context(handler: Handler) -> bool:
+    return "context" in inspect.signature(handler).parameters
+
 
 PROCESSED = Counter("sp_consumer_events_total", "Events handled", ["consumer", "outcome"])
 
@@ -96,8 +117,10 @@ class ConsumerRunner:
         topic_partitions: int = 3,
         topic_replication: int = 1,
         max_backoff: float = 30.0,
+        context: ConsumerContext | None = None,
     ) -> None:
         self.consumer = consumer
+        self.context = context or ConsumerContext()
         self.database = database
         self.bootstrap_servers = bootstrap_servers
         self.max_attempts = max_attempts
@@ -254,7 +277,10 @@ class ConsumerRunner:
             if claimed.first() is None:
                 PROCESSED.labels(self.consumer.group, "duplicate").inc()
                 return
-            await handler(session, model, envelope)
+            if wants_context(handler):
+                await handler(session, model, envelope, context=self.context)
+            else:
+                await handler(session, model, envelope)
 
     async def _dead_letter(self, message: Any, error: BaseException) -> None:
         topic = dead_letter_topic(message.topic, self.consumer.group)

@@ -8,6 +8,7 @@ dotted path and a JSON Pointer) and the reason. No stack trace or internal detai
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -23,44 +24,215 @@ log = logging.getLogger(__name__)
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "urn:kh-sp:problem:"
 
-_TITLES = {
-    400: "Bad request",
-    401: "Unauthenticated",
-    403: "Forbidden",
-    404: "Not found",
-    405: "Method not allowed",
-    406: "Not acceptable",
-    409: "Conflict",
-    412: "Precondition failed",
-    413: "Content too large",
-    415: "Unsupported media type",
-    422: "Validation failed",
-    428: "Precondition required",
-    429: "Too many requests",
-    500: "Internal error",
-    502: "Bad gateway",
-    503: "Service unavailable",
-    504: "Gateway timeout",
+
+@dataclass(frozen=True)
+class ProblemType:
+    """One kind of problem a client can get: its `type` URN is `urn:kh-sp:problem:<slug>`,
+    always with this status and title. Clients branch on the type, never on the detail."""
+
+    slug: str
+    status: int
+    title: str
+    description: str
+
+    @property
+    def type(self) -> str:
+        return TYPE_BASE + self.slug
+
+
+# The generic problem of each status (what `Problem(status, detail)` answers with).
+BAD_REQUEST = ProblemType("bad-request", 400, "Bad request", "The request cannot be read.")
+UNAUTHENTICATED = ProblemType(
+    "unauthenticated", 401, "Unauthenticated", "No valid identity came with the request."
+)
+FORBIDDEN = ProblemType(
+    "forbidden", 403, "Forbidden", "The caller's roles, tier or area do not allow this."
+)
+NOT_FOUND = ProblemType(
+    "not-found", 404, "Not found", "No such resource, or none the caller's area contains."
+)
+METHOD_NOT_ALLOWED = ProblemType(
+    "method-not-allowed", 405, "Method not allowed", "The resource does not take this method."
+)
+NOT_ACCEPTABLE = ProblemType(
+    "not-acceptable", 406, "Not acceptable", "No representation matches the Accept header."
+)
+CONFLICT = ProblemType("conflict", 409, "Conflict", "The resource's state does not allow this now.")
+PRECONDITION_FAILED = ProblemType(
+    "precondition-failed", 412, "Precondition failed", "A request precondition did not hold."
+)
+CONTENT_TOO_LARGE = ProblemType(
+    "content-too-large", 413, "Content too large", "The request body is over the limit."
+)
+UNSUPPORTED_MEDIA_TYPE = ProblemType(
+    "unsupported-media-type", 415, "Unsupported media type", "The body's media type is not taken."
+)
+VALIDATION = ProblemType(
+    "validation", 422, "Validation failed", "Fields are invalid; `errors[]` names each one."
+)
+PRECONDITION_REQUIRED = ProblemType(
+    "precondition-required",
+    428,
+    "Precondition required",
+    "A change needs If-Match with the version (ETag) the client last read.",
+)
+RATE_LIMITED = ProblemType(
+    "rate-limited", 429, "Too many requests", "The caller's rate limit is spent; see Retry-After."
+)
+INTERNAL = ProblemType(
+    "internal", 500, "Internal error", "Something failed on our side; the request id traces it."
+)
+BAD_GATEWAY = ProblemType("bad-gateway", 502, "Bad gateway", "A service behind the gateway failed.")
+UNAVAILABLE = ProblemType(
+    "unavailable", 503, "Service unavailable", "A service (or its breaker) is not taking requests."
+)
+GATEWAY_TIMEOUT = ProblemType(
+    "gateway-timeout",
+    504,
+    "Gateway timeout",
+    "A service did not answer in time.",
+)
+ERROR = ProblemType("error", 0, "Error", "Any other status (the status says which).")
+
+# Specific problems: the same status as their generic one, and a type clients can act on.
+MALFORMED_BODY = ProblemType(
+    "malformed-body", 400, "Bad request", "The request body is not valid JSON."
+)
+INVALID_TOKEN = ProblemType(
+    "invalid-token", 401, "Unauthenticated", "The bearer token is missing, expired or invalid."
+)
+STALE_VERSION = ProblemType(
+    "stale-version",
+    412,
+    "Precondition failed",
+    "The record changed since the client read it (If-Match or the expected version is old); "
+    "fetch it again and retry.",
+)
+IDEMPOTENCY_KEY_REUSED = ProblemType(
+    "idempotency-key-reused",
+    422,
+    "Validation failed",
+    "The Idempotency-Key was used before with a different request.",
+)
+INVALID_TRANSITION = ProblemType(
+    "invalid-transition",
+    409,
+    "Conflict",
+    "The record's status does not allow this action (e.g. resolving a closed grievance).",
+)
+VERSION_CONFLICT = ProblemType(
+    "version-conflict",
+    409,
+    "Conflict",
+    "A change request was made against a household version that has changed since.",
+)
+CHANGE_REFUSED = ProblemType(
+    "change-refused", 409, "Conflict", "Applying a verified change request broke a rule."
+)
+CHANGE_REQUEST_REQUIRED = ProblemType(
+    "change-request-required",
+    409,
+    "Conflict",
+    "A verified household is changed through a change request, not directly.",
+)
+DIRECT_EDIT_INSTEAD = ProblemType(
+    "direct-edit-instead",
+    409,
+    "Conflict",
+    "The household is not verified yet: edit it directly instead of requesting a change.",
+)
+NOT_SUBMITTED = ProblemType(
+    "not-submitted", 409, "Conflict", "The change request is not in a state for this action."
+)
+AWAITING_DESTINATION = ProblemType(
+    "awaiting-destination",
+    409,
+    "Conflict",
+    "A move must first be accepted by the destination commune.",
+)
+AWAITING_OTHER_DISTRICT = ProblemType(
+    "awaiting-other-district",
+    409,
+    "Conflict",
+    "A move across districts waits for the other district's verifier as well.",
+)
+HOUSEHOLD_CLOSED = ProblemType(
+    "household-closed", 409, "Conflict", "The household is dissolved or merged."
+)
+HEAD_CANNOT_BE_REMOVED = ProblemType(
+    "head-cannot-be-removed",
+    409,
+    "Conflict",
+    "The head of household cannot be removed; name another head first.",
+)
+DUPLICATE_ALREADY_DECIDED = ProblemType(
+    "duplicate-already-decided",
+    409,
+    "Conflict",
+    "The duplicate candidate was already confirmed or dismissed.",
+)
+IMPORT_EXPIRED = ProblemType(
+    "import-expired",
+    409,
+    "Conflict",
+    "The import was left uncommitted past the retention period; its staged rows are gone.",
+)
+IMPORT_NOT_VALIDATED = ProblemType(
+    "import-not-validated", 409, "Conflict", "The import is not validated yet (or has errors)."
+)
+ENROLMENT_EXISTS = ProblemType(
+    "enrolment-exists",
+    409,
+    "Conflict",
+    "The household (or member) already has a live enrolment in the programme.",
+)
+NOT_ELIGIBLE = ProblemType(
+    "not-eligible", 409, "Conflict", "The household no longer meets the programme's rules."
+)
+PERIOD_TAKEN = ProblemType(
+    "period-taken", 409, "Conflict", "A benefit for this period is already recorded."
+)
+GRIEVANCE_NOT_OPEN = ProblemType(
+    "grievance-not-open", 409, "Conflict", "The grievance is closed to this change."
+)
+REOPEN_PERIOD_ENDED = ProblemType(
+    "reopen-period-ended",
+    409,
+    "Conflict",
+    "The period in which a resolved grievance may be reopened has ended.",
+)
+ALREADY_RATED = ProblemType(
+    "already-rated", 409, "Conflict", "The complainant's satisfaction was already recorded."
+)
+
+CATALOGUE: dict[str, ProblemType] = {
+    kind.slug: kind for kind in list(globals().values()) if isinstance(kind, ProblemType)
 }
-_SLUGS = {
-    400: "bad-request",
-    401: "unauthenticated",
-    403: "forbidden",
-    404: "not-found",
-    405: "method-not-allowed",
-    406: "not-acceptable",
-    409: "conflict",
-    412: "precondition-failed",
-    413: "content-too-large",
-    415: "unsupported-media-type",
-    422: "validation",
-    428: "precondition-required",
-    429: "rate-limited",
-    500: "internal",
-    502: "bad-gateway",
-    503: "unavailable",
-    504: "gateway-timeout",
-}
+"""Every problem type the platform answers with, by slug (tabled in README, under "Errors")."""
+
+GENERIC: dict[int, ProblemType] = {
+    kind.status: kind
+    for kind in (
+        BAD_REQUEST, UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, METHOD_NOT_ALLOWED, NOT_ACCEPTABLE,
+        CONFLICT, PRECONDITION_FAILED, CONTENT_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, VALIDATION,
+        PRECONDITION_REQUIRED, RATE_LIMITED, INTERNAL, BAD_GATEWAY, UNAVAILABLE, GATEWAY_TIMEOUT,
+    )
+}  # fmt: skip
+"""The generic problem of each status (what `Problem(status, detail)` answers with)."""
+
+
+def problem_type(status: int, slug: str | ProblemType | None = None) -> ProblemType:
+    """The catalogue's entry: the given one, the one named `slug`, or the status's generic
+    one. A slug not in the catalogue is a programming error (the catalogue test reads every
+    slug the code names)."""
+    if isinstance(slug, ProblemType):
+        return slug
+    if slug is None:
+        return GENERIC.get(status, ERROR)
+    try:
+        return CATALOGUE[slug]
+    except KeyError:
+        raise ValueError(f"problem type {slug!r} is not in the catalogue") from None
 
 
 class FieldError(BaseModel):
@@ -91,19 +263,25 @@ class Problem(Exception):
         detail: str | None = None,
         *,
         title: str | None = None,
-        slug: str | None = None,
+        slug: str | ProblemType | None = None,
         errors: list[FieldError] | None = None,
         headers: dict[str, str] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(detail or title or _TITLES.get(status, "Error"))
+        generic_title = GENERIC.get(status, ERROR).title
+        super().__init__(detail or title or generic_title)
         self.status = status
         self.detail = detail
-        self.title = title or _TITLES.get(status, "Error")
-        self.type = TYPE_BASE + (slug or _SLUGS.get(status, "error"))
+        self.title = title or generic_title
+        self.type = problem_type(status, slug).type
         self.errors = errors
         self.headers = headers
         self.extra = extra or {}
+
+    @classmethod
+    def of(cls, kind: ProblemType, detail: str | None = None, **kwargs: Any) -> Problem:
+        """A problem of a catalogue type, with its status."""
+        return cls(kind.status, detail, slug=kind, **kwargs)
 
     @classmethod
     def unauthorized(cls, detail: str) -> Problem:
@@ -118,7 +296,7 @@ class Problem(Exception):
         return cls(404, f"{what} was not found.")
 
     @classmethod
-    def conflict(cls, detail: str, *, slug: str = "conflict") -> Problem:
+    def conflict(cls, detail: str, *, slug: str | ProblemType = CONFLICT) -> Problem:
         return cls(409, detail, slug=slug)
 
     @classmethod
@@ -191,7 +369,7 @@ def _validation_problem(errors: list[dict[str, Any]]) -> Problem:
         field_errors.append(field_error(loc, reason, err.get("type")))
     if malformed:
         return Problem(
-            400, "The request body is not valid JSON.", slug="malformed-body", errors=field_errors
+            400, "The request body is not valid JSON.", slug=MALFORMED_BODY, errors=field_errors
         )
     fields = ", ".join(e.field for e in field_errors)
     return Problem(422, f"Invalid fields: {fields}.", errors=field_errors)
@@ -229,7 +407,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {
         "model": ProblemDocument,
         "content": {PROBLEM_MEDIA_TYPE: {}},
-        "description": _TITLES[status],
+        "description": GENERIC[status].title,
     }
     for status in (400, 401, 403, 404, 409, 412, 422, 428)
 }
@@ -246,6 +424,6 @@ def install_storage_problem_handlers(app: FastAPI) -> None:
             Problem(
                 412,
                 "The record was changed by someone else; fetch it again and retry.",
-                slug="stale-version",
+                slug=STALE_VERSION,
             ),
         )

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from shared.clock import SYSTEM_CLOCK, Clock, ClockMiddleware, using
-from shared.consumer import ConsumerRunner, EventConsumer
+from shared.consumer import ConsumerContext, ConsumerRunner, EventConsumer
 from shared.db.engine import Database
 from shared.db.server_version import UnsupportedServerVersion
 from shared.http.idempotency import RETENTION_SQL as IDEMPOTENCY_RETENTION_SQL
@@ -115,6 +115,7 @@ def create_service_app(
                     bootstrap_servers=settings.kafka_bootstrap_servers,
                     topic_partitions=settings.kafka_topic_partitions,
                     topic_replication=settings.kafka_topic_replication_factor,
+                    context=ConsumerContext(settings=settings, clock=app.state.clock),
                 )
                 runner.start()
                 runners.append(runner)

@@ -16,7 +16,8 @@ from devstack.broker import TansuBroker
 from devstack.postgres import EmbeddedPostgres, create_databases, free_port
 from shared.db.engine import asyncpg_dsn
 from shared.migrations import upgrade
-from tests.harness import ROOT, SERVICES, running
+from shared.platform import SERVICES
+from tests.harness import ROOT, running
 from tests.platform import ISSUER_URL, Platform
 
 # A database with only the platform tables, for tests of the platform library itself: no

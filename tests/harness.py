@@ -24,7 +24,6 @@ from shared.settings import DEV_INTERNAL_TOKEN_PRIVATE_KEY
 from shared.tiers import Tier
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ("registry", "grievance", "isaf", "budget")
 
 SIGNER = InternalTokenSigner(DEV_INTERNAL_TOKEN_PRIVATE_KEY)
 

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from fastapi import APIRouter, Form, Request
 from jwt.algorithms import ECAlgorithm
 
+from shared.platform import GATEWAY_PORT, LOCAL_HOST
 from shared.problems import Problem
 
 DEV_KEY_PEM = (Path(__file__).parent.parent / "devkeys" / "dev-issuer.key.pem").read_text()
@@ -261,7 +262,7 @@ def main() -> None:
     from gateway.config import get_settings
 
     parser = argparse.ArgumentParser(description="Print development tokens for the demo users.")
-    parser.add_argument("--gateway", default="http://127.0.0.1:8000")
+    parser.add_argument("--gateway", default=f"http://{LOCAL_HOST}:{GATEWAY_PORT}")
     parser.add_argument("--only", help="one username or client id")
     args = parser.parse_args()
     settings = get_settings()

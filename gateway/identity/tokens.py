@@ -14,7 +14,7 @@ import jwt
 from gateway.identity.claims import ClaimsError, principal_from_claims
 from gateway.identity.jwks import JwksCache, JwksError
 from shared.principal import Principal
-from shared.problems import Problem
+from shared.problems import INVALID_TOKEN, Problem
 
 ALLOWED_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 # Which key types may verify which algorithm: an RSA key never checks an ES256 token etc.
@@ -25,7 +25,7 @@ def _unauthorized(detail: str) -> Problem:
     return Problem(
         401,
         detail,
-        slug="invalid-token",
+        slug=INVALID_TOKEN,
         headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
     )
 

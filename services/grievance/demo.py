@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from services.grievance import roles
 from services.grievance.grievances import service
 from services.grievance.grievances.codes import Decision
 from services.grievance.grievances.models import Grievance
@@ -24,9 +25,9 @@ from shared.tiers import Tier
 
 _HANDLERS = {
     "120801": Principal(sub="demo:cs.phnom-penh-thmei", tier=Tier.CS, admin_code="120801",
-                        roles=frozenset({"grievance.handler"})),
+                        roles=frozenset({roles.HANDLER})),
     "120802": Principal(sub="demo:cs.tuek-thla", tier=Tier.CS, admin_code="120802",
-                        roles=frozenset({"grievance.handler"})),
+                        roles=frozenset({roles.HANDLER})),
 }  # fmt: skip
 
 

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
+from services.registry import roles
 from services.registry.benefits import service as benefits
 from services.registry.benefits.schemas import BenefitCreate
 from services.registry.enrolments import service as enrolments
@@ -27,16 +28,16 @@ from shared.tiers import Tier
 COMMUNE_OFFICERS = {
     "120801": Principal(sub="demo:cs.phnom-penh-thmei", name="Phnom Penh Thmei officer",
                         tier=Tier.CS, admin_code="120801",
-                        roles=frozenset({"viewer", "registry.officer"})),
+                        roles=frozenset({"viewer", roles.OFFICER})),
     "120802": Principal(sub="demo:cs.tuek-thla", name="Tuek Thla officer", tier=Tier.CS,
-                        admin_code="120802", roles=frozenset({"viewer", "registry.officer"})),
+                        admin_code="120802", roles=frozenset({"viewer", roles.OFFICER})),
 }  # fmt: skip
 DISTRICT_VERIFIER = Principal(
     sub="demo:dmk.sen-sok",
     name="Sen Sok district officer",
     tier=Tier.DMK,
     admin_code="1208",
-    roles=frozenset({"viewer", "registry.verifier"}),
+    roles=frozenset({"viewer", roles.VERIFIER}),
 )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.households.models import PersonalDataAccess, RecordChange
 from shared.context import request_id_var
+from shared.personal_data import access_record
 from shared.principal import Principal
 
 
@@ -65,15 +66,13 @@ def record_access(
     """Log a person's read of a personal record (machine clients are logged by the gateway
     and by their own DCI transaction records)."""
     session.add(
-        PersonalDataAccess(
-            actor_sub=principal.sub,
-            actor_name=principal.name,
-            actor_admin_code=principal.admin_code,
+        access_record(
+            PersonalDataAccess,
+            principal=principal,
             entity=entity,
             entity_id=entity_id,
             household_id=household_id,
             sensitive_fields=sensitive_fields,
             purpose=purpose,
-            request_id=request_id_var.get(),
         )
     )

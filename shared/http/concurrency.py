@@ -7,9 +7,12 @@ request ends in 412 (see `install_storage_problem_handlers`).
 
 from __future__ import annotations
 
-from fastapi import Request, Response
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from shared.problems import Problem, field_error
+from fastapi import Depends, Request, Response
+
+from shared.problems import STALE_VERSION, Problem, field_error
 
 
 def etag(version: int) -> str:
@@ -36,6 +39,18 @@ def require_if_match(request: Request, current_version: int) -> None:
         raise Problem(
             412,
             f"The record is at version {current_version}; fetch it again and reapply your change.",
-            slug="stale-version",
+            slug=STALE_VERSION,
             errors=[field_error(["header", "If-Match"], "stale version")],
         )
+
+
+def for_change(find: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """A dependency: the record the dependency `find` loads (with its own 404 and 403), once
+    `If-Match` names its version (428/412 otherwise). Services build their loaders with it:
+    `CaseForChange = Annotated[Case, Depends(for_change(find_case))]`."""
+
+    async def checked(request: Request, record: Any = Depends(find)) -> Any:
+        require_if_match(request, record.version)
+        return record
+
+    return checked

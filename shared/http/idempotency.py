@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert
 from shared.db.platform_tables import idempotency_key
 from shared.db.session import SessionDep
 from shared.principal import PrincipalDep
-from shared.problems import Problem, field_error
+from shared.problems import IDEMPOTENCY_KEY_REUSED, Problem, field_error
 
 HEADER = "Idempotency-Key"
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -104,7 +104,7 @@ async def idempotency(
         raise Problem(
             422,
             "This Idempotency-Key was already used for a different request.",
-            slug="idempotency-key-reused",
+            slug=IDEMPOTENCY_KEY_REUSED,
             errors=[field_error(["header", HEADER], "reused with another request")],
         )
     if row["status_code"] is None:

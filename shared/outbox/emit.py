@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import clock
 from shared.context import traceparent_var
 from shared.db.platform_tables import OUTBOX_CHANNEL
 from shared.events.model import DomainEvent
@@ -54,7 +55,7 @@ async def emit(
             "topic": event.topic(),
             "dataschema": event.dataschema(),
             "payload": json.dumps(event.model_dump(mode="json")),
-            "occurred_at": occurred_at or datetime.now(UTC),
+            "occurred_at": occurred_at or clock.now(),
             "jurisdiction": jurisdiction,
             "traceparent": traceparent_var.get(),
         },

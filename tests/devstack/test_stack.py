@@ -8,7 +8,8 @@ import httpx
 import psutil
 
 from devstack.postgres import free_port
-from devstack.run import SERVICES, Stack
+from devstack.run import Stack
+from shared.platform import SERVICES
 
 
 def test_the_stack_starts_every_process_ready_and_stops_them_all(infrastructure, monkeypatch):

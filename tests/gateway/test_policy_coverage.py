@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from gateway.config import SERVICES
 from gateway.policy import Policy
+from shared.platform import SERVICES
 from tests.harness import ROOT
 
 POLICY = Policy.load(ROOT / "gateway" / "policy.yml", set(SERVICES))

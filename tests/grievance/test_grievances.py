@@ -10,6 +10,7 @@ from shared.db.engine import asyncpg_dsn
 from tests.grievance.conftest import act, intake, record
 from tests.harness import (
     CP_PHNOM_PENH,
+    DMK_SEN_SOK,
     GRIEVANCE_CP_BANTEAY_MEANCHEY,
     GRIEVANCE_CS_PHNOM_PENH_THMEI,
     GRIEVANCE_CS_TUEK_THLA,
@@ -315,3 +316,10 @@ async def test_a_grievance_submitted_and_changed_in_one_transaction_keeps_both(s
         timeline = (await commune.get(f"/grievances/{submitted.id}/timeline")).json()
     assert (seen["status"], seen["version"]) == ("acknowledged", 2)
     assert [e["kind"] for e in timeline["items"]] == ["submitted", "acknowledged"]
+
+
+async def test_recording_a_grievance_needs_a_grievance_role(service):
+    async with service.client(DMK_SEN_SOK) as registry_verifier:
+        refused = await registry_verifier.post("/grievances", json=intake())
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "Recording grievances needs the role grievance.handler."

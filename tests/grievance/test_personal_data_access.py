@@ -17,7 +17,7 @@ async def access_log(infrastructure) -> list[asyncpg.Record]:
     conn = await asyncpg.connect(asyncpg_dsn(infrastructure.database_url("grievance")))
     try:
         return await conn.fetch(
-            "SELECT grievance_id::text AS grievance_id, actor_sub, actor_tier, "
+            "SELECT entity, entity_id::text AS entity_id, sensitive_fields, actor_sub, actor_tier, "
             "actor_admin_code, purpose, at FROM personal_data_access ORDER BY id"
         )
     finally:
@@ -45,7 +45,8 @@ async def test_each_read_of_a_complainant_identity_by_its_handlers_is_logged(
     ]
     principal = GRIEVANCE_CS_PHNOM_PENH_THMEI
     for row in rows:
-        assert row["grievance_id"] == created["id"]
+        assert (row["entity"], row["entity_id"]) == ("grievance", created["id"])
+        assert row["sensitive_fields"] is True  # the complainant's phone went out
         assert (row["actor_sub"], row["actor_tier"], row["actor_admin_code"]) == (
             principal.sub,
             "cs",

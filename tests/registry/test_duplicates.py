@@ -257,8 +257,8 @@ async def test_detail_shows_both_households_and_masks_for_viewers(app, pair):
     ]
     assert verifier["other_household"]["members"][0]["national_id"] == "010203040"
     assert verifier["other_household"]["sensitive_fields_shown"] is True
-    assert viewer["other_household"]["members"][0]["national_id"] == "••••••040"
-    assert viewer["other_household"]["members"][0]["phone"].endswith("111")
+    assert viewer["other_household"]["members"][0]["national_id"] == "*****3040"
+    assert viewer["other_household"]["members"][0]["phone"].endswith("11")
     assert "12000" not in viewer["other_household"]["members"][0]["phone"]
     assert viewer["other_household"]["sensitive_fields_shown"] is False
     # Each read of the two households is logged.

@@ -137,3 +137,4 @@ async def test_history_outside_ones_area_is_not_found_and_reading_it_is_logged(a
         (CP_PHNOM_PENH.sub, "household", "registry_household_history"),
         (CP_PHNOM_PENH.sub, "member", "registry_member_history"),
     ]
+    assert {(r.actor_tier, r.actor_admin_code) for r in rows} == {("cp", "12")}

@@ -732,6 +732,7 @@ async def test_every_read_by_a_person_is_logged(app, infrastructure):
     ]
     assert {r.household_id for r in rows} == {household.id}
     assert all(r.request_id for r in rows)
+    assert [r.actor_tier for r in rows] == ["cp", "cp", "cp", "dmk"]
 
 
 # --- events on the broker ---------------------------------------------------------------------

@@ -4,7 +4,8 @@ import pytest
 from alembic.script import ScriptDirectory
 
 from shared.migrations import alembic_config
-from tests.harness import ROOT, SERVICES
+from shared.platform import SERVICES
+from tests.harness import ROOT
 
 
 @pytest.mark.parametrize("name", SERVICES)

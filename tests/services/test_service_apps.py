@@ -7,7 +7,8 @@ import importlib
 import pytest
 from sqlalchemy import inspect
 
-from tests.harness import NATIONAL, SERVICES, client_for, running
+from shared.platform import SERVICES
+from tests.harness import NATIONAL, client_for, running
 
 
 def service_app(name: str, infrastructure, **overrides):

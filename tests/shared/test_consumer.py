@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from shared.consumer import ConsumerRunner, EventConsumer, dead_letter_topic
+from shared.clock import ManualClock
+from shared.consumer import ConsumerContext, ConsumerRunner, EventConsumer, dead_letter_topic
 from shared.db.engine import Database, new_metadata
 from shared.events.envelope import CloudEvent, encode
 from tests.harness import produce, read_topic, unique, wait_for
@@ -172,3 +173,27 @@ async def test_offsets_are_committed_after_processing(infrastructure, runner):
         await wait_for(committed_past_record, timeout=10)
     finally:
         await observer.stop()
+
+
+async def test_a_handler_declaring_a_context_gets_the_runners_settings_and_clock(
+    runner, infrastructure
+):
+    seen: list = []
+    injected = EventConsumer("platformtest", "context-tests")
+
+    @injected.on(ThingHappened)
+    async def note(session, event, envelope, context: ConsumerContext) -> None:
+        seen.append((context.settings, context.clock.now()))
+
+    moment = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
+    settings = object()
+    with_context = ConsumerRunner(
+        injected,
+        database=runner.database,
+        bootstrap_servers=infrastructure.bootstrap_servers,
+        context=ConsumerContext(settings=settings, clock=ManualClock(moment)),
+    )
+    raw = envelope_for(unique("ctx"), 1)
+    envelope, model, handler = with_context._decode(raw)
+    await with_context._apply(envelope, model, handler)
+    assert seen == [(settings, moment)]

@@ -7,12 +7,14 @@ changes to a grievance outside it answer 403. Transitions need `If-Match` with t
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.grievance.access import GrievanceForChange, GrievanceRecorder
 from services.grievance.grievances import repository as grievances
 from services.grievance.grievances import service
 from services.grievance.grievances.codes import (
@@ -45,7 +47,7 @@ from services.grievance.routing import is_sensitive
 from shared.clock import ClockDep
 from shared.db import SessionDep
 from shared.gazetteer import LocationCode
-from shared.http.concurrency import require_if_match, set_etag
+from shared.http.concurrency import set_etag
 from shared.http.idempotency import IdempotencyDep
 from shared.http.language import LanguageDep
 from shared.http.pagination import Page, PageDep
@@ -122,17 +124,44 @@ async def shown(
     return [grievance_read(g, principal) for g in rows]
 
 
-async def _answer(
-    session: AsyncSession,
-    response: Response,
-    grievance: Grievance,
-    principal: Principal,
-    *,
-    purpose: str,
-    now: datetime,
-) -> GrievanceRead:
-    set_etag(response, grievance.version)
-    return (await shown(session, principal, [grievance], purpose=purpose, now=now))[0]
+class Change:
+    """A transition of one grievance: the grievance (loaded, its handling unit and If-Match
+    checked: `GrievanceForChange`), who changes it, in which transaction, at what time."""
+
+    def __init__(
+        self,
+        grievance: GrievanceForChange,
+        session: SessionDep,
+        principal: PrincipalDep,
+        response: Response,
+        clock: ClockDep,
+    ) -> None:
+        self.grievance = grievance
+        self.session = session
+        self.principal = principal
+        self.response = response
+        self.now = clock.now()
+
+    async def apply(
+        self, action: Callable[..., Awaitable[object]], purpose: str, **fields: Any
+    ) -> GrievanceRead:
+        """Run the service's `action` on the grievance, then answer with it (ETag set, the
+        complainant identity's read logged under `purpose`)."""
+        await action(
+            self.session,
+            principal=self.principal,
+            grievance=self.grievance,
+            now=self.now,
+            **fields,
+        )
+        set_etag(self.response, self.grievance.version)
+        [body] = await shown(
+            self.session, self.principal, [self.grievance], purpose=purpose, now=self.now
+        )
+        return body
+
+
+ChangeDep = Annotated[Change, Depends()]
 
 
 @router.post(
@@ -144,7 +173,7 @@ async def _answer(
 async def record_grievance(
     intake: GrievanceIntake,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: GrievanceRecorder,
     idempotency: IdempotencyDep,
     clock: ClockDep,
 ) -> GrievanceRead:
@@ -203,9 +232,9 @@ async def get_grievance(
     grievance = await grievances.get_visible(session, principal, grievance_id)
     if grievance is None:
         raise Problem.not_found("The grievance")
-    return await _answer(
-        session, response, grievance, principal, purpose="get_grievance", now=clock.now()
-    )
+    set_etag(response, grievance.version)
+    [body] = await shown(session, principal, [grievance], purpose="get_grievance", now=clock.now())
+    return body
 
 
 @router.get(
@@ -227,151 +256,48 @@ def _entry(entry: TimelineEntry) -> TimelineEntryRead:
     return TimelineEntryRead.model_validate(entry, from_attributes=True)
 
 
-async def _for_change(
-    session, request: Request, principal: Principal, grievance_id: uuid.UUID
-) -> Grievance:
-    grievance = await service.get_for_change(session, grievance_id)
-    service.require_handler(principal, grievance)
-    require_if_match(request, grievance.version)
-    return grievance
-
-
 @router.post("/grievances/{grievance_id}/acknowledge", responses=_WRITE)
-async def acknowledge_grievance(
-    grievance_id: uuid.UUID,
-    body: Acknowledge,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
-    clock: ClockDep,
-) -> GrievanceRead:
-    now = clock.now()
-    grievance = await _for_change(session, request, principal, grievance_id)
-    await service.acknowledge(
-        session,
-        principal=principal,
-        grievance=grievance,
+async def acknowledge_grievance(body: Acknowledge, change: ChangeDep) -> GrievanceRead:
+    return await change.apply(
+        service.acknowledge,
+        "acknowledge_grievance",
         public_message=body.public_message,
-        now=now,
-    )
-    return await _answer(
-        session, response, grievance, principal, purpose="acknowledge_grievance", now=now
     )
 
 
 @router.post("/grievances/{grievance_id}/start", responses=_WRITE)
-async def start_work_on_grievance(
-    grievance_id: uuid.UUID,
-    body: StartWork,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
-    clock: ClockDep,
-) -> GrievanceRead:
-    now = clock.now()
-    grievance = await _for_change(session, request, principal, grievance_id)
-    await service.start_work(
-        session,
-        principal=principal,
-        grievance=grievance,
+async def start_work_on_grievance(body: StartWork, change: ChangeDep) -> GrievanceRead:
+    return await change.apply(
+        service.start_work,
+        "start_work_on_grievance",
         public_message=body.public_message,
-        now=now,
-    )
-    return await _answer(
-        session, response, grievance, principal, purpose="start_work_on_grievance", now=now
     )
 
 
 @router.post("/grievances/{grievance_id}/resolve", responses=_WRITE)
-async def resolve_grievance(
-    grievance_id: uuid.UUID,
-    body: Resolve,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
-    clock: ClockDep,
-) -> GrievanceRead:
-    now = clock.now()
-    grievance = await _for_change(session, request, principal, grievance_id)
-    await service.resolve(
-        session,
-        principal=principal,
-        grievance=grievance,
+async def resolve_grievance(body: Resolve, request: Request, change: ChangeDep) -> GrievanceRead:
+    return await change.apply(
+        service.resolve,
+        "resolve_grievance",
         decision=body.decision,
         resolution_summary=body.resolution_summary,
         reopen_days=request.app.state.settings.reopen_days,
-        now=now,
-    )
-    return await _answer(
-        session, response, grievance, principal, purpose="resolve_grievance", now=now
     )
 
 
 @router.post("/grievances/{grievance_id}/reject", responses=_WRITE)
-async def reject_grievance(
-    grievance_id: uuid.UUID,
-    body: Reject,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
-    clock: ClockDep,
-) -> GrievanceRead:
-    now = clock.now()
-    grievance = await _for_change(session, request, principal, grievance_id)
-    await service.reject(
-        session, principal=principal, grievance=grievance, reason=body.reason, now=now
-    )
-    return await _answer(
-        session, response, grievance, principal, purpose="reject_grievance", now=now
-    )
+async def reject_grievance(body: Reject, change: ChangeDep) -> GrievanceRead:
+    return await change.apply(service.reject, "reject_grievance", reason=body.reason)
 
 
 @router.post("/grievances/{grievance_id}/close", responses=_WRITE)
-async def close_grievance(
-    grievance_id: uuid.UUID,
-    body: Close,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
-    clock: ClockDep,
-) -> GrievanceRead:
-    now = clock.now()
-    grievance = await _for_change(session, request, principal, grievance_id)
-    await service.close(
-        session,
-        principal=principal,
-        grievance=grievance,
-        public_message=body.public_message,
-        now=now,
-    )
-    return await _answer(
-        session, response, grievance, principal, purpose="close_grievance", now=now
-    )
+async def close_grievance(body: Close, change: ChangeDep) -> GrievanceRead:
+    return await change.apply(service.close, "close_grievance", public_message=body.public_message)
 
 
 @router.post("/grievances/{grievance_id}/escalate", responses=_WRITE)
-async def escalate_grievance(
-    grievance_id: uuid.UUID,
-    body: Escalate,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
-    clock: ClockDep,
-) -> GrievanceRead:
-    now = clock.now()
-    grievance = await _for_change(session, request, principal, grievance_id)
-    await service.escalate(
-        session, principal=principal, grievance=grievance, reason=body.reason, now=now
-    )
-    return await _answer(
-        session, response, grievance, principal, purpose="escalate_grievance", now=now
-    )
+async def escalate_grievance(body: Escalate, change: ChangeDep) -> GrievanceRead:
+    return await change.apply(service.escalate, "escalate_grievance", reason=body.reason)
 
 
 @router.post(
@@ -386,26 +312,13 @@ async def escalate_grievance(
     "upheld exclusion-error or data-correction decision then asks the registry to reassess "
     "this household.",
 )
-async def link_household(
-    grievance_id: uuid.UUID,
-    body: LinkHousehold,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
-    clock: ClockDep,
-) -> GrievanceRead:
-    now = clock.now()
-    grievance = await _for_change(session, request, principal, grievance_id)
-    await service.link_household(
-        session,
-        principal=principal,
-        grievance=grievance,
+async def link_household(body: LinkHousehold, change: ChangeDep) -> GrievanceRead:
+    return await change.apply(
+        service.link_household,
+        "link_household",
         household_code=body.household_code,
         member_id=body.member_id,
-        now=now,
     )
-    return await _answer(session, response, grievance, principal, purpose="link_household", now=now)
 
 
 @router.post(

@@ -21,6 +21,7 @@ from sqlmodel import Column, Field
 
 from services.grievance.database import GrievanceModel
 from shared.db.versioning import Versioned
+from shared.personal_data import PersonalDataAccessColumns
 
 
 class Grievance(GrievanceModel, Versioned, table=True):
@@ -112,20 +113,9 @@ class PublicLookupFailure(GrievanceModel, table=True):
     failures: int = Field(sa_column=Column(sa.Integer, nullable=False))
 
 
-class PersonalDataAccess(GrievanceModel, table=True):
+class PersonalDataAccess(PersonalDataAccessColumns, GrievanceModel, table=True):
     """A person saw a complainant's identity (architecture: audit-logged reads of personal
-    records). Written in the request's transaction whenever a response carries it."""
+    records): entity `grievance`, written in the request's transaction whenever a response
+    carries it."""
 
     __tablename__ = "personal_data_access"
-
-    id: int | None = Field(
-        default=None, sa_column=Column(sa.BigInteger, sa.Identity(always=True), primary_key=True)
-    )
-    grievance_id: uuid.UUID = Field(sa_column=Column(pg.UUID(as_uuid=True), nullable=False))
-    actor_sub: str = Field(sa_column=Column(sa.Text, nullable=False))
-    actor_name: str = Field(default="", sa_column=Column(sa.Text, nullable=False))
-    actor_tier: str | None = Field(default=None, sa_column=Column(sa.Text))
-    actor_admin_code: str = Field(default="", sa_column=Column(sa.Text, nullable=False))
-    purpose: str = Field(sa_column=Column(sa.Text, nullable=False))  # the operation
-    request_id: str | None = Field(default=None, sa_column=Column(sa.Text))
-    at: datetime = Field(sa_column=Column(sa.DateTime(timezone=True), nullable=False))

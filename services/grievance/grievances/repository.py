@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
+from services.grievance import roles
 from services.grievance.grievances.codes import OPEN_STATUSES
 from services.grievance.grievances.models import (
     Grievance,
@@ -29,13 +30,11 @@ from shared.jurisdiction import jurisdiction_filter
 from shared.principal import Principal
 from shared.tiers import tier_for_code
 
-SENSITIVE_ROLE = "grievance.sensitive"
-
 
 def visible_to(principal: Principal) -> ColumnElement[bool]:
     """Grievances `principal` may read: in its area, and sensitive ones only with the role."""
     sensitive_ok = (
-        true() if principal.has_role(SENSITIVE_ROLE) else Grievance.sensitive.is_(false())
+        true() if principal.has_role(roles.SENSITIVE) else Grievance.sensitive.is_(false())
     )
     return and_(jurisdiction_filter(principal, Grievance.location_code), sensitive_ok)
 

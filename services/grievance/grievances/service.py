@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.grievance import routing
+from services.grievance import roles, routing
 from services.grievance.grievances import events
 from services.grievance.grievances import repository as grievances
 from services.grievance.grievances.codes import (
@@ -28,14 +28,18 @@ from services.grievance.grievances.models import Grievance, PersonalDataAccess, 
 from services.grievance.grievances.schemas import GrievanceIntake, IntakeBase
 from services.grievance.grievances.tracking_code import new_code
 from services.grievance.households import repository as households
-from shared.context import request_id_var
 from shared.jurisdiction import require_in_jurisdiction
+from shared.personal_data import access_record
 from shared.principal import Principal
-from shared.problems import Problem
+from shared.problems import (
+    ALREADY_RATED,
+    GRIEVANCE_NOT_OPEN,
+    INVALID_TRANSITION,
+    REOPEN_PERIOD_ENDED,
+    Problem,
+)
 from shared.tiers import Tier
 
-HANDLER_ROLE = "grievance.handler"
-SENSITIVE_ROLE = grievances.SENSITIVE_ROLE
 COMPLAINANT = "complainant"
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {
@@ -57,7 +61,7 @@ REASSESSMENT_DECISIONS = frozenset({Decision.UPHELD, Decision.PARTLY_UPHELD})
 
 def handles(principal: Principal, grievance: Grievance) -> bool:
     """Whether `principal` is a handler of the unit handling `grievance` right now."""
-    role = SENSITIVE_ROLE if grievance.sensitive else HANDLER_ROLE
+    role = roles.SENSITIVE if grievance.sensitive else roles.HANDLER
     return (
         principal.tier is not None
         and principal.tier.value == grievance.handling_tier
@@ -83,14 +87,14 @@ async def record_identity_reads(
     """Log that `principal` is being shown the complainant identity of these grievances
     (those it may see it on), in the request's transaction; returns how many were logged."""
     records = [
-        PersonalDataAccess(
-            grievance_id=grievance.id,
-            actor_sub=principal.sub,
-            actor_name=principal.name,
-            actor_tier=principal.tier.value if principal.tier else None,
-            actor_admin_code=principal.admin_code,
+        access_record(
+            PersonalDataAccess,
+            principal=principal,
+            entity="grievance",
+            entity_id=grievance.id,
+            household_id=grievance.household_id,
+            sensitive_fields=True,  # the complainant's phone number goes out with the identity
             purpose=purpose,
-            request_id=request_id_var.get(),
             at=now,
         )
         for grievance in grievances_shown
@@ -104,7 +108,7 @@ async def record_identity_reads(
 
 def require_handler(principal: Principal, grievance: Grievance) -> None:
     require_in_jurisdiction(principal, grievance.location_code, what="The grievance")
-    if grievance.sensitive and not principal.has_role(SENSITIVE_ROLE):
+    if grievance.sensitive and not principal.has_role(roles.SENSITIVE):
         raise Problem.forbidden("Sensitive grievances need the role grievance.sensitive.")
     if not handles(principal, grievance):
         raise Problem.forbidden(
@@ -189,9 +193,8 @@ async def submit(
 async def record_intake(
     session: AsyncSession, *, principal: Principal, intake: GrievanceIntake, now: datetime
 ) -> Grievance:
-    """Staff intake: placed at the given location, or at the linked household's village."""
-    if not principal.has_role(HANDLER_ROLE, SENSITIVE_ROLE):
-        raise Problem.forbidden("Recording grievances needs the role grievance.handler.")
+    """Staff intake: placed at the given location, or at the linked household's village.
+    The route admits handlers only (`access.GrievanceRecorder`)."""
     location = intake.location_code
     if intake.household_id is not None:
         household = await households.get(session, intake.household_id)
@@ -233,7 +236,7 @@ async def link_household(
         raise Problem.conflict(
             f"A grievance that is {grievance.status} cannot be linked to a household; link it "
             "before it is resolved.",
-            slug="grievance-not-open",
+            slug=GRIEVANCE_NOT_OPEN,
         )
     household = await households.get_by_code(session, household_code)
     if household is None or not principal.covers(household.village_code):
@@ -274,7 +277,7 @@ def _move(grievance: Grievance, to: Status) -> None:
     if to not in TRANSITIONS[current]:
         raise Problem.conflict(
             f"A grievance that is {current.value} cannot become {to.value}.",
-            slug="invalid-transition",
+            slug=INVALID_TRANSITION,
         )
     grievance.status = to
 
@@ -424,14 +427,14 @@ async def escalate(
     if Status(grievance.status) not in OPEN_STATUSES:
         raise Problem.conflict(
             f"A grievance that is {grievance.status} cannot be escalated.",
-            slug="invalid-transition",
+            slug=INVALID_TRANSITION,
         )
     current = routing.HandlingUnit(Tier(grievance.handling_tier), grievance.handling_admin_code)
     target = routing.next_unit(current, grievance.location_code)
     if target is None:
         raise Problem.conflict(
             "The grievance is handled at the national tier; there is no tier above.",
-            slug="invalid-transition",
+            slug=INVALID_TRANSITION,
         )
     grievance.handling_tier = target.tier.value
     grievance.handling_admin_code = target.admin_code
@@ -498,7 +501,7 @@ async def reopen(
         grievance.reopen_until is None or now > grievance.reopen_until
     ):
         raise Problem.conflict(
-            "The period for reopening this grievance has ended.", slug="reopen-period-ended"
+            "The period for reopening this grievance has ended.", slug=REOPEN_PERIOD_ENDED
         )
     _move(grievance, Status.REOPENED)
     grievance.reopen_count += 1
@@ -520,10 +523,10 @@ async def rate(
 ) -> Grievance:
     if grievance.status not in (Status.RESOLVED, Status.CLOSED):
         raise Problem.conflict(
-            "A grievance can be rated once it is resolved.", slug="invalid-transition"
+            "A grievance can be rated once it is resolved.", slug=INVALID_TRANSITION
         )
     if grievance.rating is not None:
-        raise Problem.conflict("This grievance was already rated.", slug="already-rated")
+        raise Problem.conflict("This grievance was already rated.", slug=ALREADY_RATED)
     grievance.rating = rating
     grievance.rated_at = now
     _touch(grievance, now)

@@ -22,8 +22,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.grievance.households import repository
-from shared import clock
-from shared.consumer import EventConsumer
+from shared.consumer import ConsumerContext, EventConsumer
 from shared.events.catalog.registry import (
     HouseholdDissolved,
     HouseholdEvent,
@@ -37,7 +36,9 @@ from shared.events.envelope import CloudEvent
 households = EventConsumer("grievance", "households")
 
 
-async def _keep(session: AsyncSession, event: HouseholdEvent, envelope: CloudEvent) -> None:
+async def _keep(
+    session: AsyncSession, event: HouseholdEvent, envelope: CloudEvent, context: ConsumerContext
+) -> None:
     await repository.upsert(
         session,
         household_id=event.household_id,
@@ -45,7 +46,7 @@ async def _keep(session: AsyncSession, event: HouseholdEvent, envelope: CloudEve
         village_code=event.village_code,
         status=event.status,
         record_version=event.record_version,
-        now=clock.now(),
+        now=context.clock.now(),
     )
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
+from services.registry.access import BenefitForChange, BenefitRecorder
 from services.registry.benefits import service
 from services.registry.benefits.models import BenefitRecord
 from services.registry.benefits.schemas import BenefitCreate, BenefitPublic, BenefitStatusChange
 from services.registry.enrolments.models import Enrolment
 from shared.db import SessionDep
-from shared.http.concurrency import require_if_match, set_etag
+from shared.http.concurrency import set_etag
 from shared.http.idempotency import IdempotencyDep
 from shared.http.pagination import Page, PageDep
 from shared.principal import PrincipalDep
@@ -57,7 +58,7 @@ async def record_benefit(
     enrolment_id: uuid.UUID,
     body: BenefitCreate,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: BenefitRecorder,
     idempotency: IdempotencyDep,
 ) -> Response:
     if idempotency.replay:
@@ -115,20 +116,16 @@ async def get_benefit(
     responses={k: PROBLEM_RESPONSES[k] for k in (403, 404, 409, 412, 428)},
 )
 async def update_benefit_status(
-    benefit_id: uuid.UUID,
     body: BenefitStatusChange,
-    request: Request,
+    current: BenefitForChange,
     session: SessionDep,
     principal: PrincipalDep,
     response: Response,
 ) -> BenefitPublic:
-    current, _, _ = await service.get_benefit(session, principal=principal, benefit_id=benefit_id)
-    service.require_recorder(principal)
-    require_if_match(request, current.version)
     record, enrolment, _ = await service.change_benefit_status(
         session,
         principal=principal,
-        benefit_id=benefit_id,
+        benefit_id=current.id,
         change=body,
         expected_version=current.version,
     )

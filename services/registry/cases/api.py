@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from services.registry.access import CaseForChange, CaseForNote, CaseWorker
 from services.registry.cases import service
 from services.registry.cases.models import Case, CaseStatus, CaseType
 from services.registry.cases.repository import CaseFilters
@@ -23,7 +24,7 @@ from services.registry.cases.schemas import (
 from services.registry.config import Settings
 from shared import clock
 from shared.db.session import SessionDep
-from shared.http.concurrency import require_if_match, set_etag
+from shared.http.concurrency import set_etag
 from shared.http.idempotency import IdempotencyDep
 from shared.http.pagination import Page, PageDep
 from shared.principal import PrincipalDep
@@ -61,7 +62,7 @@ async def open_case(
     body: CaseOpen,
     request: Request,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: CaseWorker,
     idempotency: IdempotencyDep,
 ) -> Response:
     if idempotency.replay:
@@ -155,15 +156,12 @@ async def _respond(session, principal, case: Case, response: Response) -> CaseDe
     responses=_UPDATE_PROBLEMS,
 )
 async def assign_case(
-    case_id: uuid.UUID,
     body: CaseAssign,
-    request: Request,
+    case: CaseForChange,
     session: SessionDep,
     principal: PrincipalDep,
     response: Response,
 ) -> CaseDetail:
-    case = await service.case_for_update(session, principal=principal, case_id=case_id)
-    require_if_match(request, case.version)
     await service.assign_case(session, principal=principal, case=case, **body.model_dump())
     return await _respond(session, principal, case, response)
 
@@ -181,9 +179,8 @@ async def assign_case(
     responses={k: PROBLEM_RESPONSES[k] for k in (403, 404, 409)},
 )
 async def add_case_note(
-    case_id: uuid.UUID, body: CaseNoteAdd, session: SessionDep, principal: PrincipalDep
+    body: CaseNoteAdd, case: CaseForNote, session: SessionDep, principal: PrincipalDep
 ) -> CaseNotePublic:
-    case = await service.case_for_update(session, principal=principal, case_id=case_id)
     note = await service.add_note(session, principal=principal, case=case, text=body.text)
     return CaseNotePublic.model_validate(note)
 
@@ -199,14 +196,8 @@ async def add_case_note(
     responses=_UPDATE_PROBLEMS,
 )
 async def start_case(
-    case_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    principal: PrincipalDep,
-    response: Response,
+    case: CaseForChange, session: SessionDep, principal: PrincipalDep, response: Response
 ) -> CaseDetail:
-    case = await service.case_for_update(session, principal=principal, case_id=case_id)
-    require_if_match(request, case.version)
     await service.start_case(session, principal=principal, case=case)
     return await _respond(session, principal, case, response)
 
@@ -219,14 +210,11 @@ async def start_case(
     responses=_UPDATE_PROBLEMS,
 )
 async def close_case(
-    case_id: uuid.UUID,
     body: CaseClose,
-    request: Request,
+    case: CaseForChange,
     session: SessionDep,
     principal: PrincipalDep,
     response: Response,
 ) -> CaseDetail:
-    case = await service.case_for_update(session, principal=principal, case_id=case_id)
-    require_if_match(request, case.version)
     await service.close_case(session, principal=principal, case=case, outcome=body.outcome)
     return await _respond(session, principal, case, response)

@@ -3,7 +3,8 @@
 When the grievance service resolves an exclusion-error or data-correction grievance about a
 household in the complainant's favour, the household must be reassessed: this consumer opens
 a reassessment case on it, assigned to the household's commune and due in
-REGISTRY_REASSESSMENT_DUE_DAYS days, with the public resolution as its first note.
+REGISTRY_REASSESSMENT_DUE_DAYS days (the app's settings, given through the handler's
+context), with the public resolution as its first note.
 
 Idempotent twice over: the consumer runner's inbox drops a redelivered event, and the case's
 origin (`grievance:<id>`) is unique per case type, so even a second, distinct event about the
@@ -18,8 +19,7 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.cases import service
-from services.registry.config import get_settings
-from shared.consumer import EventConsumer
+from shared.consumer import ConsumerContext, EventConsumer
 from shared.events.catalog.grievance import GrievanceResolved
 from shared.events.envelope import CloudEvent
 from shared.principal import Principal
@@ -46,7 +46,10 @@ def needs_reassessment(event: GrievanceResolved) -> bool:
 
 @grievance_outcomes.on(GrievanceResolved)
 async def open_reassessment_case(
-    session: AsyncSession, event: GrievanceResolved, envelope: CloudEvent
+    session: AsyncSession,
+    event: GrievanceResolved,
+    envelope: CloudEvent,
+    context: ConsumerContext,
 ) -> None:
     if not needs_reassessment(event):
         return
@@ -58,7 +61,7 @@ async def open_reassessment_case(
         household_id=event.household_id,
         member_id=event.member_id,
         resolution_summary=event.resolution_summary,
-        due_in_days=get_settings().reassessment_due_days,
+        due_in_days=context.settings.reassessment_due_days,
     )
     if case is not None:
         log.info(

@@ -29,13 +29,6 @@ from shared.tiers import Tier, tier_for_code
 
 log = logging.getLogger(__name__)
 
-CASE_ROLES = ("registry.officer", "registry.verifier")
-
-
-def _require_case_worker(principal: Principal) -> None:
-    if principal.tier is None or not principal.has_role(*CASE_ROLES):
-        raise Problem.forbidden("Cases are worked by registry officers and verifiers.")
-
 
 def _unit_for(household: Household, admin_code: str | None, principal: Principal) -> str:
     """The unit a case is assigned to: it must contain the household and lie in the
@@ -165,8 +158,8 @@ async def open_case(
     note: str | None = None,
     default_due_days: int = 30,
 ) -> Case:
-    """A person opens a case on a household of their area."""
-    _require_case_worker(principal)
+    """A person opens a case on a household of their area (the route admits case workers
+    only: `access.CaseWorker`)."""
     household = await repository.get_household(session, household_id)
     if household is None:
         raise Problem.invalid("household_id", "no such household")
@@ -253,12 +246,12 @@ async def get_case(
 async def case_for_update(
     session: AsyncSession, *, principal: Principal, case_id: uuid.UUID
 ) -> Case:
-    """The case a person is about to change: 404 if none, 403 outside their area."""
+    """The case a person is about to change: 404 if none, 403 outside their area (the
+    route's loader, `access.CaseForChange`, then checks the caller is a case worker)."""
     case = await repository.get_case(session, case_id)
     if case is None:
         raise Problem.not_found("The case")
     require_in_jurisdiction(principal, case.village_code, what="A case")
-    _require_case_worker(principal)
     return case
 
 

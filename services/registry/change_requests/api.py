@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request, Response
 
+from services.registry.access import ChangeRequestForAction
 from services.registry.change_requests import service
 from services.registry.change_requests.models import (
     ChangeRequest,
@@ -24,7 +25,7 @@ from services.registry.change_requests.schemas import (
 from services.registry.households.schemas import sees_sensitive
 from shared.db.session import SessionDep
 from shared.gazetteer import LocationCode
-from shared.http.concurrency import require_if_match, set_etag
+from shared.http.concurrency import set_etag
 from shared.http.idempotency import IdempotencyDep
 from shared.http.pagination import Page, PageDep
 from shared.principal import Principal, PrincipalDep
@@ -133,14 +134,6 @@ async def get_change_request(
     return _answer(request, principal, response)
 
 
-async def _for_action(request: Request, session, principal, change_request_id) -> ChangeRequest:
-    change_request = await service.request_for_action(
-        session, principal=principal, change_request_id=change_request_id
-    )
-    require_if_match(request, change_request.version)
-    return change_request
-
-
 @router.post(
     "/{change_request_id}/submit",
     response_model=ChangeRequestPublic,
@@ -154,13 +147,11 @@ async def _for_action(request: Request, session, principal, change_request_id) -
     responses=_ACTION_PROBLEMS,
 )
 async def submit_change_request(
-    change_request_id: uuid.UUID,
-    request: Request,
+    change_request: ChangeRequestForAction,
     session: SessionDep,
     principal: PrincipalDep,
     response: Response,
 ) -> ChangeRequestPublic:
-    change_request = await _for_action(request, session, principal, change_request_id)
     await service.submit(session, principal=principal, request=change_request)
     return _answer(change_request, principal, response)
 
@@ -177,13 +168,11 @@ async def submit_change_request(
     responses=_ACTION_PROBLEMS,
 )
 async def accept_household_move(
-    change_request_id: uuid.UUID,
-    request: Request,
+    change_request: ChangeRequestForAction,
     session: SessionDep,
     principal: PrincipalDep,
     response: Response,
 ) -> ChangeRequestPublic:
-    change_request = await _for_action(request, session, principal, change_request_id)
     await service.accept_move(session, principal=principal, request=change_request)
     return _answer(change_request, principal, response)
 
@@ -203,13 +192,12 @@ async def accept_household_move(
     responses=_ACTION_PROBLEMS,
 )
 async def verify_change_request(
-    change_request_id: uuid.UUID,
+    change_request: ChangeRequestForAction,
     request: Request,
     session: SessionDep,
     principal: PrincipalDep,
     response: Response,
 ) -> ChangeRequestPublic | Response:
-    change_request = await _for_action(request, session, principal, change_request_id)
     _, refusal = await service.verify(session, principal=principal, request=change_request)
     if refusal is not None:
         # Returned, not raised: the request's rejection commits with this answer.
@@ -231,14 +219,12 @@ async def verify_change_request(
     responses=_ACTION_PROBLEMS,
 )
 async def reject_change_request(
-    change_request_id: uuid.UUID,
     body: Rejection,
-    request: Request,
+    change_request: ChangeRequestForAction,
     session: SessionDep,
     principal: PrincipalDep,
     response: Response,
 ) -> ChangeRequestPublic:
-    change_request = await _for_action(request, session, principal, change_request_id)
     await service.reject(session, principal=principal, request=change_request, reason=body.reason)
     return _answer(change_request, principal, response)
 
@@ -254,14 +240,12 @@ async def reject_change_request(
     responses=_ACTION_PROBLEMS,
 )
 async def cancel_change_request(
-    change_request_id: uuid.UUID,
-    request: Request,
+    change_request: ChangeRequestForAction,
     session: SessionDep,
     principal: PrincipalDep,
     response: Response,
     body: Cancellation | None = None,
 ) -> ChangeRequestPublic:
-    change_request = await _for_action(request, session, principal, change_request_id)
     await service.cancel(
         session,
         principal=principal,

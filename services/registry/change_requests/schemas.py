@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapte
 from services.registry.change_requests.models import ChangeRequestStatus, ChangeType
 from services.registry.households.models import Relationship
 from services.registry.households.schemas import (
-    SENSITIVE_FIELDS,
     HouseholdCreate,
     HouseholdUpdate,
     MemberCreate,
@@ -26,6 +25,7 @@ from services.registry.households.schemas import (
     PovertyStatusInput,
 )
 from shared.gazetteer import VillageCode
+from shared.masking import mask_sensitive
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
 
@@ -144,20 +144,9 @@ def load_change(
     return CHANGE.validate_python(data)
 
 
-def _mask(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {
-            k: ("***" if k in SENSITIVE_FIELDS and v is not None else _mask(v))
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_mask(v) for v in value]
-    return value
-
-
 def masked(payload: dict[str, Any]) -> dict[str, Any]:
-    """The payload without national ID numbers and phone numbers."""
-    return _mask(payload)
+    """The payload with national ID numbers and phone numbers masked."""
+    return mask_sensitive(payload)
 
 
 class Rejection(BaseModel):

@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry import roles
 from services.registry.change_requests import repository
 from services.registry.change_requests.models import (
     ChangeRequest,
@@ -69,12 +70,16 @@ from shared.events.catalog.registry import (
 from shared.jurisdiction import require_in_jurisdiction
 from shared.outbox import emit
 from shared.principal import Principal
-from shared.problems import Problem
-from shared.tiers import Tier
+from shared.problems import (
+    AWAITING_DESTINATION,
+    AWAITING_OTHER_DISTRICT,
+    CHANGE_REFUSED,
+    DIRECT_EDIT_INSTEAD,
+    NOT_SUBMITTED,
+    Problem,
+)
+from shared.problems import VERSION_CONFLICT as STALE_HOUSEHOLD
 
-OFFICER_ROLE = "registry.officer"
-VERIFIER_ROLE = "registry.verifier"
-VERIFIER_TIERS = (Tier.DMK, Tier.CP, Tier.NATIONAL)
 VERSION_CONFLICT = "version conflict"
 
 # Awaiting actions (the worklists).
@@ -85,15 +90,8 @@ SUBMIT, ACCEPT_MOVE, VERIFY = "submit", "accept_move", "verify"
 
 
 def _require_maker(principal: Principal, village_code: str) -> None:
-    if principal.tier is not Tier.CS or not principal.has_role(OFFICER_ROLE):
-        raise Problem.forbidden(
-            "Change requests are made by a registry officer of the household's commune (CS)."
-        )
+    roles.CHANGE_MAKER.check(principal)
     require_in_jurisdiction(principal, village_code, what="A household")
-
-
-def _is_verifier(principal: Principal) -> bool:
-    return principal.tier in VERIFIER_TIERS and principal.has_role(VERIFIER_ROLE)
 
 
 def _require_involved(principal: Principal, request: ChangeRequest) -> None:
@@ -181,7 +179,7 @@ async def _household_for_request(
         raise Problem.conflict(
             f"Household {household.code} is {household.status}: the commune edits it directly "
             "until the district has verified it.",
-            slug="direct-edit-instead",
+            slug=DIRECT_EDIT_INSTEAD,
         )
     if household.status != HouseholdStatus.ACTIVE:
         raise Problem.conflict(f"Household {household.code} is {household.status}.")
@@ -303,7 +301,7 @@ def _require_status(request: ChangeRequest, *allowed: str, action: str) -> None:
             raise Problem.conflict(
                 f"The change request is a draft: the commune must submit it before it can be "
                 f"{action}.",
-                slug="not-submitted",
+                slug=NOT_SUBMITTED,
             )
         raise Problem.conflict(f"The change request is {request.status}; it cannot be {action}.")
 
@@ -351,7 +349,7 @@ async def accept_move(
     if request.change_type != ChangeType.MOVE_HOUSEHOLD or not _crosses_communes(request):
         raise Problem.conflict("Only a move into another commune is accepted by its destination.")
     assert request.destination_village_code is not None
-    if principal.tier is not Tier.CS or not principal.has_role(OFFICER_ROLE):
+    if not roles.CHANGE_MAKER.allows(principal):
         raise Problem.forbidden("A registry officer of the destination commune accepts a move.")
     require_in_jurisdiction(principal, request.destination_village_code, what="The destination")
     _require_status(request, ChangeRequestStatus.SUBMITTED, action="accepted")
@@ -367,10 +365,7 @@ async def accept_move(
 
 
 def _require_checker(principal: Principal, request: ChangeRequest) -> None:
-    if not _is_verifier(principal):
-        raise Problem.forbidden(
-            "Change requests are verified by a registry verifier of the district (DMK) or above."
-        )
+    roles.CHANGE_CHECKER.check(principal)
     makers = {request.created_by, request.submitted_by, request.destination_accepted_by}
     if principal.sub in makers:
         raise Problem.forbidden("The maker of a change cannot also verify it (maker-checker).")
@@ -404,13 +399,13 @@ async def verify(
     _require_status(request, ChangeRequestStatus.SUBMITTED, action="verified")
     if request.awaiting_action == ACCEPT_MOVE:
         raise Problem.conflict(
-            "The destination commune has not accepted the move yet.", slug="awaiting-destination"
+            "The destination commune has not accepted the move yet.", slug=AWAITING_DESTINATION
         )
     remaining = _remaining(request)
     if not principal.covers(remaining[0]):
         raise Problem.conflict(
             f"The change awaits verification by district {remaining[0]} first.",
-            slug="awaiting-other-district",
+            slug=AWAITING_OTHER_DISTRICT,
         )
     taking = []
     for district in remaining:
@@ -423,7 +418,7 @@ async def verify(
         return request, Problem.conflict(
             "The household changed after this request was submitted: it was rejected as a "
             "version conflict and nothing was overwritten. Submit a new request.",
-            slug="version-conflict",
+            slug=STALE_HOUSEHOLD,
         )
 
     request.verified_districts = [*request.verified_districts, *taking]
@@ -438,7 +433,7 @@ async def verify(
     if outcome is not None:
         return await _reject(session, principal, request, outcome), Problem.conflict(
             f"The change could not be applied: {outcome}. The request was rejected.",
-            slug="change-refused",
+            slug=CHANGE_REFUSED,
         )
     request.status = ChangeRequestStatus.APPLIED
     request.decided_at = clock.now()
@@ -460,8 +455,7 @@ async def reject(
     _require_status(request, ChangeRequestStatus.SUBMITTED, action="rejected")
     refusing_move = (
         request.awaiting_action == ACCEPT_MOVE
-        and principal.tier is Tier.CS
-        and principal.has_role(OFFICER_ROLE)
+        and roles.CHANGE_MAKER.allows(principal)
         and principal.covers(request.destination_village_code)
     )
     if not refusing_move:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
+from services.registry.access import DuplicateForDecision
 from services.registry.duplicates import disclosure, repository, service
 from services.registry.duplicates.models import DuplicateCandidate, DuplicateReason, DuplicateStatus
 from services.registry.duplicates.schemas import (
@@ -17,7 +18,7 @@ from services.registry.duplicates.schemas import (
 )
 from services.registry.households import service as households
 from shared.db.session import SessionDep
-from shared.http.concurrency import require_if_match, set_etag
+from shared.http.concurrency import set_etag
 from shared.http.pagination import Page, PageDep, paginate
 from shared.principal import PrincipalDep
 from shared.problems import PROBLEM_RESPONSES
@@ -116,17 +117,12 @@ async def get_duplicate(
     responses=_WRITE,
 )
 async def dismiss_duplicate(
-    candidate_id: uuid.UUID,
     body: DismissDuplicate,
+    candidate: DuplicateForDecision,
     session: SessionDep,
     principal: PrincipalDep,
-    request: Request,
     response: Response,
 ) -> DuplicateSummary:
-    candidate = await service.candidate_for_decision(
-        session, principal=principal, candidate_id=candidate_id
-    )
-    require_if_match(request, candidate.version)
     candidate = await service.dismiss(
         session, principal=principal, candidate=candidate, reason=body.reason
     )
@@ -146,17 +142,12 @@ async def dismiss_duplicate(
     responses=_WRITE,
 )
 async def confirm_duplicate(
-    candidate_id: uuid.UUID,
     body: ConfirmDuplicate,
+    candidate: DuplicateForDecision,
     session: SessionDep,
     principal: PrincipalDep,
-    request: Request,
     response: Response,
 ) -> DuplicateSummary:
-    candidate = await service.candidate_for_decision(
-        session, principal=principal, candidate_id=candidate_id
-    )
-    require_if_match(request, candidate.version)
     candidate = await service.confirm(session, principal=principal, candidate=candidate, body=body)
     set_etag(response, candidate.version)
     return DuplicateSummary.model_validate(disclosure.summary_for(principal, candidate))

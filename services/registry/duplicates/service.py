@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry import roles
 from services.registry.duplicates import disclosure, repository
 from services.registry.duplicates.models import DuplicateCandidate, DuplicateStatus
 from services.registry.duplicates.schemas import ConfirmDuplicate
@@ -38,12 +39,10 @@ from shared.events.catalog.registry import (
     MemberUpdated,
 )
 from shared.jurisdiction import require_in_jurisdiction
+from shared.masking import NATIONAL_ID, PHONE, mask_value
 from shared.outbox import emit
 from shared.principal import Principal
-from shared.problems import Problem, field_error
-
-REVIEWER_ROLE = "registry.verifier"
-SENSITIVE_ROLES = ("registry.officer", "registry.verifier")
+from shared.problems import DUPLICATE_ALREADY_DECIDED, HOUSEHOLD_CLOSED, Problem, field_error
 
 
 async def _emit_candidate(session: AsyncSession, candidate: DuplicateCandidate, event_type) -> None:
@@ -164,14 +163,8 @@ async def flag_duplicates(
 # --- review -----------------------------------------------------------------------------------
 
 
-def _mask(value: str | None) -> str | None:
-    if value is None:
-        return None
-    return "•" * max(len(value) - 3, 0) + value[-3:]
-
-
 def _side(household: Household, members: list[Member], *, principal: Principal) -> dict[str, Any]:
-    shown = principal.has_role(*SENSITIVE_ROLES) and principal.covers(household.village_code)
+    shown = roles.SENSITIVE_READER.allows(principal) and principal.covers(household.village_code)
     return {
         "id": household.id,
         "code": household.code,
@@ -194,8 +187,8 @@ def _side(household: Household, members: list[Member], *, principal: Principal) 
                 "birth_date_estimated": m.birth_date_estimated,
                 "relationship": m.relationship,
                 "status": m.status,
-                "national_id": m.national_id if shown else _mask(m.national_id),
-                "phone": m.phone if shown else _mask(m.phone),
+                "national_id": m.national_id if shown else mask_value(NATIONAL_ID, m.national_id),
+                "phone": m.phone if shown else mask_value(PHONE, m.phone),
                 "disability_severity": m.disability_severity,
             }
             for m in members
@@ -238,14 +231,7 @@ async def read_candidate(
 
 
 def _require_reviewer(principal: Principal, candidate: DuplicateCandidate) -> None:
-    if not principal.has_role(REVIEWER_ROLE) or principal.tier is None:
-        raise Problem.forbidden(
-            "Duplicates are decided by a registry verifier (district or above)."
-        )
-    if principal.tier.value == "cs":
-        raise Problem.forbidden(
-            "Duplicates are decided by a registry verifier (district or above)."
-        )
+    roles.DUPLICATE_REVIEWER.check(principal)
     for code in (candidate.village_code, candidate.other_village_code):
         require_in_jurisdiction(principal, code, what="A household of this duplicate pair")
 
@@ -253,7 +239,7 @@ def _require_reviewer(principal: Principal, candidate: DuplicateCandidate) -> No
 def _require_suspected(candidate: DuplicateCandidate) -> None:
     if candidate.status != DuplicateStatus.SUSPECTED:
         raise Problem.conflict(
-            f"The candidate is already {candidate.status}.", slug="duplicate-already-decided"
+            f"The candidate is already {candidate.status}.", slug=DUPLICATE_ALREADY_DECIDED
         )
 
 
@@ -414,7 +400,7 @@ async def confirm(
         if household.status in households.CLOSED:
             raise Problem.conflict(
                 f"Household {household.code} is {household.status}; the pair cannot be merged.",
-                slug="household-closed",
+                slug=HOUSEHOLD_CLOSED,
             )
     members = {m.id: m for m in await repository.members(session, pair)}
     identical = _identical_pairs(

@@ -6,8 +6,15 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
+from services.registry.access import (
+    EnrolmentToApprove,
+    EnrolmentToExit,
+    EnrolmentToReject,
+    EnrolmentToResume,
+    EnrolmentToSuspend,
+)
 from services.registry.enrolments import service
 from services.registry.enrolments.models import Enrolment
 from services.registry.enrolments.schemas import (
@@ -29,7 +36,7 @@ from services.registry.programmes.models import Programme
 from services.registry.programmes.schemas import ProgrammeCode
 from shared.db import SessionDep
 from shared.gazetteer import LocationCode
-from shared.http.concurrency import require_if_match, set_etag
+from shared.http.concurrency import set_etag
 from shared.http.idempotency import IdempotencyDep
 from shared.http.language import Language, LanguageDep
 from shared.http.pagination import Page, PageDep
@@ -245,18 +252,6 @@ async def _decided(
     return to_public(enrolment, household, await _names(session, language), detail=True)
 
 
-async def _current_version(
-    session, principal, enrolment_id: uuid.UUID, request: Request, action: str
-) -> int:
-    """404 unseen, then 403 not a decider, then 428/412 for If-Match, in that order."""
-    enrolment, _ = await service.get_enrolment(
-        session, principal=principal, enrolment_id=enrolment_id, log_access=False
-    )
-    service.require_decider(principal, action)
-    require_if_match(request, enrolment.version)
-    return enrolment.version
-
-
 @router.post(
     "/enrolments/{enrolment_id}/approve",
     response_model=EnrolmentDetail,
@@ -267,18 +262,16 @@ async def _current_version(
     responses=DECISION_RESPONSES,
 )
 async def approve_enrolment(
-    enrolment_id: uuid.UUID,
-    request: Request,
+    enrolment: EnrolmentToApprove,
     session: SessionDep,
     principal: PrincipalDep,
     response: Response,
     language: LanguageDep,
 ) -> EnrolmentPublic:
-    version = await _current_version(session, principal, enrolment_id, request, "approve")
     await service.approve_enrolment(
-        session, principal=principal, enrolment_id=enrolment_id, expected_version=version
+        session, principal=principal, enrolment_id=enrolment.id, expected_version=enrolment.version
     )
-    return await _decided(session, principal, enrolment_id, response, language)
+    return await _decided(session, principal, enrolment.id, response, language)
 
 
 @router.post(
@@ -290,23 +283,21 @@ async def approve_enrolment(
     responses=DECISION_RESPONSES,
 )
 async def reject_enrolment(
-    enrolment_id: uuid.UUID,
     body: EnrolmentReason,
-    request: Request,
+    enrolment: EnrolmentToReject,
     session: SessionDep,
     principal: PrincipalDep,
     response: Response,
     language: LanguageDep,
 ) -> EnrolmentPublic:
-    version = await _current_version(session, principal, enrolment_id, request, "reject")
     await service.reject_enrolment(
         session,
         principal=principal,
-        enrolment_id=enrolment_id,
+        enrolment_id=enrolment.id,
         reason=body.reason,
-        expected_version=version,
+        expected_version=enrolment.version,
     )
-    return await _decided(session, principal, enrolment_id, response, language)
+    return await _decided(session, principal, enrolment.id, response, language)
 
 
 @router.post(
@@ -318,23 +309,21 @@ async def reject_enrolment(
     responses=DECISION_RESPONSES,
 )
 async def suspend_enrolment(
-    enrolment_id: uuid.UUID,
     body: EnrolmentReason,
-    request: Request,
+    enrolment: EnrolmentToSuspend,
     session: SessionDep,
     principal: PrincipalDep,
     response: Response,
     language: LanguageDep,
 ) -> EnrolmentPublic:
-    version = await _current_version(session, principal, enrolment_id, request, "suspend")
     await service.suspend_enrolment(
         session,
         principal=principal,
-        enrolment_id=enrolment_id,
+        enrolment_id=enrolment.id,
         reason=body.reason,
-        expected_version=version,
+        expected_version=enrolment.version,
     )
-    return await _decided(session, principal, enrolment_id, response, language)
+    return await _decided(session, principal, enrolment.id, response, language)
 
 
 @router.post(
@@ -345,18 +334,16 @@ async def suspend_enrolment(
     responses=DECISION_RESPONSES,
 )
 async def resume_enrolment(
-    enrolment_id: uuid.UUID,
-    request: Request,
+    enrolment: EnrolmentToResume,
     session: SessionDep,
     principal: PrincipalDep,
     response: Response,
     language: LanguageDep,
 ) -> EnrolmentPublic:
-    version = await _current_version(session, principal, enrolment_id, request, "resume")
     await service.resume_enrolment(
-        session, principal=principal, enrolment_id=enrolment_id, expected_version=version
+        session, principal=principal, enrolment_id=enrolment.id, expected_version=enrolment.version
     )
-    return await _decided(session, principal, enrolment_id, response, language)
+    return await _decided(session, principal, enrolment.id, response, language)
 
 
 @router.post(
@@ -368,20 +355,18 @@ async def resume_enrolment(
     responses=DECISION_RESPONSES,
 )
 async def exit_enrolment(
-    enrolment_id: uuid.UUID,
     body: EnrolmentReason,
-    request: Request,
+    enrolment: EnrolmentToExit,
     session: SessionDep,
     principal: PrincipalDep,
     response: Response,
     language: LanguageDep,
 ) -> EnrolmentPublic:
-    version = await _current_version(session, principal, enrolment_id, request, "exit")
     await service.exit_enrolment(
         session,
         principal=principal,
-        enrolment_id=enrolment_id,
+        enrolment_id=enrolment.id,
         reason=body.reason,
-        expected_version=version,
+        expected_version=enrolment.version,
     )
-    return await _decided(session, principal, enrolment_id, response, language)
+    return await _decided(session, principal, enrolment.id, response, language)

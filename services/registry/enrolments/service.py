@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry import roles
 from services.registry.enrolments import repository
 from services.registry.enrolments.models import Enrolment, EnrolmentStatus
 from services.registry.history import record_access, record_change
@@ -46,13 +47,13 @@ from shared.events.catalog.registry import (
 from shared.http.pagination import PageParams
 from shared.outbox import emit
 from shared.principal import Principal
-from shared.problems import Problem
-from shared.tiers import Tier
-
-PROPOSER_ROLES = ("registry.officer", "registry.verifier")
-DECIDER_ROLE = "registry.verifier"
-DECIDER_TIERS = (Tier.NATIONAL, Tier.CP, Tier.DMK)
-
+from shared.problems import (
+    ENROLMENT_EXISTS,
+    INVALID_TRANSITION,
+    NOT_ELIGIBLE,
+    STALE_VERSION,
+    Problem,
+)
 
 # --- facts and eligibility ------------------------------------------------------------------
 
@@ -256,8 +257,7 @@ async def propose_enrolment(
     """Propose a household (or member) for a programme: `proposed` when the rules pass on
     `on` (today by default), `rejected` with the failing rules otherwise. Either way the
     enrolment is stored with its eligibility snapshot and an event."""
-    if not principal.has_role(*PROPOSER_ROLES):
-        raise Problem.forbidden("Proposing an enrolment needs the registry.officer role.")
+    roles.ENROLMENT_PROPOSER.check(principal)
     programme = await programmes.find_programme(session, code=programme_code)
     if programme is None:
         raise Problem.invalid("programme_code", f"there is no programme {programme_code}")
@@ -320,7 +320,7 @@ async def propose_enrolment(
         raise Problem.conflict(
             f"A live enrolment in {programme.code} already exists for this "
             + ("member." if member_id else "household."),
-            slug="enrolment-exists",
+            slug=ENROLMENT_EXISTS,
         ) from None
     record_change(
         session,
@@ -349,7 +349,7 @@ def _already_live(existing: Enrolment) -> Problem:
     problem = Problem.conflict(
         f"This {'member' if existing.member_id else 'household'} already has a "
         f"{existing.status} enrolment in {existing.programme_code} ({existing.id}).",
-        slug="enrolment-exists",
+        slug=ENROLMENT_EXISTS,
     )
     problem.extra["existing_enrolment_id"] = str(existing.id)
     return problem
@@ -367,13 +367,6 @@ TRANSITIONS: dict[str, tuple[tuple[EnrolmentStatus, ...], EnrolmentStatus]] = {
 }
 
 
-def require_decider(principal: Principal, action: str) -> None:
-    if not (principal.tier in DECIDER_TIERS and principal.has_role(DECIDER_ROLE)):
-        raise Problem.forbidden(
-            f"To {action} an enrolment takes a registry verifier at the district or above."
-        )
-
-
 async def _for_decision(
     session: AsyncSession,
     principal: Principal,
@@ -384,20 +377,20 @@ async def _for_decision(
     found = await repository.get_visible_enrolment(session, principal, enrolment_id)
     if found is None:
         raise Problem.not_found("The enrolment")
-    require_decider(principal, action)
+    roles.enrolment_decider(action).check(principal)
     enrolment, household = found
     if expected_version is not None and enrolment.version != expected_version:
         raise Problem(
             412,
             f"The enrolment is at version {enrolment.version}; fetch it again.",
-            slug="stale-version",
+            slug=STALE_VERSION,
         )
     allowed_from, _ = TRANSITIONS[action]
     if enrolment.status not in allowed_from:
         raise Problem.conflict(
             f"An enrolment that is {enrolment.status} cannot be {_PAST[action]} "
             f"(only from {' or '.join(allowed_from)}).",
-            slug="invalid-transition",
+            slug=INVALID_TRANSITION,
         )
     return enrolment, household
 
@@ -469,7 +462,7 @@ async def approve_enrolment(
         failing = failing_codes(result.failing())
         problem = Problem.conflict(
             "The household no longer meets the programme's rules: " + "; ".join(failing),
-            slug="not-eligible",
+            slug=NOT_ELIGIBLE,
         )
         problem.extra["failing_rules"] = failing
         raise problem

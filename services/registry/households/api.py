@@ -1,19 +1,22 @@
 """HTTP routes for households, members, IDPoor status and their history.
 
-Routes only translate HTTP: they load the record, check If-Match, call the service and shape
-the answer (ETag, masking of sensitive fields by role). The rules are in `service`.
+Routes only translate HTTP: the record to change comes loaded and checked against If-Match
+(`services.registry.access`), the route calls the service and shapes the answer (ETag,
+masking of sensitive fields by role). The rules are in `service`.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry.access import HouseholdForChange, HouseholdForDirectEdit
 from services.registry.households import service
 from services.registry.households.models import (
     Household,
@@ -23,7 +26,6 @@ from services.registry.households.models import (
 )
 from services.registry.households.repository import MEMBER_PREFIX, HouseholdFilters
 from services.registry.households.schemas import (
-    SENSITIVE_FIELDS,
     HeadChange,
     HouseholdCreate,
     HouseholdPublic,
@@ -42,16 +44,16 @@ from services.registry.households.schemas import (
     RecordChangePublic,
     mask_changes,
     mask_member,
-    mask_value,
     sees_sensitive,
 )
 from shared.db.engine import Database
 from shared.db.session import DatabaseDep, SessionDep
 from shared.gazetteer import DistrictCode, LocationCode
-from shared.http.concurrency import etag, require_if_match, set_etag
+from shared.http.concurrency import etag, set_etag
 from shared.http.idempotency import IdempotencyDep
 from shared.http.pagination import Page, PageDep
 from shared.http.responses import json_response
+from shared.masking import SENSITIVE_FIELDS, mask_value
 from shared.principal import Principal, PrincipalDep
 from shared.problems import PROBLEM_RESPONSES
 
@@ -155,23 +157,59 @@ async def _hot_read(
     )
 
 
-async def _answer(
-    session: AsyncSession, household: Household, principal: Principal, response: Response
-) -> HouseholdPublic:
-    members = await service.members_of(session, household=household)
-    set_etag(response, household.version)
-    return _public(household, members, principal)
+class _Change:
+    """A change to one household (loaded by the subclass's dependency), by the caller, in the
+    request's transaction; `apply` runs the service's action and answers with the household
+    (ETag set, sensitive fields masked by role)."""
+
+    def __init__(
+        self, household: Household, session: AsyncSession, principal: Principal, response: Response
+    ) -> None:
+        self.household = household
+        self.session = session
+        self.principal = principal
+        self.response = response
+
+    async def member(self, member_id: uuid.UUID) -> Member:
+        return await service.member_for_change(
+            self.session, household=self.household, member_id=member_id
+        )
+
+    async def apply(
+        self, action: Callable[..., Awaitable[object]], **fields: Any
+    ) -> HouseholdPublic:
+        await action(self.session, principal=self.principal, household=self.household, **fields)
+        members = await service.members_of(self.session, household=self.household)
+        set_etag(self.response, self.household.version)
+        return _public(self.household, members, self.principal)
 
 
-async def _for_direct_edit(
-    session: AsyncSession, principal: Principal, request: Request, household_id: uuid.UUID
-) -> Household:
-    household = await service.household_for_change(
-        session, principal=principal, household_id=household_id
-    )
-    service.require_direct_edit(principal, household)
-    require_if_match(request, household.version)
-    return household
+class _VerificationStep(_Change):
+    def __init__(
+        self,
+        household: HouseholdForChange,
+        session: SessionDep,
+        principal: PrincipalDep,
+        response: Response,
+    ) -> None:
+        super().__init__(household, session, principal, response)
+
+
+class _DirectEdit(_Change):
+    def __init__(
+        self,
+        household: HouseholdForDirectEdit,
+        session: SessionDep,
+        principal: PrincipalDep,
+        response: Response,
+    ) -> None:
+        super().__init__(household, session, principal, response)
+
+
+VerificationStep = Annotated[_Change, Depends(_VerificationStep)]
+"""Verify, return, resubmit: the household loaded and checked against If-Match."""
+DirectEdit = Annotated[_Change, Depends(_DirectEdit)]
+"""A commune officer's correction before verification (409 once verified), with If-Match."""
 
 
 # --- registration and verification ------------------------------------------------------------
@@ -215,19 +253,8 @@ async def register_household(
     "`If-Match`.",
     responses={**_WRITE},
 )
-async def verify_household(
-    household_id: uuid.UUID,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
-) -> HouseholdPublic:
-    household = await service.household_for_change(
-        session, principal=principal, household_id=household_id
-    )
-    require_if_match(request, household.version)
-    await service.verify_household(session, principal=principal, household=household)
-    return await _answer(session, household, principal, response)
+async def verify_household(step: VerificationStep) -> HouseholdPublic:
+    return await step.apply(service.verify_household)
 
 
 @router.post(
@@ -238,22 +265,8 @@ async def verify_household(
     "the reasons to correct; the commune edits it and resubmits. Requires `If-Match`.",
     responses={**_WRITE},
 )
-async def return_household(
-    household_id: uuid.UUID,
-    body: HouseholdReturn,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
-) -> HouseholdPublic:
-    household = await service.household_for_change(
-        session, principal=principal, household_id=household_id
-    )
-    require_if_match(request, household.version)
-    await service.return_household(
-        session, principal=principal, household=household, reasons=body.reasons
-    )
-    return await _answer(session, household, principal, response)
+async def return_household(body: HouseholdReturn, step: VerificationStep) -> HouseholdPublic:
+    return await step.apply(service.return_household, reasons=body.reasons)
 
 
 @router.post(
@@ -264,19 +277,8 @@ async def return_household(
     "for verification. Requires `If-Match`.",
     responses={**_WRITE},
 )
-async def resubmit_household(
-    household_id: uuid.UUID,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
-) -> HouseholdPublic:
-    household = await service.household_for_change(
-        session, principal=principal, household_id=household_id
-    )
-    require_if_match(request, household.version)
-    await service.resubmit_household(session, principal=principal, household=household)
-    return await _answer(session, household, principal, response)
+async def resubmit_household(step: VerificationStep) -> HouseholdPublic:
+    return await step.apply(service.resubmit_household)
 
 
 # --- direct edits before verification --------------------------------------------------------
@@ -295,17 +297,8 @@ _DIRECT = (
     description="Change the address or the village within the same commune." + _DIRECT,
     responses={**_WRITE},
 )
-async def update_household(
-    household_id: uuid.UUID,
-    body: HouseholdUpdate,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
-) -> HouseholdPublic:
-    household = await _for_direct_edit(session, principal, request, household_id)
-    await service.update_household(session, principal=principal, household=household, changes=body)
-    return await _answer(session, household, principal, response)
+async def update_household(body: HouseholdUpdate, edit: DirectEdit) -> HouseholdPublic:
+    return await edit.apply(service.update_household, changes=body)
 
 
 @router.post(
@@ -316,17 +309,8 @@ async def update_household(
     description="Add a member to a household (not a second head)." + _DIRECT,
     responses={**_WRITE},
 )
-async def add_household_member(
-    household_id: uuid.UUID,
-    body: MemberCreate,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
-) -> HouseholdPublic:
-    household = await _for_direct_edit(session, principal, request, household_id)
-    await service.add_member(session, principal=principal, household=household, data=body)
-    return await _answer(session, household, principal, response)
+async def add_household_member(body: MemberCreate, edit: DirectEdit) -> HouseholdPublic:
+    return await edit.apply(service.add_member, data=body)
 
 
 @router.patch(
@@ -337,20 +321,11 @@ async def add_household_member(
     responses={**_WRITE},
 )
 async def update_household_member(
-    household_id: uuid.UUID,
-    member_id: uuid.UUID,
-    body: MemberUpdate,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
+    member_id: uuid.UUID, body: MemberUpdate, edit: DirectEdit
 ) -> HouseholdPublic:
-    household = await _for_direct_edit(session, principal, request, household_id)
-    member = await service.member_for_change(session, household=household, member_id=member_id)
-    await service.update_member(
-        session, principal=principal, household=household, member=member, changes=body
+    return await edit.apply(
+        service.update_member, member=await edit.member(member_id), changes=body
     )
-    return await _answer(session, household, principal, response)
 
 
 @router.post(
@@ -362,25 +337,14 @@ async def update_household_member(
     responses={**_WRITE},
 )
 async def remove_household_member(
-    household_id: uuid.UUID,
-    member_id: uuid.UUID,
-    body: MemberRemoval,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
+    member_id: uuid.UUID, body: MemberRemoval, edit: DirectEdit
 ) -> HouseholdPublic:
-    household = await _for_direct_edit(session, principal, request, household_id)
-    member = await service.member_for_change(session, household=household, member_id=member_id)
-    await service.remove_member(
-        session,
-        principal=principal,
-        household=household,
-        member=member,
+    return await edit.apply(
+        service.remove_member,
+        member=await edit.member(member_id),
         reason=body.reason,
         note=body.note,
     )
-    return await _answer(session, household, principal, response)
 
 
 @router.post(
@@ -390,23 +354,12 @@ async def remove_household_member(
     description="Make another active member the head." + _DIRECT,
     responses={**_WRITE},
 )
-async def change_household_head(
-    household_id: uuid.UUID,
-    body: HeadChange,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
-) -> HouseholdPublic:
-    household = await _for_direct_edit(session, principal, request, household_id)
-    await service.change_head(
-        session,
-        principal=principal,
-        household=household,
+async def change_household_head(body: HeadChange, edit: DirectEdit) -> HouseholdPublic:
+    return await edit.apply(
+        service.change_head,
         new_head_member_id=body.member_id,
         former_head_relationship=body.former_head_relationship,
     )
-    return await _answer(session, household, principal, response)
 
 
 @router.put(
@@ -418,16 +371,9 @@ async def change_household_head(
     responses={**_WRITE},
 )
 async def set_household_poverty_status(
-    household_id: uuid.UUID,
-    body: PovertyStatusInput,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
+    body: PovertyStatusInput, edit: DirectEdit
 ) -> HouseholdPublic:
-    household = await _for_direct_edit(session, principal, request, household_id)
-    await service.set_poverty_status(session, principal=principal, household=household, status=body)
-    return await _answer(session, household, principal, response)
+    return await edit.apply(service.set_poverty_status, status=body)
 
 
 # --- reads ---------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from sqlmodel import Column, Field
 from services.registry.database import RegistryModel
 from shared import clock
 from shared.db.versioning import Versioned
+from shared.personal_data import PersonalDataAccessColumns
 
 
 class HouseholdStatus(enum.StrEnum):
@@ -253,19 +254,7 @@ class RecordChange(RegistryModel, table=True):
     at: datetime = Field(default_factory=clock.now, sa_type=sa.DateTime(timezone=True))
 
 
-class PersonalDataAccess(RegistryModel, table=True):
+class PersonalDataAccess(PersonalDataAccessColumns, RegistryModel, table=True):
     """Every read of a personal record by a person (architecture: audit-logged reads)."""
 
     __tablename__ = "personal_data_access"
-
-    id: int | None = Field(default=None, primary_key=True, sa_type=sa.BigInteger)
-    actor_sub: str
-    actor_name: str = ""
-    actor_admin_code: str = ""
-    entity: str = Field(max_length=40)
-    entity_id: uuid.UUID
-    household_id: uuid.UUID | None = Field(default=None, index=True)
-    sensitive_fields: bool = False  # whether national ID / phone were returned
-    purpose: str = Field(default="", max_length=120)  # the operation, e.g. registry_get_household
-    request_id: str | None = None
-    at: datetime = Field(default_factory=clock.now, sa_type=sa.DateTime(timezone=True))

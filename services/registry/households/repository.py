@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import functools
 import uuid
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any, Literal
 
 import asyncpg
@@ -19,6 +19,7 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Date,
+    DateTime,
     Integer,
     Select,
     String,
@@ -44,6 +45,7 @@ from services.registry.households.models import (
     PovertyStatusRecord,
     RecordChange,
 )
+from shared import clock
 from shared.context import request_id_var
 from shared.db.compiled import CompiledStatement
 from shared.http.pagination import PageParams, paginate
@@ -54,6 +56,7 @@ from shared.jurisdiction import (
     jurisdiction_shape,
     stand_in,
 )
+from shared.personal_data import ACCESS_COLUMNS
 from shared.principal import Principal
 from shared.tiers import tier_for_code
 
@@ -144,6 +147,7 @@ class ReadLog:
     purpose: str
     sensitive_fields: bool
     request_id: str | None
+    at: datetime = field(default_factory=clock.now)  # by the app's clock, not SQL now()
 
     @classmethod
     def of(cls, principal: Principal, *, purpose: str, sensitive_fields: bool) -> ReadLog | None:
@@ -155,10 +159,6 @@ class ReadLog:
 
 
 MEMBER_PREFIX = "m_"
-ACCESS_COLUMNS = (
-    "actor_sub", "actor_name", "actor_admin_code", "entity", "entity_id", "household_id",
-    "sensitive_fields", "purpose", "request_id", "at",
-)  # fmt: skip
 
 
 def access_log_insert(source, *, entity, entity_id, household_id):
@@ -173,6 +173,7 @@ def access_log_insert(source, *, entity, entity_id, household_id):
             select(
                 bindparam("reader_sub", type_=String),
                 bindparam("reader_name", type_=String),
+                bindparam("reader_tier", type_=String),
                 bindparam("reader_admin_code", type_=String),
                 literal(entity, String) if isinstance(entity, str) else entity,
                 entity_id,
@@ -180,7 +181,7 @@ def access_log_insert(source, *, entity, entity_id, household_id):
                 bindparam("reader_sensitive_fields", type_=Boolean),
                 bindparam("reader_purpose", type_=String),
                 bindparam("reader_request_id", type_=String),
-                func.now(),
+                bindparam("reader_at", type_=DateTime(timezone=True)),
             ).select_from(source),
         )
         .cte("logged")
@@ -193,10 +194,12 @@ def access_log_parameters(log: ReadLog | None) -> dict[str, Any]:
     return {
         "reader_sub": log.principal.sub,
         "reader_name": log.principal.name,
+        "reader_tier": log.principal.tier.value if log.principal.tier else None,
         "reader_admin_code": log.principal.admin_code,
         "reader_sensitive_fields": log.sensitive_fields,
         "reader_purpose": log.purpose,
         "reader_request_id": log.request_id,
+        "reader_at": log.at,
     }
 
 

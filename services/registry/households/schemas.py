@@ -7,7 +7,7 @@ service, which names the offending field in its problem document.
 
 National ID numbers and phone numbers are sensitive: `MemberPublic` carries them in full only
 for the roles that register and verify people (`registry.officer`, `registry.verifier`);
-everyone else gets them masked (`*******1234`, `+855******78`), see `mask_member`.
+everyone else gets them masked (`*****3040`, `+855******78`, see `shared.masking`).
 """
 
 from __future__ import annotations
@@ -37,11 +37,9 @@ from services.registry.households.models import (
     Sex,
     VulnerabilityCategory,
 )
+from services.registry.roles import SENSITIVE_READER
 from shared.gazetteer import VillageCode
-
-# Roles that see national ID numbers and phone numbers in full.
-SENSITIVE_READER_ROLES = ("registry.officer", "registry.verifier")
-SENSITIVE_FIELDS = ("national_id", "phone")
+from shared.masking import SENSITIVE_FIELDS, mask_sensitive, mask_value
 
 _SEPARATORS = re.compile(r"[\s\-.()/]")
 
@@ -389,19 +387,8 @@ class RecordChangePublic(BaseModel):
 # --- masking --------------------------------------------------------------------------------
 
 
-def mask_value(field: str, value: Any) -> Any:
-    """`*******1234` for a national ID (last four digits), `+855******78` for a phone (last
-    two): enough to tell two people apart on a call, not enough to use."""
-    if not isinstance(value, str) or not value:
-        return value
-    if field == "phone":
-        keep = value[-2:]
-        return value[:4] + "*" * (len(value) - 6) + keep
-    return "*" * (len(value) - 4) + value[-4:]
-
-
 def sees_sensitive(roles: frozenset[str]) -> bool:
-    return bool(roles.intersection(SENSITIVE_READER_ROLES))
+    return bool(roles.intersection(SENSITIVE_READER.roles))
 
 
 def mask_member(member: MemberPublic) -> MemberPublic:
@@ -412,14 +399,4 @@ def mask_member(member: MemberPublic) -> MemberPublic:
 
 def mask_changes(changes: dict[str, Any]) -> dict[str, Any]:
     """A history entry's changes with sensitive values masked (the stored trail keeps them)."""
-    masked: dict[str, Any] = {}
-    for key, value in changes.items():
-        if key in SENSITIVE_FIELDS:
-            if isinstance(value, dict) and set(value) <= {"from", "to"}:
-                value = {k: mask_value(key, v) for k, v in value.items()}
-            else:
-                value = mask_value(key, value)
-        elif isinstance(value, dict):
-            value = mask_changes(value)
-        masked[key] = value
-    return masked
+    return mask_sensitive(changes)

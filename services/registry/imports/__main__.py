@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from services.registry import roles
 from services.registry.imports import repository, service
 from services.registry.imports.models import HouseholdImport
 from services.registry.imports.schemas import REPORT_COLUMNS, ImportPublic
@@ -49,7 +50,7 @@ def principal_for(who: str) -> Principal:
         name=f"{user} (command line)",
         tier=tier,
         admin_code=code,
-        roles=frozenset({"registry.officer"}),
+        roles=frozenset({roles.OFFICER}),
     )
 
 

@@ -38,6 +38,7 @@ import asyncpg
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry import roles
 from services.registry.duplicates import service as duplicates_service
 from services.registry.households.codes import format_household_code
 from services.registry.imports import repository
@@ -55,7 +56,7 @@ from shared.events.catalog.registry import (
 from shared.http.pagination import PageParams
 from shared.outbox.emit import emit
 from shared.principal import Principal
-from shared.problems import Problem, field_error
+from shared.problems import IMPORT_EXPIRED, IMPORT_NOT_VALIDATED, Problem, field_error
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +67,8 @@ COMMIT_BATCH_HOUSEHOLDS = 10_000
 # Batches committed at the same time, each on its own connection (see _commit).
 COMMIT_CONNECTIONS = 2
 
-UPLOAD_ROLES = ("registry.officer",)
-READ_ROLES = ("registry.officer", "registry.verifier")
 
 Progress = Callable[[str, int, int | None], None]
-
-
-def _require_person(principal: Principal, roles: tuple[str, ...], what: str) -> None:
-    if principal.tier is None or not principal.has_role(*roles):
-        raise Problem.forbidden(f"{what} needs the role {' or '.join(roles)}.")
 
 
 # --- requests ---------------------------------------------------------------------------
@@ -91,7 +85,7 @@ async def start_import(
     """Check and store an uploaded file; validation starts in the background (the caller
     schedules it after the transaction commits). 415 for a file that is not CSV or XLSX,
     422 for an empty file or missing columns, 413 past MAX_UPLOAD_BYTES."""
-    _require_person(principal, UPLOAD_ROLES, "Importing households")
+    roles.IMPORTER.check(principal)
     file.seek(0)
     head = await asyncio.to_thread(file.read, 8192)
     if not head:
@@ -149,7 +143,7 @@ async def start_import(
 async def get_import(
     session: AsyncSession, *, principal: Principal, import_id: uuid.UUID, for_update=False
 ) -> HouseholdImport:
-    _require_person(principal, READ_ROLES, "Reading imports")
+    roles.IMPORT_READER.check(principal)
     found = await repository.get_visible(session, principal, import_id, for_update=for_update)
     if found is None:
         raise Problem.not_found(f"Import {import_id}")
@@ -159,7 +153,7 @@ async def get_import(
 async def list_imports(
     session: AsyncSession, *, principal: Principal, page: PageParams, status: str | None
 ) -> tuple[list[HouseholdImport], str | None]:
-    _require_person(principal, READ_ROLES, "Reading imports")
+    roles.IMPORT_READER.check(principal)
     return await repository.list_visible(session, principal, page=page, status=status)
 
 
@@ -183,7 +177,7 @@ async def request_commit(
     household_import = await get_import(
         session, principal=principal, import_id=import_id, for_update=True
     )
-    _require_person(principal, UPLOAD_ROLES, "Committing an import")
+    roles.IMPORT_COMMITTER.check(principal)
     status = household_import.status
     if status in (ImportStatus.COMMITTING, ImportStatus.COMMITTED):
         return household_import
@@ -191,12 +185,12 @@ async def request_commit(
         raise Problem.conflict(
             "This import expired uncommitted and its file is no longer kept; upload the file "
             "again (households it would have created are created once only).",
-            slug="import-expired",
+            slug=IMPORT_EXPIRED,
         )
     if status != ImportStatus.VALIDATED:
         raise Problem.conflict(
             f"Only a validated import can be committed; this one is {status}.",
-            slug="import-not-validated",
+            slug=IMPORT_NOT_VALIDATED,
         )
     household_import.status = ImportStatus.COMMITTING
     household_import.committed_by = principal.sub
@@ -414,7 +408,7 @@ async def _commit(
         name=actor["name"],
         tier=actor["tier"],
         admin_code=actor["admin_code"],
-        roles=frozenset(UPLOAD_ROLES),
+        roles=frozenset(roles.IMPORTER.roles),
     )
     events = {
         "registered": {

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
+from services.registry.access import ProgrammeAdmin, ProgrammeForChange
 from services.registry.programmes import service
 from services.registry.programmes.eligibility import describe
 from services.registry.programmes.models import Programme
@@ -21,7 +22,7 @@ from services.registry.programmes.schemas import (
     ProgrammeUpdate,
 )
 from shared.db import SessionDep
-from shared.http.concurrency import require_if_match, set_etag
+from shared.http.concurrency import set_etag
 from shared.http.idempotency import IdempotencyDep
 from shared.http.language import Language, LanguageDep
 from shared.http.pagination import Page, PageDep
@@ -112,7 +113,7 @@ async def get_programme(
 async def create_programme(
     body: ProgrammeCreate,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: ProgrammeAdmin,
     idempotency: IdempotencyDep,
     language: LanguageDep,
 ) -> Response:
@@ -139,19 +140,19 @@ async def create_programme(
     responses={k: PROBLEM_RESPONSES[k] for k in (403, 404, 412, 428)},
 )
 async def update_programme(
-    code: str,
     body: ProgrammeUpdate,
-    request: Request,
+    current: ProgrammeForChange,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: ProgrammeAdmin,
     response: Response,
     language: LanguageDep,
 ) -> ProgrammePublic:
-    service.require_programme_admin(principal)
-    current = await service.get_programme(session, code=code)
-    require_if_match(request, current.version)
     programme = await service.update_programme(
-        session, principal=principal, code=code, changes=body, expected_version=current.version
+        session,
+        principal=principal,
+        code=current.code,
+        changes=body,
+        expected_version=current.version,
     )
     set_etag(response, programme.version)
     return to_public(programme, language)

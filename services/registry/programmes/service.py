@@ -2,7 +2,7 @@
 
 Who may define a programme: a national principal with the `registry.verifier` role (the
 ministry staff who maintain the registry's reference data). A dedicated role was not added:
-the gateway rule and PROGRAMME_ADMIN_ROLES below are the two places to change if the
+the gateway rule and `roles.PROGRAMME_ADMIN` are the two places to change if the
 ministries want one.
 """
 
@@ -20,16 +20,7 @@ from services.registry.programmes.schemas import ProgrammeCreate, ProgrammeUpdat
 from shared import clock
 from shared.http.pagination import PageParams
 from shared.principal import Principal
-from shared.problems import Problem
-
-PROGRAMME_ADMIN_ROLES = ("registry.verifier",)
-
-
-def require_programme_admin(principal: Principal) -> None:
-    if not (principal.is_national and principal.has_role(*PROGRAMME_ADMIN_ROLES)):
-        raise Problem.forbidden(
-            "Programmes are defined at the national level by registry verifiers."
-        )
+from shared.problems import STALE_VERSION, Problem
 
 
 async def find_programme(session: AsyncSession, *, code: str) -> Programme | None:
@@ -75,7 +66,6 @@ def _snapshot(programme: Programme) -> dict[str, Any]:
 async def create_programme(
     session: AsyncSession, *, principal: Principal, data: ProgrammeCreate
 ) -> Programme:
-    require_programme_admin(principal)
     if await repository.get_by_code(session, data.code) is not None:
         raise Problem.conflict(f"A programme with code {data.code} already exists.")
     values = data.model_dump(mode="json", exclude={"eligibility"})
@@ -106,10 +96,9 @@ async def update_programme(
     changes: ProgrammeUpdate,
     expected_version: int | None = None,
 ) -> Programme:
-    require_programme_admin(principal)
     programme = await get_programme(session, code=code)
     if expected_version is not None and programme.version != expected_version:
-        raise Problem(412, "The programme was changed meanwhile.", slug="stale-version")
+        raise Problem(412, "The programme was changed meanwhile.", slug=STALE_VERSION)
     before = _snapshot(programme)
     given = changes.model_fields_set
     values = changes.model_dump(mode="json", include=given - {"eligibility"})
