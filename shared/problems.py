@@ -95,6 +95,20 @@ GATEWAY_TIMEOUT = ProblemType(
 ERROR = ProblemType("error", 0, "Error", "Any other status (the status says which).")
 
 # Specific problems: the same status as their generic one, and a type clients can act on.
+DATABASE_UNAVAILABLE = ProblemType(
+    "database-unavailable",
+    503,
+    "Service unavailable",
+    "The service cannot reach its database just now; nothing was changed. Retry after the "
+    "seconds in Retry-After.",
+)
+UNSTORABLE_VALUE = ProblemType(
+    "unstorable-value",
+    422,
+    "Validation failed",
+    "A value passed validation but the database refused it (out of range, not representable); "
+    "nothing was changed.",
+)
 MALFORMED_BODY = ProblemType(
     "malformed-body", 400, "Bad request", "The request body is not valid JSON."
 )
@@ -413,9 +427,98 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+# SQLSTATE classes: 22 data exception (the request's value), 08 connection exception, 57P
+# operator intervention (shutting down, cannot connect now), 53 insufficient resources.
+_INPUT_CLASSES = ("22",)
+_UNAVAILABLE_CLASSES = ("08", "57P", "53")
+RETRY_AFTER_SECONDS = 5
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        state = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if isinstance(state, str):
+            return state
+        current = getattr(current, "orig", None) or current.__cause__
+    return None
+
+
+def storage_failure(exc: BaseException) -> str | None:
+    """ "input" when the database refused a value of the request, "unavailable" when it could
+    not be reached (refused, reset, shutting down, pool timed out), else None."""
+    import asyncpg
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    state = _sqlstate(exc)
+    if state is not None:
+        if state.startswith(_INPUT_CLASSES):
+            return "input"
+        if state.startswith(_UNAVAILABLE_CLASSES):
+            return "unavailable"
+        return None
+    # asyncpg refuses a value client-side too (the wrong type for a parameter): the request's.
+    if isinstance(exc, asyncpg.exceptions._base.DataError) or isinstance(
+        getattr(exc, "orig", None) and exc.orig.__cause__, asyncpg.exceptions._base.DataError
+    ):
+        return "input"
+    if isinstance(exc, PoolTimeout | OSError | asyncpg.InterfaceError):
+        return "unavailable"
+    if isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    ):
+        return "unavailable"
+    cause = exc.__cause__ or getattr(exc, "orig", None)
+    if cause is not None and cause is not exc and isinstance(cause, OSError):
+        return "unavailable"
+    return None
+
+
+def storage_problem(exc: BaseException) -> Problem | None:
+    kind = storage_failure(exc)
+    if kind == "input":
+        # The database's message names the value's type, never the statement's parameters.
+        return Problem.of(
+            UNSTORABLE_VALUE,
+            "A value of the request cannot be stored.",
+            errors=[field_error([], "a value is out of range or not representable")],
+        )
+    if kind == "unavailable":
+        return Problem.of(
+            DATABASE_UNAVAILABLE,
+            "The service cannot reach its database; try again shortly.",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    return None
+
+
 def install_storage_problem_handlers(app: FastAPI) -> None:
-    """Concurrency failures the database detects, as the client should see them."""
+    """Failures the database detects, as the client should see them: a concurrent change is
+    412, a value the database refuses is 422, a database out of reach is 503 with Retry-After
+    (never 500: the gateway's breaker counts 5xx, and a client should retry, not give up)."""
+    import asyncpg
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
     from sqlalchemy.orm.exc import StaleDataError
+
+    async def _storage(request: Request, exc: Exception) -> JSONResponse:
+        problem = storage_problem(exc)
+        if problem is None:
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            problem = Problem.of(
+                INTERNAL,
+                "Something went wrong on our side; the request id identifies it in our logs.",
+            )
+        elif problem.status == 503:
+            log.warning("database unreachable on %s %s: %s", request.method, request.url.path,
+                        type(exc).__name__)  # fmt: skip
+        return problem_response(request, problem)
+
+    for kind in (DBAPIError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError, PoolTimeout):
+        app.add_exception_handler(kind, _storage)
 
     @app.exception_handler(StaleDataError)
     async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
