@@ -1,5 +1,5 @@
 """Every event consumer of the grievance service; `main.py` starts them all."""
 
-from services.grievance.households.consumer import households
+from services.grievance.households.consumer import households, members
 
-CONSUMERS = [households]
+CONSUMERS = [households, members]

@@ -11,12 +11,16 @@ import pytest
 
 from services.grievance.households import repository as households
 from shared.events.catalog.grievance import GrievanceHouseholdLinked, GrievanceResolved
-from tests.grievance.conftest import act, record
+from tests.grievance.conftest import act, intake, record
 from tests.grievance.test_jurisdiction import CALLERS, CHANGE, OWN
 from tests.harness import envelopes, read_topic
 
 HOUSEHOLD_ID = uuid.uuid4()
 OTHER_HOUSEHOLD_ID = uuid.uuid4()
+FAR_HOUSEHOLD_ID = uuid.uuid4()
+# Members as the registry's events announce them: one of the household, one of Banteay
+# Meanchey's household, one who left.
+MEMBER_ID, FAR_MEMBER_ID, GONE_MEMBER_ID = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 CODE, OTHER_CODE, FAR_CODE = "HH000000013", "HH000000021", "HH000000039"
 
 
@@ -28,7 +32,7 @@ async def known_households(service) -> None:
         for household_id, code, village in (
             (HOUSEHOLD_ID, CODE, "12080102"),
             (OTHER_HOUSEHOLD_ID, OTHER_CODE, "12080102"),
-            (uuid.uuid4(), FAR_CODE, "01020101"),
+            (FAR_HOUSEHOLD_ID, FAR_CODE, "01020101"),
         ):
             await households.upsert(
                 session,
@@ -36,6 +40,19 @@ async def known_households(service) -> None:
                 household_code=code,
                 village_code=village,
                 status="active",
+                record_version=1,
+                now=datetime.now(UTC),
+            )
+        for member_id, household_id, status in (
+            (MEMBER_ID, HOUSEHOLD_ID, "active"),
+            (FAR_MEMBER_ID, FAR_HOUSEHOLD_ID, "active"),
+            (GONE_MEMBER_ID, HOUSEHOLD_ID, "removed"),
+        ):
+            await households.upsert_member(
+                session,
+                member_id=member_id,
+                household_id=household_id,
+                status=status,
                 record_version=1,
                 now=datetime.now(UTC),
             )
@@ -55,7 +72,7 @@ async def test_a_handler_links_the_household_and_an_upheld_decision_asks_for_rea
     async with service.client(OWN) as client:
         grievance = await record(client)  # taken on the phone: no household yet
         assert grievance["household_id"] is None
-        member = str(uuid.uuid4())
+        member = str(MEMBER_ID)
         linked = await link(client, grievance, {"household_code": " hh000000013 ",
                                                 "member_id": member})  # fmt: skip
         assert linked.status_code == 200, linked.text
@@ -121,6 +138,10 @@ async def test_the_same_link_again_changes_nothing_and_a_correction_is_recorded(
         ({"household_code": "HH12"}, 422, "household_code"),
         ({}, 422, "household_code"),
         ({"household_code": CODE, "member_id": "someone"}, 422, "member_id"),
+        # A person of another province's household, and a member who left: both refused.
+        ({"household_code": CODE, "member_id": str(FAR_MEMBER_ID)}, 422, "member_id"),
+        ({"household_code": CODE, "member_id": str(GONE_MEMBER_ID)}, 422, "member_id"),
+        ({"household_code": CODE, "member_id": str(uuid.uuid4())}, 422, "member_id"),
         ({"household_code": CODE, "extra": 1}, 422, "extra"),
         ({"household_code": "HH999999999"}, 422, "household_code"),  # unknown to the registry
         ({"household_code": FAR_CODE}, 422, "household_code"),  # outside the area
@@ -161,3 +182,20 @@ async def test_only_the_handling_unit_links(service, known_households, caller):
     async with service.client(CALLERS[caller]) as client:
         response = await link(client, grievance, {"household_code": CODE}, if_match="*")
     assert response.status_code == CHANGE[caller], response.text
+
+
+async def test_staff_intake_refuses_a_member_of_another_household(service, known_households):
+    """A hotline intake naming the household and a person of a household elsewhere: refused,
+    nothing recorded; the household's own member is accepted."""
+    async with service.client(OWN) as client:
+        refused = await client.post(
+            "/grievances",
+            json=intake(household_id=str(HOUSEHOLD_ID), member_id=str(FAR_MEMBER_ID)),
+        )
+        accepted = await client.post(
+            "/grievances", json=intake(household_id=str(HOUSEHOLD_ID), member_id=str(MEMBER_ID))
+        )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "member_id"
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["member_id"] == str(MEMBER_ID)

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import uuid
 
+import asyncpg
+
+from shared.db.engine import asyncpg_dsn
 from tests.grievance.test_gateway import household_row
 from tests.harness import wait_for
 from tests.registry.test_journey import family_with_a_baby
@@ -79,3 +82,67 @@ async def test_an_upheld_exclusion_error_opens_a_reassessment_case_in_the_regist
     async with platform.client("cs.tuek-thla") as sibling:
         assert (await sibling.get(path)).status_code == 404
         assert (await sibling.get(f"/registry/cases/{case['id']}")).status_code == 404
+
+
+async def member_row(infrastructure, member_id: uuid.UUID):
+    conn = await asyncpg.connect(asyncpg_dsn(infrastructure.database_url("grievance")))
+    try:
+        return await conn.fetchrow("SELECT * FROM household_member WHERE member_id = $1", member_id)
+    finally:
+        await conn.close()
+
+
+async def test_a_grievance_names_only_a_member_of_its_household(
+    platform, infrastructure, clean_databases
+):
+    """The grievance service learns the registry's members from its events: staff intake about
+    a household accepts its member and refuses a person of another commune's household."""
+    households = {}
+    for commune, village in (("cs.phnom-penh-thmei", "12080102"), ("cs.tuek-thla", "12080204")):
+        async with platform.client(commune) as client:
+            created = await client.post(
+                "/registry/households", json={**family_with_a_baby(), "village_code": village}
+            )
+            assert created.status_code == 201, created.text
+            household = created.json()
+            url = f"/registry/households/{household['id']}"
+            etag = (await client.get(url)).headers["etag"]
+            # A member joining the pending household is announced as member.added.
+            joined = await client.post(
+                f"{url}/members",
+                json={"family_name_km": "សុខ", "given_name_km": "វិបុល",
+                      "family_name_latin": "Sok", "given_name_latin": "Vibol", "sex": "male",
+                      "birth_date": "2010-02-03", "relationship": "child"},
+                headers={"If-Match": etag},
+            )  # fmt: skip
+            assert joined.status_code == 201, joined.text
+            vibol = next(m for m in joined.json()["members"] if m["given_name_latin"] == "Vibol")
+            households[commune] = (household, vibol["id"])
+
+    async def announced(member_id: str):
+        async def row():
+            return await member_row(infrastructure, uuid.UUID(member_id))
+
+        return await wait_for(row, timeout=30)
+
+    for _household, member_id in households.values():
+        await announced(member_id)
+    own, own_member = households["cs.phnom-penh-thmei"]
+    _, far_member = households["cs.tuek-thla"]
+    body = {
+        "channel": "commune_office",
+        "category": "exclusion_error",
+        "description": "The boy was not counted for the scholarship.",
+        "household_id": own["id"],
+        "anonymous": True,
+    }
+    async with platform.client("cs.phnom-penh-thmei") as commune:
+        refused = await commune.post(
+            "/grievance/grievances", json={**body, "member_id": far_member}
+        )
+        accepted = await commune.post(
+            "/grievance/grievances", json={**body, "member_id": own_member}
+        )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "member_id"
+    assert accepted.status_code == 201, accepted.text

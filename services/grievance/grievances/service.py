@@ -190,6 +190,24 @@ async def submit(
     return grievance
 
 
+async def require_member_of(
+    session: AsyncSession, *, member_id: uuid.UUID | None, household_id: uuid.UUID | None
+) -> None:
+    """A grievance about a member names a member of its household, as the registry's events
+    say: never a person of a household elsewhere (whose grievance would then be handled, and
+    read, by the wrong commune)."""
+    if member_id is None:
+        return
+    if household_id is None:
+        raise Problem.invalid("member_id", "needs the household the member belongs to")
+    known = await households.member(session, member_id)
+    if known is None or known.household_id != household_id or known.status != "active":
+        raise Problem.invalid(
+            "member_id",
+            "not a member of this household (or the registry has not announced it yet)",
+        )
+
+
 async def record_intake(
     session: AsyncSession, *, principal: Principal, intake: GrievanceIntake, now: datetime
 ) -> Grievance:
@@ -206,6 +224,7 @@ async def record_intake(
             "location_code", "required: the household is not known to the registry (yet)"
         )
     require_in_jurisdiction(principal, location, what="A grievance")
+    await require_member_of(session, member_id=intake.member_id, household_id=intake.household_id)
     return await submit(
         session,
         intake=intake,
@@ -244,6 +263,7 @@ async def link_household(
             "household_code",
             "no household with this code in your area (or the registry has not announced it yet)",
         )
+    await require_member_of(session, member_id=member_id, household_id=household.household_id)
     if (grievance.household_id, grievance.member_id) == (household.household_id, member_id):
         return grievance
     previous = grievance.household_id

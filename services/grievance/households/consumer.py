@@ -30,6 +30,10 @@ from shared.events.catalog.registry import (
     HouseholdRegistered,
     HouseholdUpdated,
     HouseholdVerified,
+    MemberAdded,
+    MemberEvent,
+    MemberRemoved,
+    MemberUpdated,
 )
 from shared.events.envelope import CloudEvent
 
@@ -58,3 +62,23 @@ for _event in (
     HouseholdDissolved,
 ):
     households.on(_event)(_keep)
+
+
+members = EventConsumer("grievance", "members")
+
+
+async def _keep_member(
+    session: AsyncSession, event: MemberEvent, envelope: CloudEvent, context: ConsumerContext
+) -> None:
+    await repository.upsert_member(
+        session,
+        member_id=event.member_id,
+        household_id=event.household_id,
+        status="removed" if isinstance(event, MemberRemoved) else "active",
+        record_version=event.record_version,
+        now=context.clock.now(),
+    )
+
+
+for _member_event in (MemberAdded, MemberUpdated, MemberRemoved):
+    members.on(_member_event)(_keep_member)

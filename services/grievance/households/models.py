@@ -25,3 +25,16 @@ class HouseholdLocation(GrievanceModel, table=True):
     status: str = Field(sa_column=Column(sa.Text, nullable=False))
     record_version: int = Field(sa_column=Column(sa.Integer, nullable=False))
     updated_at: datetime = Field(sa_column=Column(sa.DateTime(timezone=True), nullable=False))
+
+
+class HouseholdMember(GrievanceModel, table=True):
+    """Which household each registry member belongs to, so a grievance about a member can be
+    checked to name a member of its household (and of no household elsewhere)."""
+
+    __tablename__ = "household_member"
+
+    member_id: uuid.UUID = Field(sa_column=Column(pg.UUID(as_uuid=True), primary_key=True))
+    household_id: uuid.UUID = Field(sa_column=Column(pg.UUID(as_uuid=True), nullable=False))
+    status: str = Field(sa_column=Column(sa.Text, nullable=False))  # active or removed
+    record_version: int = Field(sa_column=Column(sa.Integer, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(sa.DateTime(timezone=True), nullable=False))

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.grievance.households.models import HouseholdLocation
+from services.grievance.households.models import HouseholdLocation, HouseholdMember
 
 
 async def get(session: AsyncSession, household_id: uuid.UUID) -> HouseholdLocation | None:
@@ -45,5 +45,35 @@ async def upsert(
         index_elements=[HouseholdLocation.household_id],
         set_={k: statement.excluded[k] for k in values if k != "household_id"},
         where=HouseholdLocation.record_version <= statement.excluded.record_version,
+    )
+    await session.execute(statement)
+
+
+async def member(session: AsyncSession, member_id: uuid.UUID) -> HouseholdMember | None:
+    return await session.get(HouseholdMember, member_id)
+
+
+async def upsert_member(
+    session: AsyncSession,
+    *,
+    member_id: uuid.UUID,
+    household_id: uuid.UUID,
+    status: str,
+    record_version: int,
+    now: datetime,
+) -> None:
+    """Apply a registry member event; an older version arriving late changes nothing."""
+    values = {
+        "member_id": member_id,
+        "household_id": household_id,
+        "status": status,
+        "record_version": record_version,
+        "updated_at": now,
+    }
+    statement = insert(HouseholdMember).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=[HouseholdMember.member_id],
+        set_={k: statement.excluded[k] for k in values if k != "member_id"},
+        where=HouseholdMember.record_version <= statement.excluded.record_version,
     )
     await session.execute(statement)
