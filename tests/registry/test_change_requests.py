@@ -14,9 +14,9 @@ from sqlalchemy import func, select, text
 
 from services.registry.change_requests.models import ChangeRequest
 from services.registry.config import Settings
-from services.registry.enrolments import service as enrolment_service
 from services.registry.households.models import Household, Member, RecordChange
 from services.registry.main import create_app
+from shared import clock
 from shared.db.platform_tables import outbox
 from shared.principal import Principal
 from shared.tiers import Tier
@@ -532,7 +532,7 @@ async def test_a_member_who_leaves_ends_only_their_own_enrolments(registry_app, 
                 "status": "scheduled",
             },
         )
-    assert (ended["status"], ended["exited_on"]) == ("exited", str(enrolment_service.today()))
+    assert (ended["status"], ended["exited_on"]) == ("exited", str(clock.today()))
     assert "moved_out" in ended["status_reason"]
     assert kept["status"] == "enrolled"
     assert "exited" in assert_problem(benefit, 409)["detail"]
