@@ -8,6 +8,7 @@ platform's document (what `make asyncapi` writes to docs/asyncapi.json).
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import sys
 from typing import Any
@@ -48,6 +49,7 @@ def asyncapi_document(
             "name": event.event_type(),
             "title": event.__name__,
             "summary": event.summary or (event.__doc__ or "").strip().split("\n")[0],
+            **({"description": inspect.cleandoc(event.__doc__)} if event.__doc__ else {}),
             "contentType": CONTENT_TYPE,
             "headers": {
                 "type": "object",

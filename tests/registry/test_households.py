@@ -207,19 +207,17 @@ async def test_registration_with_a_poverty_status_records_it_and_its_history(app
     assert types.count("kh.gov.sp.registry.household.poverty_status_changed.v1") == 1
 
 
-async def test_registration_writes_events_for_the_household_and_each_member(app):
+async def test_registration_writes_one_event_carrying_the_members(app):
     created = await register(app)
     rows = await outbox_rows(app)
-    assert [r["type"] for r in rows] == [
-        "kh.gov.sp.registry.household.registered.v1",
-        "kh.gov.sp.registry.member.added.v1",
-        "kh.gov.sp.registry.member.added.v1",
-        "kh.gov.sp.registry.member.added.v1",
-    ]
+    # The members registered with the household are in its event (as an import announces
+    # them); member.added is for members joining an existing household.
+    assert [r["type"] for r in rows] == ["kh.gov.sp.registry.household.registered.v1"]
     registered = rows[0]
     assert registered["topic"] == "sp.registry.household"
     assert registered["aggregate_id"] == created["id"]
     assert registered["jurisdiction"] == VILLAGE_PHNOM_PENH_THMEI
+    members = registered["payload"].pop("members")
     assert registered["payload"] == {
         "household_id": created["id"],
         "household_code": created["code"],
@@ -229,10 +227,9 @@ async def test_registration_writes_events_for_the_household_and_each_member(app)
         "member_count": 3,
         "origin": "api",
     }
-    added = rows[1:]
-    assert {r["topic"] for r in added} == {"sp.registry.member"}
-    assert [r["aggregate_id"] for r in added] == [m["id"] for m in created["members"]]
-    assert added[2]["payload"]["birth_year"] == 2012
+    assert [m["member_id"] for m in members] == [m["id"] for m in created["members"]]
+    assert set(members[0]) == {"member_id", "relationship", "sex", "birth_year"}
+    assert members[2]["birth_year"] == 2012
     assert "national_id" not in str([r["payload"] for r in rows]), "no personal data in events"
 
 
@@ -751,9 +748,6 @@ async def test_registration_and_verification_events_reach_their_topics(
         def household_events(records):
             return [e for e in envelopes(records) if e.get("subject") == created["id"]]
 
-        def member_events(records):
-            return [e for e in envelopes(records) if e.get("subject") in member_ids]
-
         households = household_events(
             await read_topic(
                 infrastructure.bootstrap_servers,
@@ -761,18 +755,12 @@ async def test_registration_and_verification_events_reach_their_topics(
                 until=lambda r: len(household_events(r)) >= 2,
             )
         )
-        members = member_events(
-            await read_topic(
-                infrastructure.bootstrap_servers,
-                "sp.registry.member",
-                until=lambda r: len(member_events(r)) >= 3,
-            )
-        )
     assert [e["type"] for e in households] == [
         "kh.gov.sp.registry.household.registered.v1",
         "kh.gov.sp.registry.household.verified.v1",
     ]
-    assert {e["jurisdiction"] for e in households + members} == {VILLAGE_PHNOM_PENH_THMEI}
+    assert {e["jurisdiction"] for e in households} == {VILLAGE_PHNOM_PENH_THMEI}
     assert households[1]["data"]["status"] == "active"
-    assert {e["data"]["household_id"] for e in members} == {created["id"]}
-    assert sorted(e["data"]["relationship"] for e in members) == ["child", "head", "spouse"]
+    members = households[0]["data"]["members"]  # registered with the household
+    assert {m["member_id"] for m in members} == member_ids
+    assert sorted(m["relationship"] for m in members) == ["child", "head", "spouse"]

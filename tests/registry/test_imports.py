@@ -20,7 +20,11 @@ from services.registry.imports.models import HouseholdImport, ImportIssue
 from services.registry.imports.parsing import COLUMNS, TEMPLATE_ROWS, Header, RowChecker
 from services.registry.main import create_app
 from shared.db.engine import Database
-from shared.events.catalog.registry import HouseholdRegistered, ImportCompleted
+from shared.events.catalog.registry import (
+    HouseholdRegistered,
+    ImportCompleted,
+    RegisteredMember,
+)
 from shared.principal import Principal
 from shared.tiers import Tier
 from tests.harness import (
@@ -57,6 +61,7 @@ CS_VIEWER = Principal(
 
 # What the sample file's deliberate mistakes must produce: (row, column, code).
 EXPECTED_ERRORS = {
+    (6, "pregnancy_expected_on", "required"),  # H3's head is pregnant: when is she due?
     (7, "birth_date", "future_date"),  # H3's child born in 2090: H3 skipped whole
     (8, "relationship", "head_count"),  # H4 has no head
     (10, "village_code", "not_in_gazetteer"),  # H5
@@ -152,7 +157,7 @@ async def test_a_file_with_errors_is_reported_per_row_and_column(app, sample):
     assert progress["percent"] == 100
     errors = {(i["row"], i["column"], i["code"]) for i in issues if i["severity"] == "error"}
     assert errors >= EXPECTED_ERRORS
-    assert {row for row, _, _ in errors} <= {7, 8, 10, 11, 12, 13, 14, 15, 17}
+    assert {row for row, _, _ in errors} <= {6, 7, 8, 10, 11, 12, 13, 14, 15, 17}
     assert body["error_count"] == len([i for i in issues if i["severity"] == "error"])
     by_row = {(i["row"], i["column"]): i for i in issues}
     assert by_row[(7, "birth_date")]["value"] == "2090-01-01"
@@ -296,7 +301,28 @@ async def test_commit_creates_exactly_the_valid_households_with_history_and_even
     assert final["type"] == ImportCompleted.event_type()
     assert final["jurisdiction"] == "120801"
     assert (event.households_created, event.members_created, event.admin_code) == (2, 4, "120801")
-    assert event.rows_rejected == 9  # rows with an error (their households are skipped whole)
+    assert event.rows_rejected == 10  # rows with an error (their households are skipped whole)
+
+    # Imported members are announced as the API announces the members it registers: in
+    # their household's HouseholdRegistered, with the facts MemberAdded gives.
+    announced = {
+        e["subject"]: HouseholdRegistered.model_validate(e["data"]).members for e in registered
+    }
+    for h in households:
+        ours_in_file_order = sorted(
+            (m for m in members if m.household_id == h.id), key=lambda m: m.created_at
+        )
+        assert {m.member_id for m in announced[str(h.id)]} == {m.id for m in ours_in_file_order}
+        for m in ours_in_file_order:
+            assert (
+                RegisteredMember(
+                    member_id=m.id,
+                    relationship=m.relationship,
+                    sex=m.sex,
+                    birth_year=m.birth_date.year,
+                )
+                in announced[str(h.id)]
+            )
 
 
 async def test_the_same_file_twice_creates_nothing_new(app, infrastructure):

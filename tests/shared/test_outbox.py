@@ -13,7 +13,7 @@ from devstack.broker import TansuBroker
 from devstack.postgres import free_port
 from shared.db.engine import Database
 from shared.db.platform_tables import outbox
-from shared.outbox import OutboxRelay, emit
+from shared.outbox import OutboxRelay, Outgoing, emit, emit_many
 from tests.harness import envelopes, read_topic, unique, wait_for
 from tests.shared.sample_events import ThingHappened
 
@@ -210,3 +210,52 @@ async def test_emit_records_request_trace_context(infrastructure, database):
     assert row["jurisdiction"] == "120801"
     assert row["type"] == "kh.gov.sp.platformtest.thing.happened.v1"
     assert row["topic"] == "sp.platformtest.thing"
+
+
+async def test_emit_many_writes_the_rows_emit_would_in_order_in_the_callers_transaction(
+    infrastructure, database
+):
+    first, rolled_back = unique("many"), unique("many-rolled-back")
+    async with database.transaction() as session:
+        await emit(session, ThingHappened(thing_id=first, n=0), subject=first, jurisdiction="1208")
+        written = await emit_many(
+            session,
+            [
+                Outgoing(ThingHappened(thing_id=first, n=n), first, "120801" if n % 2 else None)
+                for n in range(1, 4)
+            ],
+        )
+        assert written == 3
+    with pytest.raises(RuntimeError):
+        async with database.transaction() as session:
+            await emit_many(
+                session, [(ThingHappened(thing_id=rolled_back, n=1), rolled_back, None)]
+            )
+            raise RuntimeError("rolled back")
+    async with database.transaction() as session:
+        assert await emit_many(session, []) == 0
+        rows = (
+            (
+                await session.execute(
+                    select(outbox)
+                    .where(outbox.c.aggregate_id.in_([first, rolled_back]))
+                    .order_by(outbox.c.seq)
+                )
+            )
+            .mappings()
+            .all()
+        )
+    single, *many = rows
+    assert [r["payload"]["n"] for r in rows] == [0, 1, 2, 3]
+    assert [r["jurisdiction"] for r in many] == ["120801", None, "120801"]
+    for row in many:
+        for column in ("aggregate_type", "aggregate_id", "type", "topic", "dataschema"):
+            assert row[column] == single[column]
+        assert row["id"] != single["id"] and row["occurred_at"] is not None
+
+    async with relays(infrastructure):
+        records = await read_topic(
+            infrastructure.bootstrap_servers, TOPIC, until=lambda rs: subjects(rs)[first] >= 4
+        )
+    published = [e for e in envelopes(records) if e["subject"] == first]
+    assert [e["data"]["n"] for e in published] == [0, 1, 2, 3]

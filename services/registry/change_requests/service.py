@@ -58,6 +58,7 @@ from services.registry.change_requests.schemas import (
 from services.registry.enrolments import service as enrolments
 from services.registry.enrolments.models import EnrolmentStatus
 from services.registry.history import record_change
+from services.registry.households import rules
 from services.registry.households import service as households
 from services.registry.households.models import Household, HouseholdStatus, Relationship
 from shared import clock
@@ -231,6 +232,40 @@ async def _check_references(session: AsyncSession, change, household: Household)
             raise Problem.invalid("enrolment_id", "not an enrolment of this household")
 
 
+async def _rule_errors(session: AsyncSession, change, household: Household | None) -> None:
+    """The household rulebook, at creation: the maker learns now, naming the field, what the
+    verifier's approval would refuse (the rules are judged again when the change applies)."""
+    today = clock.today()
+    errors = []
+    if isinstance(change, RegisterHousehold):
+        data = change.household
+        errors = rules.household_errors(
+            [m.model_dump() for m in data.members],
+            None if data.poverty_status is None else data.poverty_status.model_dump(),
+            on=today,
+            path=["household"],
+        )
+    elif isinstance(change, AddMember) and household is not None:
+        head = (
+            await repository.member(session, household.head_member_id)
+            if household.head_member_id
+            else None
+        )
+        errors = rules.member_errors(
+            change.member.model_dump(),
+            ["member"],
+            head=None if head is None else head.model_dump(),
+            on=today,
+        )
+    elif isinstance(change, ChangePovertyStatus):
+        errors = rules.poverty_errors(
+            change.poverty_status.model_dump(), ["poverty_status"], on=today
+        )
+    if errors:
+        fields = ", ".join(e.field for e in errors)
+        raise Problem(422, f"Invalid fields: {fields}.", errors=errors)
+
+
 async def create_change_request(
     session: AsyncSession, *, principal: Principal, change
 ) -> ChangeRequest:
@@ -244,6 +279,7 @@ async def create_change_request(
         household = await _household_for_request(session, principal, change.household_id)
         village_code = household.village_code
         await _check_references(session, change, household)
+    await _rule_errors(session, change, household)
     request = ChangeRequest(
         change_type=change.change_type,
         household_id=household.id if household else None,

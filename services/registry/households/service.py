@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Literal
 
 import asyncpg
@@ -41,17 +41,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.enrolments.service import end_live_enrolments
 from services.registry.history import diff, record_access, record_change
-from services.registry.households import repository
+from services.registry.households import repository, rules
 from services.registry.households.codes import format_household_code, is_valid_household_code
 from services.registry.households.models import (
     Household,
     HouseholdStatus,
     Member,
     MemberStatus,
-    PovertyLevel,
     PovertyStatusRecord,
     Relationship,
-    Sex,
 )
 from services.registry.households.repository import HouseholdFilters
 from services.registry.households.schemas import (
@@ -77,6 +75,7 @@ from shared.events.catalog.registry import (
     MemberRemoved,
     MemberUpdated,
     PovertyStatusChanged,
+    RegisteredMember,
 )
 from shared.gazetteer import InvalidLocationCode, Level, get_gazetteer
 from shared.http.pagination import PageParams
@@ -92,15 +91,6 @@ VERIFIER_TIERS = (Tier.DMK, Tier.CP, Tier.NATIONAL)
 DIRECTLY_EDITABLE = (HouseholdStatus.PENDING_VERIFICATION, HouseholdStatus.RETURNED)
 CLOSED = (HouseholdStatus.DISSOLVED, HouseholdStatus.MOVED)
 
-# Plausibility of ages (years). A parent is at least this much older than their child; the
-# margin shrinks when either birth date is only estimated.
-OLDEST_AGE = 120
-PARENT_GAP = 12
-GRANDPARENT_GAP = 26
-ESTIMATE_SLACK = 3
-PREGNANCY_AGES = (10, 60)
-PREGNANCY_MAX_DAYS = 300  # about ten months
-
 SEARCH_THRESHOLD = 0.3  # pg_trgm's default; names shorter than ~6 letters need it this low
 REMOVAL_STATUS = {
     "deceased": MemberStatus.DECEASED,
@@ -114,156 +104,12 @@ def _invalid(errors: list[FieldError]) -> Problem:
     return Problem(422, f"Invalid fields: {fields}.", errors=errors)
 
 
-def _shift(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
-
-
-def _years_before(day: date, years: int) -> date:
-    return _shift(day, -years)
-
-
-def _age_on(birth: date, day: date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
-
-
-# --- validation of what cannot be checked field by field ------------------------------------
-
-
-def member_errors(
-    values: dict[str, Any],
-    path: list[str | int],
-    *,
-    head: dict[str, Any] | None,
-    on: date,
-) -> list[FieldError]:
-    """Impossible dates and combinations in one member's values (a full member as a dict).
-    `head` is the head's values when this member is not the head."""
-    errors: list[FieldError] = []
-    birth: date = values["birth_date"]
-    if birth > on:
-        errors.append(field_error([*path, "birth_date"], "is in the future"))
-    elif birth < _years_before(on, OLDEST_AGE):
-        errors.append(field_error([*path, "birth_date"], f"is more than {OLDEST_AGE} years ago"))
-    elif head is not None:
-        reason = _relationship_age_error(values, head)
-        if reason:
-            errors.append(field_error([*path, "birth_date"], reason))
-
-    if values.get("pregnant"):
-        if values["sex"] != Sex.FEMALE:
-            errors.append(field_error([*path, "pregnant"], "only a female member can be pregnant"))
-        elif not PREGNANCY_AGES[0] <= _age_on(birth, on) <= PREGNANCY_AGES[1]:
-            errors.append(
-                field_error(
-                    [*path, "pregnant"],
-                    f"implausible at age {_age_on(birth, on)} "
-                    f"(between {PREGNANCY_AGES[0]} and {PREGNANCY_AGES[1]})",
-                )
-            )
-        expected = values.get("pregnancy_expected_on")
-        if expected is None:
-            errors.append(
-                field_error([*path, "pregnancy_expected_on"], "required when pregnant is true")
-            )
-        elif not on < expected <= on + timedelta(days=PREGNANCY_MAX_DAYS):
-            errors.append(
-                field_error(
-                    [*path, "pregnancy_expected_on"],
-                    f"must be after today and within {PREGNANCY_MAX_DAYS} days",
-                )
-            )
-    elif values.get("pregnancy_expected_on") is not None:
-        errors.append(field_error([*path, "pregnancy_expected_on"], "only with pregnant: true"))
-    if values.get("disability_card_number") and not values.get("disability_severity"):
-        errors.append(
-            field_error([*path, "disability_card_number"], "requires disability_severity")
-        )
-    return errors
-
-
-def _relationship_age_error(values: dict[str, Any], head: dict[str, Any]) -> str | None:
-    """Generations must be in the right order: a child is younger than the head by a
-    plausible parental gap, a parent older, a grandchild two generations younger."""
-    slack = (
-        ESTIMATE_SLACK
-        if values.get("birth_date_estimated") or head.get("birth_date_estimated")
-        else 0
-    )
-    birth, head_birth = values["birth_date"], head["birth_date"]
-    relationship = values["relationship"]
-    if relationship == Relationship.CHILD and birth <= head_birth:
-        return "a child cannot be born before the head of household"
-    if relationship == Relationship.CHILD and birth < _shift(head_birth, PARENT_GAP - slack):
-        return f"a child must be at least {PARENT_GAP} years younger than the head"
-    if relationship == Relationship.GRANDCHILD and birth < _shift(
-        head_birth, GRANDPARENT_GAP - slack
-    ):
-        return f"a grandchild must be at least {GRANDPARENT_GAP} years younger than the head"
-    if relationship == Relationship.PARENT and birth > _shift(head_birth, slack - PARENT_GAP):
-        return f"a parent must be at least {PARENT_GAP} years older than the head"
-    return None
-
-
-def poverty_errors(
-    status: PovertyStatusInput, path: list[str | int], *, on: date
-) -> list[FieldError]:
-    errors: list[FieldError] = []
-    poor = status.level in (PovertyLevel.POOR_1, PovertyLevel.POOR_2)
-    if status.level == PovertyLevel.UNASSESSED:
-        for name in ("score", "method", "round_number", "assessed_on", "valid_until"):
-            if getattr(status, name) is not None:
-                errors.append(field_error([*path, name], "not for an UNASSESSED household"))
-    else:
-        for name in ("method", "assessed_on"):
-            if getattr(status, name) is None:
-                errors.append(field_error([*path, name], f"required for level {status.level}"))
-    if poor and status.valid_until is None:
-        errors.append(field_error([*path, "valid_until"], f"required for level {status.level}"))
-    if status.equity_card_number and not poor:
-        errors.append(
-            field_error([*path, "equity_card_number"], "only POOR_1 and POOR_2 households hold one")
-        )
-    if status.method == "ROUND" and status.round_number is None:
-        errors.append(field_error([*path, "round_number"], "required for a ROUND assessment"))
-    if status.method == "ON_DEMAND" and status.round_number is not None:
-        errors.append(field_error([*path, "round_number"], "only for a ROUND assessment"))
-    if status.assessed_on and status.assessed_on > on:
-        errors.append(field_error([*path, "assessed_on"], "is in the future"))
-    if status.assessed_on and status.valid_until and status.valid_until <= status.assessed_on:
-        errors.append(field_error([*path, "valid_until"], "must be after assessed_on"))
-    return errors
-
-
 def _household_errors(data: HouseholdCreate, *, on: date) -> list[FieldError]:
-    errors: list[FieldError] = []
-    heads = [i for i, m in enumerate(data.members) if m.relationship == Relationship.HEAD]
-    if not heads:
-        errors.append(field_error(["members"], "exactly one member must have relationship head"))
-    for extra in heads[1:]:
-        errors.append(
-            field_error(["members", extra, "relationship"], "the household already has a head")
-        )
-    head = data.members[heads[0]].model_dump() if heads else None
-    seen_ids: dict[str, int] = {}
-    for index, member in enumerate(data.members):
-        values = member.model_dump()
-        is_head = bool(heads) and index == heads[0]
-        errors += member_errors(values, ["members", index], head=None if is_head else head, on=on)
-        if member.national_id:
-            if member.national_id in seen_ids:
-                errors.append(
-                    field_error(
-                        ["members", index, "national_id"],
-                        f"the same as members/{seen_ids[member.national_id]}",
-                    )
-                )
-            seen_ids.setdefault(member.national_id, index)
-    if data.poverty_status is not None:
-        errors += poverty_errors(data.poverty_status, ["poverty_status"], on=on)
-    return errors
+    return rules.household_errors(
+        [member.model_dump() for member in data.members],
+        None if data.poverty_status is None else data.poverty_status.model_dump(),
+        on=on,
+    )
 
 
 # --- who may do what --------------------------------------------------------------------------
@@ -450,8 +296,8 @@ async def register_household(
     by its own workflow, so for them only the jurisdiction is checked. Invalid combinations
     (no head, two heads, a child older than the head, a pregnancy due in two years) raise a
     422 problem naming each field (`members/2/birth_date`). Writes the household, its
-    members, their history entries and the events HouseholdRegistered, MemberAdded per
-    member and PovertyStatusChanged (when a status is given); flushes, does not commit.
+    members, their history entries and the events HouseholdRegistered (carrying its
+    members) and PovertyStatusChanged (when a status is given); flushes, does not commit.
     """
     if origin == "api":
         _require_commune_officer(principal, data.village_code, what="Registering a household")
@@ -525,18 +371,25 @@ async def register_household(
         ),
     )
     await _emit_household(
-        session, household, HouseholdRegistered, member_count=len(members), origin=origin
+        session,
+        household,
+        HouseholdRegistered,
+        member_count=len(members),
+        origin=origin,
+        members=[
+            RegisteredMember(
+                member_id=member.id,
+                relationship=member.relationship,
+                sex=member.sex,
+                birth_year=member.birth_date.year,
+            )
+            for member in members
+        ],
     )
+    # The members are announced in HouseholdRegistered (as an import announces them), not
+    # by one MemberAdded each: MemberAdded is a member joining an existing household.
     for member in members:
         _record_member(session, principal, member, "added", _json(_member_values(member)))
-        await _emit_member(
-            session,
-            member,
-            MemberAdded,
-            relationship=member.relationship,
-            sex=member.sex,
-            birth_year=member.birth_date.year,
-        )
     if data.poverty_status is not None:
         await _poverty_history(session, principal, household, previous=None)
     await session.flush()
@@ -743,7 +596,7 @@ async def add_member(
         raise Problem.invalid(
             "relationship", "the household already has a head (change the head instead)"
         )
-    errors = member_errors(
+    errors = rules.member_errors(
         data.model_dump(),
         [],
         head=_member_values(head) if head is not None else None,
@@ -820,7 +673,7 @@ async def update_member(
     if member.relationship != Relationship.HEAD and household.head_member_id is not None:
         head_member = await repository.member_for_change(session, household.head_member_id)
         head = _member_values(head_member) if head_member else None
-    errors = member_errors(after, [], head=head, on=clock.today())
+    errors = rules.member_errors(after, [], head=head, on=clock.today())
     if member.id == household.head_member_id and not errors:
         errors = await _household_against_head(session, household, member, after)
     if errors:
@@ -849,14 +702,13 @@ async def _household_against_head(
         and head_values.get("birth_date_estimated") == head.birth_date_estimated
     ):
         return []
-    for other in await repository.members_of(session, household.id):
-        if other.id == head.id or other.status != MemberStatus.ACTIVE:
-            continue
-        reason = _relationship_age_error(_member_values(other), head_values)
-        if reason:
-            name = f"{other.family_name_latin} {other.given_name_latin} ({other.id})"
-            return [field_error(["birth_date"], f"does not fit {name}: {reason}")]
-    return []
+    others = [
+        (f"{m.family_name_latin} {m.given_name_latin} ({m.id})", _member_values(m))
+        for m in await repository.members_of(session, household.id)
+        if m.id != head.id and m.status == MemberStatus.ACTIVE
+    ]
+    misfit = rules.head_fits_members(head_values, others)
+    return [] if misfit is None else [misfit]
 
 
 def _json_diff(changes: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -1063,7 +915,7 @@ async def set_poverty_status(
     are 422 naming the field under `poverty_status`."""
     require_in_jurisdiction(principal, household.village_code, what="A household")
     _require_open(household)
-    errors = poverty_errors(status, ["poverty_status"], on=clock.today())
+    errors = rules.poverty_errors(status.model_dump(), ["poverty_status"], on=clock.today())
     if errors:
         raise _invalid(errors)
     previous = _poverty_values(household)

@@ -14,7 +14,7 @@ finished validating re-stages it (see service.py).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -29,12 +29,13 @@ from services.registry.imports.models import (
     ImportStatus,
 )
 from services.registry.imports.parsing import STAGED_COLUMNS
-from shared.db.platform_tables import OUTBOX_CHANNEL
 from shared.http.pagination import PageParams, paginate
 from shared.jurisdiction import jurisdiction_filter
+from shared.outbox import emit_many
 from shared.principal import Principal
 
 UNFINISHED = (ImportStatus.UPLOADED, ImportStatus.VALIDATING, ImportStatus.COMMITTING)
+GENERATION_CHUNK = 20_000
 ISSUE_COLUMNS = (
     "import_id",
     "row_number",
@@ -338,13 +339,28 @@ class StagingTables:
             self.rows_name, schema_name=self.SCHEMA, records=records, columns=STAGED_COLUMNS
         )
 
-    async def check_across_rows(self, *, area: str) -> None:
+    async def check_across_rows(
+        self,
+        *,
+        area: str,
+        generations: Callable[[list[asyncpg.Record]], list[tuple]],
+        generation_relationships: Sequence[str],
+    ) -> None:
         """The checks that need more than one row, written as issues; then the households
-        table: one row per household, numbered 1..n among the committable ones."""
-        async with self.connection.transaction():
-            await self._check_across_rows(area)
+        table: one row per household, numbered 1..n among the committable ones.
 
-    async def _check_across_rows(self, area: str) -> None:
+        `generations` is the rulebook's check of a member against its household's head: it
+        gets the members whose relationship is in `generation_relationships`, with their
+        head's birth date (parsing.GENERATION_COLUMNS), in chunks, and returns issues."""
+        async with self.connection.transaction():
+            await self._check_across_rows(area, generations, generation_relationships)
+
+    async def _check_across_rows(
+        self,
+        area: str,
+        generations: Callable[[list[asyncpg.Record]], list[tuple]],
+        generation_relationships: Sequence[str],
+    ) -> None:
         c = self.connection
         rows, households, members = self.rows, self.households, self.members
         import_id = self.import_id
@@ -522,6 +538,23 @@ class StagingTables:
             import_id,
             area,
         )
+        # Generations against the head (households with exactly one head), judged in Python
+        # by the rulebook: one pass over the members it judges, fetched in chunks from one
+        # portal (kept open until the transaction ends: nothing below alters these tables).
+        cursor = await c.cursor(
+            f"""
+            SELECT r.row_number, r.household_ref, r.relationship, r.birth_date,
+                   r.birth_date_estimated, hd.birth_date, hd.birth_date_estimated
+            FROM import_households h
+            JOIN {rows} r USING (household_ref)
+            JOIN {rows} hd ON hd.row_number = h.head_row
+            WHERE h.heads = 1 AND r.relationship = ANY($1::text[])
+              AND r.birth_date IS NOT NULL AND hd.birth_date IS NOT NULL
+            """,
+            list(generation_relationships),
+        )
+        while chunk := await cursor.fetch(GENERATION_CHUNK):
+            await add_issues(c, import_id, generations(chunk))
         # The tables the commit works through, so that a batch reads only its own rows (two
         # index ranges), never the whole staged file: the households, each with its first
         # row's household columns, and the committable households' members, in commit order.
@@ -587,19 +620,20 @@ class StagingTables:
         after: int,
         codes: list[str],
         actor: dict[str, Any],
-        events: dict[str, dict[str, str]],
-        traceparent: str | None,
+        announce: Callable[[list[asyncpg.Record]], Iterable[tuple]],
         checkpoint: Callable[[], int] | None = None,
     ) -> list[uuid.UUID]:
         """Create households `after+1 .. after+len(codes)` (with these codes), their members,
-        history, IDPoor history and HouseholdRegistered events; advance the checkpoint to
+        history, IDPoor history and their events: `announce` gets one record per created
+        household with its members' facts as arrays, and returns the events, written with
+        `emit_many`; advance the checkpoint to
         `checkpoint()` (asked just before the transaction commits; default: the end of this
         batch), never backwards. One transaction: a crash leaves the batch either wholly done
         or not at all. Returns the ids of the households created."""
         c = self.connection
         last = after + len(codes)
         async with c.transaction():
-            created, members, household_ids = await c.fetchrow(
+            announced = await c.fetch(
                 f"""
                 WITH batch AS MATERIALIZED (
                     -- A range of the ordinal index, so the planner knows it is one batch;
@@ -678,41 +712,32 @@ class StagingTables:
                     FROM created
                     WHERE poverty_level <> 'UNASSESSED' OR cardinality(vulnerability_categories) > 0
                 ),
-                events AS (
-                    -- One statement, ordered: per household, registered before its
-                    -- poverty status (the relay publishes in seq order).
-                    INSERT INTO outbox (id, aggregate_type, aggregate_id, type, topic,
-                        dataschema, payload, occurred_at, jurisdiction, traceparent)
-                    SELECT uuidv7(), 'household', e.id::text, e.type, e.topic,
-                           e.dataschema, e.payload, now(), e.village_code, $12
-                    FROM (
-                        SELECT h.id, h.village_code, b.ordinal, 0 AS kind,
-                               $9 AS type, $10 AS topic, $11 AS dataschema,
-                               jsonb_build_object('household_id', h.id,
-                                   'household_code', h.code, 'village_code', h.village_code,
-                                   'status', 'pending_verification', 'record_version', 1,
-                                   'member_count', b.member_count, 'origin', 'import')
-                                   AS payload
-                        FROM created h JOIN batch b ON b.household_id = h.id
-                        UNION ALL
-                        SELECT h.id, h.village_code, b.ordinal, 1, $13, $14, $15,
-                               jsonb_build_object('household_id', h.id,
-                                   'household_code', h.code, 'village_code', h.village_code,
-                                   'status', 'pending_verification', 'record_version', 1,
-                                   'level', h.poverty_level, 'previous_level', NULL,
-                                   'method', h.poverty_method,
-                                   'round_number', h.poverty_round,
-                                   'assessed_on', h.poverty_assessed_on,
-                                   'valid_until', h.poverty_valid_until,
-                                   'vulnerability_categories',
-                                   to_jsonb(h.vulnerability_categories))
-                        FROM created h JOIN batch b ON b.household_id = h.id
-                        WHERE h.poverty_level <> 'UNASSESSED'
-                    ) e
-                    ORDER BY e.ordinal, e.kind
+                announced AS (
+                    -- The created households with their members' facts (as arrays, in file
+                    -- order), for their events, built by the caller from the catalog's
+                    -- models. One range of the members' ordinal index, grouped.
+                    SELECT b.ordinal, h.id, any_value(h.code) AS code,
+                           any_value(h.village_code) AS village_code,
+                           any_value(b.member_count) AS member_count,
+                           any_value(h.poverty_level) AS poverty_level,
+                           any_value(h.poverty_method) AS poverty_method,
+                           any_value(h.poverty_round) AS poverty_round,
+                           any_value(h.poverty_assessed_on) AS poverty_assessed_on,
+                           any_value(h.poverty_valid_until) AS poverty_valid_until,
+                           any_value(h.vulnerability_categories) AS vulnerability_categories,
+                           array_agg(r.member_id ORDER BY r.row_number) AS ids,
+                           array_agg(r.relationship ORDER BY r.row_number) AS relationships,
+                           array_agg(r.sex ORDER BY r.row_number) AS sexes,
+                           array_agg(extract(year FROM r.birth_date)::int
+                                     ORDER BY r.row_number) AS birth_years
+                    FROM created h
+                    JOIN batch b ON b.household_id = h.id
+                    JOIN {self.members} r ON r.ordinal = b.ordinal
+                    WHERE r.ordinal > $2 AND r.ordinal <= $2 + cardinality($1::text[])
+                    GROUP BY b.ordinal, h.id
                 )
-                SELECT (SELECT count(*) FROM created), (SELECT count(*) FROM members),
-                       (SELECT coalesce(array_agg(id), '{{}}') FROM created)
+                SELECT announced.*, (SELECT count(*) FROM members) AS members
+                FROM announced ORDER BY ordinal
                 """,
                 codes,
                 after,
@@ -722,14 +747,13 @@ class StagingTables:
                 actor["tier"],
                 actor["admin_code"],
                 actor["request_id"],
-                events["registered"]["type"],
-                events["registered"]["topic"],
-                events["registered"]["dataschema"],
-                traceparent,
-                events["poverty"]["type"],
-                events["poverty"]["topic"],
-                events["poverty"]["dataschema"],
             )
+            # The events: built by the caller from the catalog's models, one multi-row
+            # insert into the outbox (with its NOTIFY), in the batch's transaction.
+            await emit_many(c, announce(announced))
+            household_ids = [row["id"] for row in announced]
+            created = len(household_ids)
+            members = announced[0]["members"] if announced else 0
             await c.execute(
                 """
                 UPDATE household_import
@@ -744,8 +768,7 @@ class StagingTables:
                 created,
                 members,
             )
-            await c.execute(f"SELECT pg_notify('{OUTBOX_CHANNEL}', '')")
-        return list(household_ids)
+        return household_ids
 
 
 async def next_household_numbers(connection: asyncpg.Connection, count: int) -> list[int]:

@@ -13,12 +13,13 @@
 4. `ImportWorker` runs 2 and 3 in the service process and, at startup, resumes the imports a
    stopped process left unfinished; a PostgreSQL advisory lock keeps one worker per import.
 
-Events: one HouseholdRegistered (origin "import", with member_count) per household, a
-PovertyStatusChanged per household imported with an assessed IDPoor status, and one
-ImportCompleted per import; likely duplicates of the new households go to the duplicates
-review queue (duplicates.service.flag_duplicates, per batch, with DuplicateFlagged events).
-MemberAdded is not emitted per imported member: a million-member import would put a million
-rows in the outbox; subscribers read members through the API.
+Events: as for a household registered through the API, built from the catalog's models
+(`announce_households`) and written per batch with one multi-row insert (`emit_many`): per
+household HouseholdRegistered (origin "import") carrying its members (as the API's does, so a
+subscriber's member read model has every imported member) and PovertyStatusChanged when it
+was imported with an assessed IDPoor status; one ImportCompleted per import. Likely
+duplicates of the new households go to the duplicates review queue
+(duplicates.service.flag_duplicates, per batch, with DuplicateFlagged events).
 History: one `record_change` entry per household ("registered", origin "import").
 """
 
@@ -26,11 +27,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import logging
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -40,13 +42,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry import roles
 from services.registry.duplicates import service as duplicates_service
+from services.registry.households import rules
 from services.registry.households.codes import format_household_code
 from services.registry.imports import repository
 from services.registry.imports.models import FileFormat, HouseholdImport, ImportStatus
-from services.registry.imports.parsing import RowBatches, UnreadableFile, detect_format, read_header
+from services.registry.imports.parsing import (
+    RowBatches,
+    UnreadableFile,
+    detect_format,
+    generation_issues,
+    read_header,
+)
 from services.registry.imports.repository import StagingTables
 from shared import clock
-from shared.context import request_id_var, traceparent_var
+from shared.context import request_id_var
 from shared.db.engine import Database, asyncpg_dsn
 from shared.events.catalog.registry import (
     HouseholdRegistered,
@@ -54,7 +63,7 @@ from shared.events.catalog.registry import (
     PovertyStatusChanged,
 )
 from shared.http.pagination import PageParams
-from shared.outbox.emit import emit
+from shared.outbox import emit
 from shared.principal import Principal
 from shared.problems import IMPORT_EXPIRED, IMPORT_NOT_VALIDATED, Problem, field_error
 
@@ -313,7 +322,11 @@ async def _validate(
 
     if progress:
         progress("checking", counts["rows"], counts["rows"])
-    await staging.check_across_rows(area=area)
+    await staging.check_across_rows(
+        area=area,
+        generations=generation_issues,
+        generation_relationships=[str(r) for r in rules.AGE_GAP_RELATIONSHIPS],
+    )
     issues = await repository.issue_counts(connection, import_id)
     households = await staging.household_counts()
     await repository.update_import(
@@ -410,18 +423,6 @@ async def _commit(
         admin_code=actor["admin_code"],
         roles=frozenset(roles.IMPORTER.roles),
     )
-    events = {
-        "registered": {
-            "type": HouseholdRegistered.event_type(),
-            "topic": HouseholdRegistered.topic(),
-            "dataschema": HouseholdRegistered.dataschema(),
-        },
-        "poverty": {
-            "type": PovertyStatusChanged.event_type(),
-            "topic": PovertyStatusChanged.topic(),
-            "dataschema": PovertyStatusChanged.dataschema(),
-        },
-    }
     total = record["households_valid"]
     start = record["commit_checkpoint"]
     # The batches still to do, as (after, count); at most max_batches of them.
@@ -467,8 +468,7 @@ async def _commit(
                 after=after,
                 codes=[format_household_code(n) for n in numbers],
                 actor=actor,
-                events=events,
-                traceparent=traceparent,
+                announce=announce_households,
                 checkpoint=lambda index=index: checkpoint(index),
             )
             finished.add(index)
@@ -484,7 +484,6 @@ async def _commit(
             if progress:
                 progress("committing", committed, total)
 
-    traceparent = traceparent_var.get()
     if progress:
         progress("committing", start, total)
     # Two transactions at a time, on this connection and a second one: a batch's statement
@@ -512,6 +511,66 @@ async def _commit(
     if max_batches is not None and start + sum(c for _, c in pending) < total:
         return
     await _finish(database, connection, import_id)
+
+
+def announce_households(rows: list[asyncpg.Record]) -> list[tuple]:
+    """The events of a committed batch, from the catalog's models, as for a household
+    registered through the API: per household HouseholdRegistered (origin "import") carrying
+    its members, then PovertyStatusChanged when it was imported with an assessed IDPoor
+    status. `rows`: one per created household (repository.StagingTables.commit_batch).
+
+    The cyclic garbage collector waits meanwhile: the models hold no cycles, and the
+    collections their allocations would set off in a large process cost more than
+    building them."""
+    with _collector_paused():
+        return _announce(rows)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _announce(rows: list[asyncpg.Record]) -> list[tuple]:
+    events: list[tuple] = []
+    for row in rows:
+        household_id, village = row["id"], row["village_code"]
+        fields = {
+            "household_id": household_id,
+            "household_code": row["code"],
+            "village_code": village,
+            "status": "pending_verification",
+            "record_version": 1,
+        }
+        members = [
+            {"member_id": m, "relationship": r, "sex": s, "birth_year": y}
+            for m, r, s, y in zip(
+                row["ids"], row["relationships"], row["sexes"], row["birth_years"], strict=True
+            )
+        ]
+        registered = HouseholdRegistered(
+            **fields, member_count=row["member_count"], origin="import", members=members
+        )
+        events.append((registered, household_id, village))
+        if row["poverty_level"] != "UNASSESSED":
+            poverty = PovertyStatusChanged(
+                **fields,
+                level=row["poverty_level"],
+                previous_level=None,
+                method=row["poverty_method"],
+                round_number=row["poverty_round"],
+                assessed_on=row["poverty_assessed_on"],
+                valid_until=row["poverty_valid_until"],
+                vulnerability_categories=list(row["vulnerability_categories"]),
+            )
+            events.append((poverty, household_id, village))
+    return events
 
 
 async def _finish(database: Database, connection: asyncpg.Connection, import_id: uuid.UUID):

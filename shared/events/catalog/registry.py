@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import ClassVar, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.model import DomainEvent, EventCatalog
 
@@ -36,12 +36,36 @@ class HouseholdEvent(RegistryEvent):
     record_version: int = Field(description="The household's version after the change.")
 
 
+class RegisteredMember(BaseModel):
+    """A member registered with a new household: the same facts `member.added` gives."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    member_id: UUID
+    relationship: str
+    sex: Literal["female", "male"]
+    birth_year: int | None
+
+
 @catalog.register
 class HouseholdRegistered(HouseholdEvent):
+    """A household was registered, with its members: through the API, an approved change
+    request, or a file import (`origin`); the same event whatever the origin.
+
+    The members registered with the household are announced here, in `members` (one event
+    per household carrying its members), not by one `member.added` each: a member read model
+    takes a new household's members from this event, and later arrivals from `member.added`.
+    One event per household keeps a million-member import one outbox row per household."""
+
     name: ClassVar[str] = "registered"
     summary: ClassVar[str] = "A commune registered a household, to be verified by the district."
     member_count: int
     origin: Literal["api", "import", "change_request"] = "api"
+    members: list[RegisteredMember] = Field(
+        default_factory=list,
+        description="The members registered with the household, in the order given (an "
+        "import: the file's order), with the same facts as `member.added`.",
+    )
 
 
 @catalog.register
@@ -106,6 +130,11 @@ class MemberEvent(RegistryEvent):
 
 @catalog.register
 class MemberAdded(MemberEvent):
+    """A member joined an existing household (added before verification, or by an approved
+    change request). Members registered with a new household, through the API, a change
+    request or an import alike, are announced in that household's `household.registered`
+    (`members`), with the same facts."""
+
     name: ClassVar[str] = "added"
     summary: ClassVar[str] = "A member joined a household."
     relationship: str
