@@ -194,6 +194,6 @@ async def test_a_handler_declaring_a_context_gets_the_runners_settings_and_clock
         context=ConsumerContext(settings=settings, clock=ManualClock(moment)),
     )
     raw = envelope_for(unique("ctx"), 1)
-    envelope, model, handler = with_context._decode(raw)
+    envelope, model, handler = with_context._decode(raw, TOPIC)
     await with_context._apply(envelope, model, handler)
     assert seen == [(settings, moment)]

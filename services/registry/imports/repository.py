@@ -29,6 +29,7 @@ from services.registry.imports.models import (
     ImportStatus,
 )
 from services.registry.imports.parsing import STAGED_COLUMNS
+from shared import clock
 from shared.http.pagination import PageParams, paginate
 from shared.jurisdiction import jurisdiction_filter
 from shared.outbox import emit_many
@@ -184,7 +185,7 @@ async def set_status(session: AsyncSession, import_id: uuid.UUID, **values: Any)
     await session.execute(
         update(HouseholdImport)
         .where(HouseholdImport.id == import_id)
-        .values(updated_at=func.now(), **values)
+        .values(updated_at=clock.now(), **values)
     )
 
 
@@ -208,18 +209,20 @@ async def load_import(connection: asyncpg.Connection, import_id: uuid.UUID) -> a
 async def update_import(connection: asyncpg.Connection, import_id: uuid.UUID, **values: Any):
     assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(values, start=2))
     await connection.execute(
-        f"UPDATE household_import SET {assignments}, updated_at = now() WHERE id = $1",
+        f"UPDATE household_import SET {assignments}, updated_at = ${len(values) + 2} WHERE id = $1",
         import_id,
         *values.values(),
+        clock.now(),
     )
 
 
 async def advance_checkpoint(connection: asyncpg.Connection, import_id: uuid.UUID, to: int):
     await connection.execute(
         "UPDATE household_import SET commit_checkpoint = greatest(commit_checkpoint, $2), "
-        "updated_at = now() WHERE id = $1",
+        "updated_at = $3 WHERE id = $1",
         import_id,
         to,
+        clock.now(),
     )
 
 
@@ -657,7 +660,7 @@ class StagingTables:
                            b.poverty_method, b.poverty_round, b.poverty_assessed_on,
                            b.poverty_valid_until, b.equity_card_number,
                            coalesce(b.vulnerability_categories, '{{}}'), b.source_ref,
-                           now(), $3, now(), $3
+                           $9, $3, $9, $3
                     FROM batch b
                     ORDER BY b.ordinal
                     ON CONFLICT (source_ref) DO NOTHING
@@ -680,7 +683,7 @@ class StagingTables:
                            r.birth_date, r.birth_date_estimated, r.relationship, r.national_id,
                            r.phone, r.disability_severity, r.disability_card_number, r.pregnant,
                            r.pregnancy_expected_on, r.school_enrolment, 'active',
-                           now(), $3, now(), $3
+                           $9, $3, $9, $3
                     FROM {self.members} r
                     JOIN batch b ON b.ordinal = r.ordinal
                     JOIN created h ON h.id = b.household_id
@@ -747,6 +750,7 @@ class StagingTables:
                 actor["tier"],
                 actor["admin_code"],
                 actor["request_id"],
+                clock.now(),
             )
             # The events: built by the caller from the catalog's models, one multi-row
             # insert into the outbox (with its NOTIFY), in the batch's transaction.
@@ -760,13 +764,14 @@ class StagingTables:
                 SET commit_checkpoint = greatest(commit_checkpoint, $2),
                     households_committed = households_committed + $3,
                     members_committed = members_committed + $4,
-                    updated_at = now()
+                    updated_at = $5
                 WHERE id = $1
                 """,
                 self.import_id,
                 last if checkpoint is None else checkpoint(),
                 created,
                 members,
+                clock.now(),
             )
         return household_ids
 
