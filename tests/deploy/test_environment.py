@@ -50,12 +50,12 @@ from services.budget.config import Settings as BudgetSettings
 from services.grievance.config import Settings as GrievanceSettings
 from services.isaf.config import Settings as IsafSettings
 from services.registry.config import Settings as RegistrySettings
+from shared.platform import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 K8S_DIR = ROOT / "deploy" / "k8s"
 CONFIGMAP = "sp-platform-config"
-SERVICES = ("registry", "grievance", "isaf", "budget")
 SERVICE_SETTINGS: dict[str, type[BaseSettings]] = {
     "registry": RegistrySettings,
     "grievance": GrievanceSettings,
