@@ -13,12 +13,14 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
+from services.registry import workflows
 from services.registry.benefits import service as benefits
 from services.registry.benefits.schemas import BenefitCreate
 from services.registry.enrolments import service as enrolments
 from services.registry.households import service as households
 from services.registry.households.models import Household
 from services.registry.households.schemas import HouseholdCreate
+from shared import clock
 from shared.db.engine import Database
 from shared.principal import Principal
 from shared.tiers import Tier
@@ -107,10 +109,10 @@ async def seed(database_url: str) -> list[str]:
         async with database.transaction() as session:
             if await session.scalar(select(func.count()).select_from(Household)):
                 return lines
-            today = enrolments.today()
+            today = clock.today()
             created = []
             for commune, registration, verify in _households(today):
-                household = await households.register_household(
+                household = await workflows.register_household(
                     session,
                     principal=COMMUNE_OFFICERS[commune],
                     data=HouseholdCreate.model_validate(registration),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from services.registry.households.models import PersonalDataAccess
+from services.registry.audit.models import PersonalDataAccess
 from services.registry.main import create_app
 from tests.harness import (
     CP_BANTEAY_MEANCHEY,

@@ -13,9 +13,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.grievance.grievances import repository as grievances
-from services.grievance.grievances import service
-from services.grievance.grievances.codes import (
+from services.grievance.codes import (
     CODE_LISTS,
     LABELS,
     Category,
@@ -23,6 +21,8 @@ from services.grievance.grievances.codes import (
     Status,
     label,
 )
+from services.grievance.grievances import repository as grievances
+from services.grievance.grievances import service
 from services.grievance.grievances.models import Grievance, TimelineEntry
 from services.grievance.grievances.schemas import (
     Acknowledge,

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
-from services.grievance.grievances.codes import OPEN_STATUSES
+from services.grievance.codes import OPEN_STATUSES
 from services.grievance.grievances.models import (
     Grievance,
     PersonalDataAccess,

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from services.registry import workflows
 from services.registry.duplicates import repository, service
 from services.registry.duplicates.models import DuplicateCandidate, DuplicateReason, DuplicateStatus
 from services.registry.duplicates.schemas import (
@@ -157,6 +158,8 @@ async def confirm_duplicate(
         session, principal=principal, candidate_id=candidate_id
     )
     require_if_match(request, candidate.version)
-    candidate = await service.confirm(session, principal=principal, candidate=candidate, body=body)
+    candidate = await workflows.confirm_duplicate(
+        session, principal=principal, candidate=candidate, body=body
+    )
     set_etag(response, candidate.version)
     return DuplicateSummary.model_validate(candidate, from_attributes=True)

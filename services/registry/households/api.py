@@ -14,6 +14,7 @@ import asyncpg
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry import workflows
 from services.registry.households import service
 from services.registry.households.models import (
     Household,
@@ -197,7 +198,7 @@ async def register_household(
 ) -> Response:
     if idempotency.replay:
         return idempotency.replay
-    household = await service.register_household(session, principal=principal, data=body)
+    household = await workflows.register_household(session, principal=principal, data=body)
     members = await service.members_of(session, household=household)
     return await idempotency.respond(
         201,
@@ -372,7 +373,7 @@ async def remove_household_member(
 ) -> HouseholdPublic:
     household = await _for_direct_edit(session, principal, request, household_id)
     member = await service.member_for_change(session, household=household, member_id=member_id)
-    await service.remove_member(
+    await workflows.remove_member(
         session,
         principal=principal,
         household=household,

@@ -1,0 +1,1 @@
+"""Benefit records of enrolled households and members."""

@@ -1,0 +1,1 @@
+"""Cases: reassessments and other follow-ups opened on a household."""

@@ -1,0 +1,1 @@
+"""Change requests: the maker-checker workflow for changes to verified households."""

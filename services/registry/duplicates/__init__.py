@@ -1,0 +1,1 @@
+"""Duplicate households: flagging and review."""

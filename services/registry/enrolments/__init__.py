@@ -1,0 +1,1 @@
+"""Enrolments of households and members in programmes."""

@@ -1,0 +1,1 @@
+"""Households, their members and their IDPoor status."""

@@ -1,0 +1,1 @@
+"""Social protection programmes and their eligibility rules."""

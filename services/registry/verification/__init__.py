@@ -1,0 +1,1 @@
+"""Verification of a person's or household's registration by other systems."""
