@@ -13,8 +13,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from services.grievance import roles
+from services.grievance.codes import Decision
 from services.grievance.grievances import service
-from services.grievance.grievances.codes import Decision
 from services.grievance.grievances.models import Grievance
 from services.grievance.grievances.schemas import GrievanceIntake
 from services.grievance.grievances.tracking_code import display

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from services.registry import roles
+from services.registry import roles, workflows
 from services.registry.benefits import service as benefits
 from services.registry.benefits.schemas import BenefitCreate
 from services.registry.enrolments import service as enrolments
@@ -112,7 +112,7 @@ async def seed(database_url: str) -> list[str]:
             today = clock.today()
             created = []
             for commune, registration, verify in _households(today):
-                household = await households.register_household(
+                household = await workflows.register_household(
                     session,
                     principal=COMMUNE_OFFICERS[commune],
                     data=HouseholdCreate.model_validate(registration),

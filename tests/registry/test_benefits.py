@@ -10,9 +10,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from services.registry.audit.models import RecordChange
 from services.registry.benefits.models import BenefitRecord
 from services.registry.benefits.periods import period_kind_and_start, period_start
-from services.registry.households.models import RecordChange
 from tests.harness import (
     CP_BANTEAY_MEANCHEY,
     CS_PHNOM_PENH_THMEI,

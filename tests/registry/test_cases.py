@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text
 
+from services.registry.audit.models import RecordChange
 from services.registry.cases.models import Case, CaseNote
 from services.registry.config import Settings
-from services.registry.households.models import RecordChange
 from services.registry.main import create_app
 from shared import clock
 from shared.db.platform_tables import outbox

@@ -12,9 +12,10 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select, text
 
+from services.registry.audit.models import RecordChange
 from services.registry.change_requests.models import ChangeRequest
 from services.registry.config import Settings
-from services.registry.households.models import Household, Member, RecordChange
+from services.registry.households.models import Household, Member
 from services.registry.main import create_app
 from shared.db.platform_tables import outbox
 from shared.principal import Principal

@@ -9,10 +9,11 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from services.registry.audit.models import RecordChange
 from services.registry.duplicates import service as duplicates
 from services.registry.duplicates.models import DuplicateCandidate
 from services.registry.enrolments.models import Enrolment
-from services.registry.households.models import Household, Member, RecordChange
+from services.registry.households.models import Household, Member
 from shared.principal import Principal
 from shared.tiers import Tier
 from tests.harness import (
@@ -262,7 +263,7 @@ async def test_detail_shows_both_households_and_masks_for_viewers(app, pair):
     assert "12000" not in viewer["other_household"]["members"][0]["phone"]
     assert viewer["other_household"]["sensitive_fields_shown"] is False
     # Each read of the two households is logged.
-    from services.registry.households.models import PersonalDataAccess
+    from services.registry.audit.models import PersonalDataAccess
 
     assert await count(app, PersonalDataAccess) == 4
 

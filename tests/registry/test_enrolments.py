@@ -12,11 +12,12 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select, text
 
+from services.registry import workflows
+from services.registry.audit.models import RecordChange
 from services.registry.enrolments import repository as enrolment_repository
 from services.registry.enrolments import service as enrolment_service
 from services.registry.enrolments.models import Enrolment
-from services.registry.households import service as household_service
-from services.registry.households.models import Household, RecordChange
+from services.registry.households.models import Household
 from tests.harness import (
     CP_BANTEAY_MEANCHEY,
     CS_PHNOM_PENH_THMEI,
@@ -440,7 +441,7 @@ async def test_a_dissolved_household_leaves_its_programmes(app, infrastructure):
     assert food["status"] == "proposed"
     async with on_app_clock(app) as session:
         row = await session.get(Household, household.id)
-        await household_service.dissolve_household(
+        await workflows.dissolve_household(
             session, principal=DMK_SEN_SOK, household=row, reason="Family left the village"
         )
     async with as_(app, DMK_SEN_SOK) as client:

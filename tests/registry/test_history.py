@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from services.registry.households.models import PersonalDataAccess
+from services.registry.audit.models import PersonalDataAccess
 from tests.harness import (
     CP_BANTEAY_MEANCHEY,
     CP_PHNOM_PENH,

@@ -9,13 +9,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from services.registry.audit.models import PersonalDataAccess, RecordChange
 from services.registry.households.codes import format_household_code, is_valid_household_code
-from services.registry.households.models import (
-    Household,
-    Member,
-    PersonalDataAccess,
-    RecordChange,
-)
+from services.registry.households.models import Household, Member
 from services.registry.households.schemas import HouseholdPublic
 from services.registry.main import create_app
 from shared.db.platform_tables import outbox

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
+from services.registry.audit.models import RecordChange
 from services.registry.households.codes import is_valid_household_code
-from services.registry.households.models import Household, Member, PovertyStatusRecord, RecordChange
+from services.registry.households.models import Household, Member, PovertyStatusRecord
 from services.registry.imports import service as import_service
 from services.registry.imports.models import HouseholdImport, ImportIssue
 from services.registry.imports.parsing import COLUMNS, TEMPLATE_ROWS, Header, RowChecker

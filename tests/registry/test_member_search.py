@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql
 
+from services.registry.audit.models import PersonalDataAccess
 from services.registry.households import repository
-from services.registry.households.models import PersonalDataAccess
 from services.registry.households.schemas import MemberSearchResult
 from tests.harness import (
     CP_BANTEAY_MEANCHEY,

@@ -11,8 +11,10 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from services.registry import workflows
+from services.registry.audit.models import RecordChange
 from services.registry.households import service
-from services.registry.households.models import Household, Member, RecordChange
+from services.registry.households.models import Household, Member
 from services.registry.households.schemas import HouseholdUpdate, MemberCreate, MemberUpdate
 from shared.problems import Problem
 from tests.harness import (
@@ -442,7 +444,7 @@ async def test_dissolving_a_merged_duplicate(app):
     duplicate, _ = await verified(app)
     async with app.state.database.transaction() as session:
         row = await _load(app, session, duplicate["id"])
-        await service.dissolve_household(
+        await workflows.dissolve_household(
             session,
             principal=DMK_SEN_SOK,
             household=row,

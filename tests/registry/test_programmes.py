@@ -8,7 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from services.registry.households.models import RecordChange
+from services.registry.audit.models import RecordChange
 from services.registry.programmes.models import Programme
 from services.registry.programmes.rules import check_rules_fit_target, parse_rules
 from tests.harness import (

@@ -15,9 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.grievance.access import GrievanceForChange, GrievanceRecorder
-from services.grievance.grievances import repository as grievances
-from services.grievance.grievances import service
-from services.grievance.grievances.codes import (
+from services.grievance.codes import (
     CODE_LISTS,
     LABELS,
     Category,
@@ -25,6 +23,8 @@ from services.grievance.grievances.codes import (
     Status,
     label,
 )
+from services.grievance.grievances import repository as grievances
+from services.grievance.grievances import service
 from services.grievance.grievances.models import Grievance, TimelineEntry
 from services.grievance.grievances.schemas import (
     Acknowledge,

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
 from services.grievance import roles
-from services.grievance.grievances.codes import OPEN_STATUSES
+from services.grievance.codes import OPEN_STATUSES
 from services.grievance.grievances.models import (
     Grievance,
     PersonalDataAccess,

@@ -20,7 +20,7 @@ from pydantic import (
     field_validator,
 )
 
-from services.grievance.grievances.codes import (
+from services.grievance.codes import (
     AgeGroup,
     Category,
     Channel,

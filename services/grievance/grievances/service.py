@@ -15,15 +15,15 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.grievance import roles, routing
-from services.grievance.grievances import events
-from services.grievance.grievances import repository as grievances
-from services.grievance.grievances.codes import (
+from services.grievance.codes import (
     AWAITING_ACKNOWLEDGEMENT,
     OPEN_STATUSES,
     Decision,
     Status,
     TimelineKind,
 )
+from services.grievance.grievances import events
+from services.grievance.grievances import repository as grievances
 from services.grievance.grievances.models import Grievance, PersonalDataAccess, TimelineEntry
 from services.grievance.grievances.schemas import GrievanceIntake, IntakeBase
 from services.grievance.grievances.tracking_code import new_code

@@ -16,9 +16,9 @@ from fastapi import APIRouter, Request
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.grievance.codes import Status, label
 from services.grievance.grievances import repository as grievances
 from services.grievance.grievances import service
-from services.grievance.grievances.codes import Status, label
 from services.grievance.grievances.models import Grievance
 from services.grievance.grievances.tracking_code import display, normalise
 from services.grievance.households import repository as households

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
-from services.grievance.grievances.codes import Channel
+from services.grievance.codes import Channel
 from services.grievance.grievances.schemas import IntakeBase, commune_or_village
 from shared.gazetteer import LocationCode
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from services.grievance.grievances.codes import Category
+from services.grievance.codes import Category
 from services.grievance.routing.rules import (
     CATEGORY_RULES,
     DEFAULT_SLA,

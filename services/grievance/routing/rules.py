@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from services.grievance.grievances.codes import Category
+from services.grievance.codes import Category
 from shared.tiers import Tier
 
 

@@ -11,9 +11,9 @@ from typing import Literal
 
 from fastapi import APIRouter, Request
 
+from services.grievance.codes import Category
 from services.grievance.grievances import repository as grievances
 from services.grievance.grievances.api import shown
-from services.grievance.grievances.codes import Category
 from services.grievance.grievances.schemas import GrievanceRead
 from shared.clock import ClockDep
 from shared.db import SessionDep

@@ -14,13 +14,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry.audit import record_change
 from services.registry.benefits import repository
 from services.registry.benefits.models import BenefitChannel, BenefitRecord, BenefitStatus
 from services.registry.benefits.periods import period_start
 from services.registry.benefits.schemas import BenefitCreate, BenefitStatusChange
 from services.registry.enrolments import repository as enrolments
 from services.registry.enrolments.models import Enrolment, EnrolmentStatus
-from services.registry.history import record_change
 from services.registry.households.models import Household
 from services.registry.programmes import service as programmes
 from shared import clock

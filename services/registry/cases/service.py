@@ -15,9 +15,9 @@ from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry.audit import diff, record_change
 from services.registry.cases import repository
 from services.registry.cases.models import Case, CaseNote, CaseStatus, CaseType
-from services.registry.history import diff, record_change
 from services.registry.households.models import Household, HouseholdStatus
 from shared import clock
 from shared.events.catalog.registry import CaseAssigned, CaseClosed, CaseOpened

@@ -34,7 +34,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry import roles
+from services.registry import roles, workflows
+from services.registry.audit import record_change
 from services.registry.change_requests import repository
 from services.registry.change_requests.models import (
     ChangeRequest,
@@ -57,7 +58,6 @@ from services.registry.change_requests.schemas import (
 )
 from services.registry.enrolments import service as enrolments
 from services.registry.enrolments.models import EnrolmentStatus
-from services.registry.history import record_change
 from services.registry.households import rules
 from services.registry.households import service as households
 from services.registry.households.models import Household, HouseholdStatus, Relationship
@@ -528,7 +528,7 @@ async def _apply(session: AsyncSession, principal: Principal, request: ChangeReq
     nothing is written."""
     change = load_change(request.change_type, request.household_id, request.payload)
     if isinstance(change, RegisterHousehold):
-        household = await households.register_household(
+        household = await workflows.register_household(
             session, principal=principal, data=change.household, origin="change_request"
         )
         # Verified by this very request: the district's check is done.
@@ -561,7 +561,7 @@ async def _apply(session: AsyncSession, principal: Principal, request: ChangeReq
         member = await households.member_for_change(
             session, household=household, member_id=change.member_id
         )
-        await households.remove_member(
+        await workflows.remove_member(
             session,
             principal=principal,
             household=household,

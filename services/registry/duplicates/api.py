@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from services.registry import workflows
 from services.registry.access import DuplicateForDecision
 from services.registry.duplicates import disclosure, repository, service
 from services.registry.duplicates.models import DuplicateCandidate, DuplicateReason, DuplicateStatus
@@ -148,6 +149,8 @@ async def confirm_duplicate(
     principal: PrincipalDep,
     response: Response,
 ) -> DuplicateSummary:
-    candidate = await service.confirm(session, principal=principal, candidate=candidate, body=body)
+    candidate = await workflows.confirm_duplicate(
+        session, principal=principal, candidate=candidate, body=body
+    )
     set_etag(response, candidate.version)
     return DuplicateSummary.model_validate(disclosure.summary_for(principal, candidate))

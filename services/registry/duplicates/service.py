@@ -1,5 +1,6 @@
 """Duplicate households: flagging likely duplicates when households are registered or
-imported, and the review that confirms (merging the two) or dismisses them.
+imported, and the review that confirms (merging the two: workflows.confirm_duplicate, since a
+merge changes households, members and enrolments) or dismisses them.
 
 A merge keeps the surviving household and dissolves the other into it (the households
 service's `dissolve_household`, with `merged_into`). Members judged to be the same person
@@ -16,36 +17,28 @@ enrolment. Other candidates involving the dissolved household stay in the queue.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry import roles
+from services.registry.audit import record_access, record_change
 from services.registry.duplicates import disclosure, repository
 from services.registry.duplicates.models import DuplicateCandidate, DuplicateStatus
-from services.registry.duplicates.schemas import ConfirmDuplicate
-from services.registry.enrolments.models import LIVE_STATUSES, EnrolmentStatus
-from services.registry.history import record_access, record_change
-from services.registry.households import service as households
-from services.registry.households.models import Household, Member, MemberStatus
+from services.registry.households.models import Household, Member
 from shared import clock
 from shared.events.catalog.registry import (
     DuplicateFlagged,
     DuplicateResolved,
-    EnrolmentExited,
-    HouseholdUpdated,
-    MemberRemoved,
-    MemberUpdated,
 )
 from shared.jurisdiction import require_in_jurisdiction
 from shared.masking import NATIONAL_ID, PHONE, mask_value
 from shared.outbox import emit
 from shared.principal import Principal
-from shared.problems import DUPLICATE_ALREADY_DECIDED, HOUSEHOLD_CLOSED, Problem, field_error
+from shared.problems import DUPLICATE_ALREADY_DECIDED, Problem
 
 
-async def _emit_candidate(session: AsyncSession, candidate: DuplicateCandidate, event_type) -> None:
+async def emit_candidate(session: AsyncSession, candidate: DuplicateCandidate, event_type) -> None:
     extra: dict[str, Any] = {}
     if event_type is DuplicateResolved:
         extra = {
@@ -155,7 +148,7 @@ async def flag_duplicates(
         )
     flagged = await repository.add_candidates(session, candidates)
     for candidate in flagged:
-        await _emit_candidate(session, candidate, DuplicateFlagged)
+        await emit_candidate(session, candidate, DuplicateFlagged)
     await session.flush()
     return flagged
 
@@ -236,7 +229,7 @@ def _require_reviewer(principal: Principal, candidate: DuplicateCandidate) -> No
         require_in_jurisdiction(principal, code, what="A household of this duplicate pair")
 
 
-def _require_suspected(candidate: DuplicateCandidate) -> None:
+def require_suspected(candidate: DuplicateCandidate) -> None:
     if candidate.status != DuplicateStatus.SUSPECTED:
         raise Problem.conflict(
             f"The candidate is already {candidate.status}.", slug=DUPLICATE_ALREADY_DECIDED
@@ -255,7 +248,7 @@ async def candidate_for_decision(
     return candidate
 
 
-def _decide(
+def decide(
     candidate: DuplicateCandidate, principal: Principal, status: str, reason: str | None
 ) -> None:
     candidate.status = status
@@ -264,7 +257,7 @@ def _decide(
     candidate.decision_reason = reason
 
 
-def _record_candidate(
+def record_candidate(
     session: AsyncSession,
     principal: Principal,
     candidate: DuplicateCandidate,
@@ -287,333 +280,16 @@ async def dismiss(
     session: AsyncSession, *, principal: Principal, candidate: DuplicateCandidate, reason: str
 ) -> DuplicateCandidate:
     """suspected -> dismissed (409 otherwise). Event DuplicateResolved."""
-    _require_suspected(candidate)
-    _decide(candidate, principal, DuplicateStatus.DISMISSED, reason)
+    require_suspected(candidate)
+    decide(candidate, principal, DuplicateStatus.DISMISSED, reason)
     await session.flush()
-    _record_candidate(
+    record_candidate(
         session,
         principal,
         candidate,
         "dismissed",
         {"status": {"from": "suspected", "to": "dismissed"}, "reason": reason},
     )
-    await _emit_candidate(session, candidate, DuplicateResolved)
+    await emit_candidate(session, candidate, DuplicateResolved)
     await session.flush()
     return candidate
-
-
-def _member_event_fields(member: Member) -> dict[str, Any]:
-    return {
-        "member_id": member.id,
-        "household_id": member.household_id,
-        "village_code": member.village_code,
-        "record_version": member.version,
-    }
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    return value
-
-
-def _identical_pairs(
-    candidate: DuplicateCandidate,
-    body: ConfirmDuplicate,
-    *,
-    dissolved: Household,
-    survivor: Household,
-    members: dict[uuid.UUID, Member],
-) -> dict[uuid.UUID, uuid.UUID]:
-    """{member of the dissolved household: the same person in the survivor}; 422 naming
-    the field when a pair does not fit."""
-    if body.identical_members is None:
-        pairs: dict[uuid.UUID, uuid.UUID] = {}
-        for match in candidate.matches:
-            a, b = uuid.UUID(match["member_id"]), uuid.UUID(match["other_member_id"])
-            if members[a].household_id == survivor.id:
-                a, b = b, a
-            if a not in pairs and b not in pairs.values():
-                pairs[a] = b
-        return {
-            a: b
-            for a, b in pairs.items()
-            if members[a].status == MemberStatus.ACTIVE and members[b].status == MemberStatus.ACTIVE
-        }
-    pairs = {}
-    for index, pair in enumerate(body.identical_members):
-        duplicate = members.get(pair.member_id)
-        original = members.get(pair.same_as_member_id)
-        if duplicate is None or duplicate.household_id != dissolved.id:
-            raise Problem(
-                422,
-                "identical_members: the member is not in the household being dissolved.",
-                errors=[
-                    field_error(
-                        ["identical_members", index, "member_id"],
-                        "not a member of the dissolved household",
-                    )
-                ],
-            )
-        if original is None or original.household_id != survivor.id:
-            raise Problem(
-                422,
-                "identical_members: the member is not in the surviving household.",
-                errors=[
-                    field_error(
-                        ["identical_members", index, "same_as_member_id"],
-                        "not a member of the surviving household",
-                    )
-                ],
-            )
-        if duplicate.id in pairs or original.id in pairs.values():
-            raise Problem(
-                422,
-                "identical_members: a member appears twice.",
-                errors=[field_error(["identical_members", index], "a member appears twice")],
-            )
-        pairs[duplicate.id] = original.id
-    return pairs
-
-
-async def confirm(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    candidate: DuplicateCandidate,
-    body: ConfirmDuplicate,
-) -> DuplicateCandidate:
-    """suspected -> confirmed, merging the other household into the surviving one (see the
-    module docstring). 409 when already decided or when a household is already closed.
-    Events: MemberRemoved / MemberUpdated per member, HouseholdDissolved, HouseholdUpdated
-    (survivor), DuplicateResolved."""
-    _require_suspected(candidate)
-    pair = (candidate.household_id, candidate.other_household_id)
-    if body.surviving_household_id not in pair:
-        raise Problem.invalid("surviving_household_id", "must be one of the two households")
-    found = await repository.households(session, pair, lock=True)
-    survivor = found[body.surviving_household_id]
-    dissolved = found[pair[1] if pair[0] == survivor.id else pair[0]]
-    for household in (survivor, dissolved):
-        if household.status in households.CLOSED:
-            raise Problem.conflict(
-                f"Household {household.code} is {household.status}; the pair cannot be merged.",
-                slug=HOUSEHOLD_CLOSED,
-            )
-    members = {m.id: m for m in await repository.members(session, pair)}
-    identical = _identical_pairs(
-        candidate, body, dissolved=dissolved, survivor=survivor, members=members
-    )
-    now = clock.now()
-    summary: dict[str, Any] = {"identical": [], "moved": [], "enrolments": []}
-
-    for duplicate_id, original_id in identical.items():
-        duplicate, original = members[duplicate_id], members[original_id]
-        filled = {}
-        for name in ("national_id", "phone", "disability_severity", "disability_card_number"):
-            if getattr(original, name) is None and getattr(duplicate, name) is not None:
-                filled[name] = {"from": None, "to": getattr(duplicate, name)}
-                setattr(original, name, getattr(duplicate, name))
-        if filled:
-            original.updated_at, original.updated_by = now, principal.sub
-            await session.flush()
-            record_change(
-                session,
-                principal=principal,
-                entity="member",
-                entity_id=original.id,
-                action="merged_from_duplicate",
-                changes={**filled, "duplicate_member_id": str(duplicate.id)},
-                household_id=survivor.id,
-                village_code=survivor.village_code,
-            )
-            await emit(
-                session,
-                MemberUpdated(**_member_event_fields(original), changed_fields=sorted(filled)),
-                subject=original.id,
-                jurisdiction=original.village_code,
-            )
-        before = duplicate.status
-        duplicate.status = MemberStatus.REMOVED
-        duplicate.status_reason = f"duplicate of member {original.id}"
-        duplicate.updated_at, duplicate.updated_by = now, principal.sub
-        await session.flush()
-        record_change(
-            session,
-            principal=principal,
-            entity="member",
-            entity_id=duplicate.id,
-            action="removed",
-            changes={
-                "status": {"from": before, "to": MemberStatus.REMOVED},
-                "reason": "duplicate",
-                "same_as_member_id": str(original.id),
-            },
-            household_id=dissolved.id,
-            village_code=dissolved.village_code,
-        )
-        await emit(
-            session,
-            MemberRemoved(**_member_event_fields(duplicate), reason="error"),
-            subject=duplicate.id,
-            jurisdiction=duplicate.village_code,
-        )
-        summary["identical"].append(
-            {"member_id": str(duplicate.id), "same_as_member_id": str(original.id)}
-        )
-
-    for member in members.values():
-        if member.household_id != dissolved.id or member.status != MemberStatus.ACTIVE:
-            continue
-        changes = {
-            "household_id": {"from": str(dissolved.id), "to": str(survivor.id)},
-            "village_code": {"from": member.village_code, "to": survivor.village_code},
-        }
-        if member.relationship == "head":
-            changes["relationship"] = {"from": "head", "to": "other_relative"}
-            member.relationship = "other_relative"
-        member.household_id = survivor.id
-        member.village_code = survivor.village_code
-        member.updated_at, member.updated_by = now, principal.sub
-        await session.flush()
-        record_change(
-            session,
-            principal=principal,
-            entity="member",
-            entity_id=member.id,
-            action="moved_by_merge",
-            changes=changes,
-            household_id=survivor.id,
-            village_code=survivor.village_code,
-        )
-        await emit(
-            session,
-            MemberUpdated(**_member_event_fields(member), changed_fields=sorted(changes)),
-            subject=member.id,
-            jurisdiction=member.village_code,
-        )
-        summary["moved"].append(str(member.id))
-
-    summary["enrolments"] = await _repoint_enrolments(
-        session, principal=principal, dissolved=dissolved, survivor=survivor, identical=identical
-    )
-
-    await households.dissolve_household(
-        session,
-        principal=principal,
-        household=dissolved,
-        reason=f"merged as a duplicate (candidate {candidate.id})",
-        merged_into=survivor.id,
-    )
-    survivor.updated_at, survivor.updated_by = now, principal.sub
-    await session.flush()
-    record_change(
-        session,
-        principal=principal,
-        entity="household",
-        entity_id=survivor.id,
-        action="merged",
-        changes={
-            "merged_household_id": str(dissolved.id),
-            "candidate_id": str(candidate.id),
-            **summary,
-        },
-        household_id=survivor.id,
-        village_code=survivor.village_code,
-    )
-    await emit(
-        session,
-        HouseholdUpdated(
-            household_id=survivor.id,
-            household_code=survivor.code,
-            village_code=survivor.village_code,
-            status=survivor.status,
-            record_version=survivor.version,
-            changed_fields=["members"],
-        ),
-        subject=survivor.id,
-        jurisdiction=survivor.village_code,
-    )
-    _decide(candidate, principal, DuplicateStatus.CONFIRMED, body.reason)
-    candidate.surviving_household_id = survivor.id
-    candidate.merge_summary = summary
-    await session.flush()
-    _record_candidate(
-        session,
-        principal,
-        candidate,
-        "confirmed",
-        {
-            "status": {"from": "suspected", "to": "confirmed"},
-            "surviving_household_id": str(survivor.id),
-            "dissolved_household_id": str(dissolved.id),
-        },
-    )
-    await _emit_candidate(session, candidate, DuplicateResolved)
-    await session.flush()
-    return candidate
-
-
-async def _repoint_enrolments(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    dissolved: Household,
-    survivor: Household,
-    identical: dict[uuid.UUID, uuid.UUID],
-) -> list[dict[str, Any]]:
-    live = {s.value for s in LIVE_STATUSES}
-    taken = await repository.live_enrolment_keys(session, survivor.id)
-    moved = []
-    for enrolment in await repository.enrolments_of(session, dissolved.id):
-        member_id = identical.get(enrolment.member_id, enrolment.member_id)
-        key = (enrolment.programme_code, member_id)
-        exited = False
-        if enrolment.status in live and key in taken:
-            # The survivor is already in this programme: keep one live enrolment.
-            enrolment.status = EnrolmentStatus.EXITED
-            enrolment.status_reason = f"merged into household {survivor.code}"
-            enrolment.exited_on = clock.now().date()
-            exited = True
-        elif enrolment.status in live:
-            taken.add(key)
-        changes = {
-            "household_id": {"from": str(dissolved.id), "to": str(survivor.id)},
-            "member_id": {"from": _json(enrolment.member_id), "to": _json(member_id)},
-        }
-        if exited:
-            changes["status"] = {"from": "live", "to": "exited"}
-        enrolment.household_id = survivor.id
-        enrolment.member_id = member_id
-        enrolment.updated_at, enrolment.updated_by = clock.now(), principal.sub
-        await session.flush()
-        record_change(
-            session,
-            principal=principal,
-            entity="enrolment",
-            entity_id=enrolment.id,
-            action="moved_by_merge",
-            changes=changes,
-            household_id=survivor.id,
-            village_code=survivor.village_code,
-        )
-        if exited:
-            await emit(
-                session,
-                EnrolmentExited(
-                    enrolment_id=enrolment.id,
-                    programme_code=enrolment.programme_code,
-                    household_id=survivor.id,
-                    member_id=member_id,
-                    village_code=survivor.village_code,
-                    status="exited",
-                    record_version=enrolment.version,
-                    reason=enrolment.status_reason,
-                ),
-                subject=enrolment.id,
-                jurisdiction=survivor.village_code,
-            )
-        moved.append({"enrolment_id": str(enrolment.id), "exited": exited})
-    return moved

@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry import roles
+from services.registry.audit import record_access, record_change
 from services.registry.enrolments import repository
 from services.registry.enrolments.models import Enrolment, EnrolmentStatus
-from services.registry.history import record_access, record_change
 from services.registry.households.models import Household, HouseholdStatus, Member
 from services.registry.programmes import service as programmes
 from services.registry.programmes.eligibility import (

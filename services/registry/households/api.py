@@ -16,6 +16,7 @@ import asyncpg
 from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry import workflows
 from services.registry.access import HouseholdForChange, HouseholdForDirectEdit
 from services.registry.households import service
 from services.registry.households.models import (
@@ -235,7 +236,7 @@ async def register_household(
 ) -> Response:
     if idempotency.replay:
         return idempotency.replay
-    household = await service.register_household(session, principal=principal, data=body)
+    household = await workflows.register_household(session, principal=principal, data=body)
     members = await service.members_of(session, household=household)
     return await idempotency.respond(
         201,
@@ -339,8 +340,9 @@ async def update_household_member(
 async def remove_household_member(
     member_id: uuid.UUID, body: MemberRemoval, edit: DirectEdit
 ) -> HouseholdPublic:
+    # A member who leaves takes their live enrolments along (a cross-aggregate step).
     return await edit.apply(
-        service.remove_member,
+        workflows.remove_member,
         member=await edit.member(member_id),
         reason=body.reason,
         note=body.note,

@@ -1,4 +1,5 @@
-"""Households, their members, their IDPoor poverty status, and the history of every change.
+"""Households, their members and their IDPoor poverty status (the audit trail of every
+change is services.registry.audit).
 
 A household lives in a village (8-digit NCDD code); the village code is the location every
 jurisdiction check uses, so members carry a copy of it (kept equal by the service) and can be
@@ -10,7 +11,6 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import date, datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
@@ -19,7 +19,6 @@ from sqlmodel import Column, Field
 from services.registry.database import RegistryModel
 from shared import clock
 from shared.db.versioning import Versioned
-from shared.personal_data import PersonalDataAccessColumns
 
 
 class HouseholdStatus(enum.StrEnum):
@@ -230,31 +229,3 @@ class PovertyStatusRecord(RegistryModel, table=True):
     )
     recorded_at: datetime = Field(default_factory=clock.now, sa_type=sa.DateTime(timezone=True))
     recorded_by: str = ""
-
-
-class RecordChange(RegistryModel, table=True):
-    """Who changed what and when, for every registry record (readable per record)."""
-
-    __tablename__ = "record_change"
-
-    id: int | None = Field(default=None, primary_key=True, sa_type=sa.BigInteger)
-    entity: str = Field(max_length=40)  # household, member, enrolment, benefit, case, ...
-    entity_id: uuid.UUID = Field(index=True)
-    household_id: uuid.UUID | None = Field(default=None, index=True)
-    village_code: str | None = Field(default=None, max_length=8)
-    action: str = Field(max_length=60)
-    changes: dict[str, Any] = Field(
-        default_factory=dict, sa_column=Column(pg.JSONB, nullable=False, default=dict)
-    )
-    actor_sub: str = ""
-    actor_name: str = ""
-    actor_tier: str | None = None
-    actor_admin_code: str = ""
-    request_id: str | None = None
-    at: datetime = Field(default_factory=clock.now, sa_type=sa.DateTime(timezone=True))
-
-
-class PersonalDataAccess(PersonalDataAccessColumns, RegistryModel, table=True):
-    """Every read of a personal record by a person (architecture: audit-logged reads)."""
-
-    __tablename__ = "personal_data_access"

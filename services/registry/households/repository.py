@@ -35,15 +35,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry.audit.models import PersonalDataAccess, RecordChange
 from services.registry.households.codes import SEQUENCE
 from services.registry.households.models import (
     Household,
     Member,
     MemberName,
-    PersonalDataAccess,
     PovertyLevel,
     PovertyStatusRecord,
-    RecordChange,
 )
 from shared import clock
 from shared.context import request_id_var

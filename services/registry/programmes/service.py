@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.history import diff, record_change
+from services.registry.audit import diff, record_change
 from services.registry.programmes import repository
 from services.registry.programmes.models import Programme
 from services.registry.programmes.rules import RULE_ADAPTER, check_rules_fit_target, parse_rules

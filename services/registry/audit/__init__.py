@@ -1,6 +1,7 @@
-"""The registry's audit trail: who changed which record, how, and when; and who read whose
-personal data. Every service function that changes a registry record calls `record_change`
-in the same session as the change, so history can never disagree with the data."""
+"""The registry's audit trail (its tables in .models): who changed which record, how, and
+when; and who read whose personal data. Every service function that changes a registry
+record calls `record_change` in the same session as the change, so history can never
+disagree with the data."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.households.models import PersonalDataAccess, RecordChange
+from services.registry.audit.models import PersonalDataAccess, RecordChange
 from shared.context import request_id_var
 from shared.personal_data import access_record
 from shared.principal import Principal
