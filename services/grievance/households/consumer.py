@@ -52,6 +52,16 @@ async def _keep(
         record_version=event.record_version,
         now=context.clock.now(),
     )
+    # A new household announces its members with it (member.added is for later arrivals).
+    for member in getattr(event, "members", None) or ():
+        await repository.upsert_member(
+            session,
+            member_id=member.member_id,
+            household_id=event.household_id,
+            status="active",
+            record_version=1,
+            now=context.clock.now(),
+        )
 
 
 for _event in (
