@@ -728,11 +728,13 @@ class StagingTables:
                            any_value(h.poverty_assessed_on) AS poverty_assessed_on,
                            any_value(h.poverty_valid_until) AS poverty_valid_until,
                            any_value(h.vulnerability_categories) AS vulnerability_categories,
-                           array_agg(r.member_id ORDER BY r.row_number) AS ids,
-                           array_agg(r.relationship ORDER BY r.row_number) AS relationships,
-                           array_agg(r.sex ORDER BY r.row_number) AS sexes,
-                           array_agg(extract(year FROM r.birth_date)::int
-                                     ORDER BY r.row_number) AS birth_years
+                           -- The members' facts as JSON text, validated by the event
+                           -- model on arrival (cheaper than decoding arrays of uuids).
+                           json_agg(json_build_object(
+                               'member_id', r.member_id, 'relationship', r.relationship,
+                               'sex', r.sex,
+                               'birth_year', extract(year FROM r.birth_date)::int)
+                             ORDER BY r.row_number)::text AS member_facts
                     FROM created h
                     JOIN batch b ON b.household_id = h.id
                     JOIN {self.members} r ON r.ordinal = b.ordinal

@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import gc
 import hashlib
+import json
 import logging
 import tempfile
 import uuid
@@ -537,6 +538,9 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+_text = json.dumps
+
+
 def _announce(rows: list[asyncpg.Record]) -> list[tuple]:
     events: list[tuple] = []
     for row in rows:
@@ -548,14 +552,13 @@ def _announce(rows: list[asyncpg.Record]) -> list[tuple]:
             "status": "pending_verification",
             "record_version": 1,
         }
-        members = [
-            {"member_id": m, "relationship": r, "sex": s, "birth_year": y}
-            for m, r, s, y in zip(
-                row["ids"], row["relationships"], row["sexes"], row["birth_years"], strict=True
-            )
-        ]
-        registered = HouseholdRegistered(
-            **fields, member_count=row["member_count"], origin="import", members=members
+        # The members arrive as the JSON of their facts; the catalog's model validates them
+        # (in pydantic-core, from JSON) with the rest of the event.
+        registered = HouseholdRegistered.model_validate_json(
+            f'{{"household_id":"{household_id}","household_code":{_text(row["code"])},'
+            f'"village_code":{_text(village)},"status":"pending_verification",'
+            f'"record_version":1,"member_count":{int(row["member_count"])},'
+            f'"origin":"import","members":{row["member_facts"]}}}'
         )
         events.append((registered, household_id, village))
         if row["poverty_level"] != "UNASSESSED":
