@@ -65,3 +65,18 @@ async def test_a_nul_byte_in_a_search_or_a_new_household_changes_nothing(
         assert fine.status_code == 200, fine.text
         by_code = await commune.get("/registry/households/by-code/HH%00000001")
         assert by_code.status_code == 400
+
+
+async def test_a_number_is_not_a_date_in_a_query(platform, clean_databases):
+    """pydantic read `?submitted_to=0.5` as a Unix time and filtered by 1 January 1970: a
+    request the schema calls invalid got 200. Dates in queries take ISO text only."""
+    async with platform.client("national.officer") as national:
+        grievances = await national.get("/grievance/grievances", params={"submitted_to": "0.5"})
+        cases = await national.get("/registry/cases", params={"due_before": "1700000000"})
+        fine = await national.get(
+            "/grievance/grievances", params={"submitted_to": "2026-12-06T10:00:00+07:00"}
+        )
+    for refused, field in ((grievances, "query.submitted_to"), (cases, "query.due_before")):
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["field"] == field
+    assert fine.status_code == 200, fine.text

@@ -51,6 +51,7 @@ from shared.http.concurrency import set_etag
 from shared.http.idempotency import IdempotencyDep
 from shared.http.language import LanguageDep
 from shared.http.pagination import Page, PageDep
+from shared.http.params import IsoDateTime
 from shared.principal import Principal, PrincipalDep
 from shared.problems import PROBLEM_RESPONSES, Problem
 
@@ -199,8 +200,8 @@ async def list_grievances(
     category: Category | None = None,
     channel: Channel | None = None,
     location: Annotated[LocationCode | None, Query(description="A subtree of your area")] = None,
-    submitted_from: datetime | None = None,
-    submitted_to: datetime | None = None,
+    submitted_from: IsoDateTime | None = None,
+    submitted_to: IsoDateTime | None = None,
 ) -> Page[GrievanceRead]:
     if location is not None and not principal.covers(location):
         raise Problem.not_found(f"The area {location}")

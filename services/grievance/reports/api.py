@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from services.grievance.reports import repository
 from shared.db import SessionDep
 from shared.gazetteer import LocationCode
+from shared.http.params import IsoDate
 from shared.principal import PrincipalDep
 from shared.problems import PROBLEM_RESPONSES, Problem
 
@@ -64,8 +65,8 @@ async def grievance_report(
     request: Request,
     session: SessionDep,
     principal: PrincipalDep,
-    period_from: Annotated[date, Query(alias="from")],
-    period_to: Annotated[date, Query(alias="to")],
+    period_from: Annotated[IsoDate, Query(alias="from")],
+    period_to: Annotated[IsoDate, Query(alias="to")],
     location: Annotated[LocationCode | None, Query(description="A subtree of your area")] = None,
     format: Literal["json", "csv"] | None = None,
 ) -> GrievanceReport:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -27,6 +26,7 @@ from shared.db.session import SessionDep
 from shared.http.concurrency import set_etag
 from shared.http.idempotency import IdempotencyDep
 from shared.http.pagination import Page, PageDep
+from shared.http.params import IsoDate
 from shared.principal import PrincipalDep
 from shared.problems import PROBLEM_RESPONSES
 
@@ -104,7 +104,7 @@ async def list_cases(
     status: Annotated[list[CaseStatus] | None, Query()] = None,
     case_type: Annotated[CaseType | None, Query()] = None,
     household_id: uuid.UUID | None = None,
-    due_before: date | None = None,
+    due_before: IsoDate | None = None,
     overdue: bool = False,
 ) -> Page[CasePublic]:
     filters = CaseFilters(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -40,6 +39,7 @@ from shared.http.concurrency import set_etag
 from shared.http.idempotency import IdempotencyDep
 from shared.http.language import Language, LanguageDep
 from shared.http.pagination import Page, PageDep
+from shared.http.params import IsoDate
 from shared.principal import PrincipalDep
 from shared.problems import PROBLEM_RESPONSES
 
@@ -116,7 +116,7 @@ async def get_household_eligibility(
     session: SessionDep,
     principal: PrincipalDep,
     language: LanguageDep,
-    on: Annotated[date | None, Query(description="Evaluation date (YYYY-MM-DD).")] = None,
+    on: Annotated[IsoDate | None, Query(description="Evaluation date (YYYY-MM-DD).")] = None,
 ) -> HouseholdEligibilityPublic:
     household, evaluated_on, results = await service.household_eligibility(
         session, principal=principal, household_id=household_id, on=on

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from asyncpg import Record
@@ -17,6 +16,7 @@ from services.registry.verification.schemas import (
 from shared.db import DatabaseDep
 from shared.gazetteer import get_gazetteer
 from shared.http.language import Language, LanguageDep
+from shared.http.params import IsoDate
 from shared.http.responses import json_response
 from shared.principal import PrincipalDep
 from shared.problems import PROBLEM_RESPONSES
@@ -121,7 +121,7 @@ async def verify_beneficiary(
     given_name_latin: Annotated[str | None, Query(max_length=100)] = None,
     family_name_km: Annotated[str | None, Query(max_length=100)] = None,
     given_name_km: Annotated[str | None, Query(max_length=100)] = None,
-    birth_date: Annotated[date | None, Query(description="YYYY-MM-DD, with the names.")] = None,
+    birth_date: Annotated[IsoDate | None, Query(description="YYYY-MM-DD, with the names.")] = None,
 ) -> VerificationResult:
     query = VerificationQuery.from_params(
         household_code=household_code,
