@@ -150,3 +150,66 @@ async def test_a_grievance_names_only_a_member_of_its_household(
     assert refused.status_code == 422, refused.text
     assert refused.json()["errors"][0]["field"] == "member_id"
     assert accepted.status_code == 201, accepted.text
+
+
+async def grievance_row(infrastructure, tracking_code: str):
+    conn = await asyncpg.connect(asyncpg_dsn(infrastructure.database_url("grievance")))
+    try:
+        return await conn.fetchrow(
+            "SELECT household_id, location_code, claimed_household_code FROM grievance "
+            "WHERE tracking_code = $1",
+            tracking_code.replace("-", ""),
+        )
+    finally:
+        await conn.close()
+
+
+async def test_a_household_announced_after_the_grievance_is_linked_then(
+    platform, infrastructure, clean_databases
+):
+    """A citizen names a household code the grievance service has not heard of yet (the
+    registry's event is still on its way): the grievance is linked when the event arrives, in
+    the commune the citizen named, and a code announced in another commune links nothing."""
+    import random
+
+    from services.registry.households.codes import format_household_code
+    from shared.events.catalog.registry import HouseholdRegistered
+    from tests.grievance.test_gateway import publish_household_event
+
+    ordered_key = uuid.uuid4()  # one partition for both events
+    numbers = random.sample(range(10_000_000, 99_999_999), 2)
+    here, elsewhere = (format_household_code(n) for n in numbers)
+    codes = {}
+    async with platform.client("anonymous", client_ip="203.0.113.78") as citizen:
+        for code in (here, elsewhere):
+            submitted = await citizen.post(
+                "/grievance/public/grievances",
+                json={"category": "exclusion_error", "description": "Left out of the list.",
+                      "location_code": "120801", "anonymous": True, "household_code": code},
+            )  # fmt: skip
+            assert submitted.status_code == 201, submitted.text
+            codes[code] = submitted.json()["tracking_code"]
+    assert (await grievance_row(infrastructure, codes[here]))["household_id"] is None
+
+    # The other commune's household first: both events go out in order, so once the first
+    # grievance is linked the late-links consumer has seen the other household too.
+    households = {elsewhere: (uuid.uuid4(), "12080204"), here: (uuid.uuid4(), "12080102")}
+    for code, (household_id, village) in households.items():
+        await publish_household_event(
+            infrastructure,
+            HouseholdRegistered(
+                household_id=household_id, household_code=code, village_code=village,
+                status="pending_verification", record_version=1, member_count=1,
+            ),
+            ordered_key,
+        )  # fmt: skip
+
+    async def linked():
+        row = await grievance_row(infrastructure, codes[here])
+        return row if row["household_id"] is not None else None
+
+    row = await wait_for(linked, timeout=30)
+    assert row["household_id"] == households[here][0]
+    assert row["location_code"] == "12080102"
+    other = await grievance_row(infrastructure, codes[elsewhere])
+    assert other["household_id"] is None, "a household in another commune was linked"

@@ -37,6 +37,9 @@ class Grievance(GrievanceModel, Versioned, table=True):
     description: str = Field(sa_column=Column(sa.Text, nullable=False))
     household_id: uuid.UUID | None = Field(default=None, sa_column=Column(pg.UUID(as_uuid=True)))
     member_id: uuid.UUID | None = Field(default=None, sa_column=Column(pg.UUID(as_uuid=True)))
+    # A household code a citizen gave that the registry had not announced yet: the grievance
+    # is linked when the household's event arrives (never shown to the public).
+    claimed_household_code: str | None = Field(default=None, sa_column=Column(sa.Text))
 
     anonymous: bool = Field(sa_column=Column(sa.Boolean, nullable=False))
     complainant_name: str | None = Field(default=None, sa_column=Column(sa.Text))

@@ -241,3 +241,17 @@ async def lookup_failures(session: AsyncSession, client_key: str, window: dateti
         )
     )
     return int(value or 0)
+
+
+async def claiming(session: AsyncSession, household_code: str) -> list[Grievance]:
+    """Open grievances that named this household code before it was known, for update."""
+    statement = (
+        select(Grievance)
+        .where(
+            Grievance.claimed_household_code == household_code,
+            Grievance.household_id.is_(None),
+            Grievance.status.in_([s.value for s in OPEN_STATUSES]),
+        )
+        .with_for_update()
+    )
+    return list((await session.execute(statement)).scalars())

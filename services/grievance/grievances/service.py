@@ -137,11 +137,13 @@ async def submit(
     member_id: uuid.UUID | None,
     submitted_by: str | None,
     now: datetime,
+    claimed_household_code: str | None = None,
 ) -> Grievance:
     """Record a grievance at its location and route it to its first handling unit."""
     unit = routing.first_unit(intake.category, location_code)
     complainant = None if intake.anonymous else intake.complainant
     grievance = Grievance(
+        claimed_household_code=claimed_household_code,
         id=uuid.uuid4(),
         tracking_code=new_code(),
         channel=channel,
@@ -287,6 +289,42 @@ async def link_household(
     await session.flush()
     await events.household_linked(session, grievance, previous, now)
     return grievance
+
+
+async def link_claimed(
+    session: AsyncSession,
+    *,
+    household_id: uuid.UUID,
+    household_code: str,
+    village_code: str,
+    now: datetime,
+) -> list[Grievance]:
+    """A household the registry has just announced: the open grievances that named its code
+    before the grievance service knew it are linked now, if they were filed in its commune
+    (the rule the public form applies at submission), with an internal timeline entry and a
+    grievance.household_linked event each."""
+    linked = []
+    for grievance in await grievances.claiming(session, household_code):
+        if grievance.location_code[:6] != village_code[:6]:
+            continue
+        grievance.household_id = household_id
+        grievance.location_code = village_code
+        grievance.claimed_household_code = None
+        _touch(grievance, now)
+        _note(
+            session,
+            grievance,
+            TimelineKind.HOUSEHOLD_LINKED,
+            actor="registry",
+            now=now,
+            public=False,
+            details={"household_code": household_code, "member_id": None,
+                     "previous_household_id": None, "late": True},
+        )  # fmt: skip
+        await session.flush()
+        await events.household_linked(session, grievance, None, now)
+        linked.append(grievance)
+    return linked
 
 
 # --- transitions ---------------------------------------------------------------------------

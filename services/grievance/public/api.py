@@ -157,7 +157,7 @@ async def submit_grievance(
     if idempotency.replay is not None:
         return idempotency.replay  # type: ignore[return-value]
     now = clock.now()
-    location, household_id = submission.location_code, None
+    location, household_id, claimed = submission.location_code, None, None
     if submission.household_code:
         household = await households.get_by_code(session, submission.household_code)
         # Only a household in the commune the citizen named is linked: routing by the code
@@ -165,6 +165,9 @@ async def submit_grievance(
         # exists, and codes are sequential (an oracle listing poor households by commune).
         if household is not None and same_commune(household.village_code, location):
             location, household_id = household.village_code, household.household_id
+        elif household is None:
+            # Not announced yet: linked when the household's event arrives (same rule).
+            claimed = submission.household_code
     grievance = await service.submit(
         session,
         intake=submission,
@@ -174,6 +177,7 @@ async def submit_grievance(
         member_id=None,
         submitted_by=None,
         now=now,
+        claimed_household_code=claimed,
     )
     receipt = SubmissionReceipt(
         tracking_code=display(grievance.tracking_code),
