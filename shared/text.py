@@ -49,6 +49,10 @@ def has_control_characters(value: str) -> bool:
     return _CONTROL.search(value) is not None
 
 
+def without_control_characters(value: str) -> str:
+    return _CONTROL.sub("", value)
+
+
 def _no_control(value: str) -> str:
     if _CONTROL.search(value):
         raise ValueError(CONTROL_REASON)

@@ -703,3 +703,17 @@ def test_cells_padded_with_any_whitespace_are_trimmed(pad):
         ):
             record, issues = checker.check(cells, 2)
             assert issues == [] and record == clean, (position, repr(pad))
+
+
+@pytest.mark.parametrize("control", ["\x00", "\x07", "\x1b[2J"], ids=["nul", "bell", "escape"])
+def test_a_cell_with_a_control_character_is_an_issue_naming_its_column(control):
+    """As the API refuses it (shared/text.py), so does a file: the row's issue names the
+    column, and the staged record carries no control character for PostgreSQL to refuse."""
+    checker = RowChecker(Header.read(list(COLUMNS)), area="", today=date(2026, 11, 21))
+    position = COLUMNS.index("given_name_latin")
+    cells = [c + control if i == position else c for i, c in enumerate(TEMPLATE_ROWS[0])]
+    record, issues = checker.check(cells, 2)
+    # (What is left of an escape sequence may break the name's own rule too: same column.)
+    assert ("given_name_latin", "control_character") in [(i[1], i[4]) for i in issues]
+    assert {i[1] for i in issues} == {"given_name_latin"}
+    assert not any(isinstance(f, str) and control in f for f in record)

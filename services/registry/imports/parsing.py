@@ -37,6 +37,7 @@ from services.registry.households.models import (
 from services.registry.households.schemas import normalise_phone
 from services.registry.imports.models import FileFormat
 from shared.gazetteer import InvalidLocationCode, Level, get_gazetteer, normalise_code
+from shared.text import has_control_characters, without_control_characters
 
 HOUSEHOLD_COLUMNS = (
     "household_ref",
@@ -429,6 +430,16 @@ class RowChecker:
         else:
             width = len(cells)
             v = [(cells[p].strip() if 0 <= p < width else "") for p in self.positions]
+        # The file's text meets the same edge rule as the API's (shared/text.py): a cell with
+        # a control character is an issue naming its column, and never reaches the database
+        # (PostgreSQL refuses NUL). One scan of the row; cells only when it finds one.
+        controlled = []
+        if has_control_characters("\t".join(v)):
+            v = list(v)
+            for i, cell in enumerate(v):
+                if has_control_characters(cell):
+                    controlled.append(COLUMNS[i])
+                    v[i] = without_control_characters(cell)
         (ref, village_raw, address, level_raw, score_raw, method_raw, round_raw, assessed_raw,
          valid_raw, card, categories_raw, relationship_raw, fkm, gkm, flat, glat, sex_raw,
          birth_raw, estimated_raw, nid_raw, phone_raw, severity_raw, dcard, pregnant_raw,
@@ -438,6 +449,9 @@ class RowChecker:
 
         def bad(column: str, value: str, code: str, reason: str) -> None:
             issues.append((row_number, column, value, "error", code, reason, ref_key))
+
+        for column in controlled:
+            bad(column, "", "control_character", "must not contain control characters")
 
         # household
         if not ref:
