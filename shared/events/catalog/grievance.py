@@ -172,3 +172,17 @@ class GrievanceRated(GrievanceEvent):
     summary: ClassVar[str] = "The complainant rated the handling, 1 (very bad) to 5 (very good)."
     rating: int = Field(ge=1, le=5)
     rated_at: datetime
+
+
+@catalog.register
+class GrievanceForumIssueLogged(GrievanceEvent):
+    name: ClassVar[str] = "forum_issue_logged"
+    summary: ClassVar[str] = (
+        "An issue raised at an I-SAF public forum (isaf.forum.issue_raised) was logged as "
+        "feedback with channel public_forum. Unlike every other grievance event it carries the "
+        "tracking code: the issue was raised in public, has no complainant, and the forum shows "
+        "the code so the community can follow the answer."
+    )
+    forum_issue_id: UUID
+    tracking_code: str
+    logged_at: datetime
