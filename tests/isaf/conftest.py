@@ -99,7 +99,8 @@ async def cycle(client, location="120801", year=YEAR) -> dict:
 
 async def caf(client, location="120801", **extra) -> dict:
     body = {"location_code": location, "name": "Sok Channary", "sex": "female",
-            "birth_year": 1990, "phone": "+855 12 345 678", "local_ngo": "Star Kampuchea", **extra}  # fmt: skip
+            "birth_year": 1990, "phone": "+855 12 345 678", "local_ngo": "Star Kampuchea",
+            **extra}  # fmt: skip
     return await created(await client.post("/cafs", json=body))
 
 

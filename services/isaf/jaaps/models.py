@@ -37,6 +37,10 @@ class JaapAction(IsafModel, Versioned, table=True):
     __tablename__ = "jaap_action"
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    # The order actions were adopted or added in.
+    seq: int | None = Field(
+        default=None, sa_column=Column(sa.BigInteger, sa.Identity(always=True), nullable=False)
+    )
     jaap_id: uuid.UUID = Field(
         sa_column=Column(pg.UUID(as_uuid=True), sa.ForeignKey("jaap.id"), nullable=False)
     )

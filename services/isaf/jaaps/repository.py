@@ -53,7 +53,7 @@ async def actions_of(session: AsyncSession, jaap_ids: list[uuid.UUID]) -> list[J
     statement = (
         select(JaapAction)
         .where(JaapAction.jaap_id.in_(jaap_ids))
-        .order_by(JaapAction.created_at, JaapAction.id)
+        .order_by(JaapAction.seq)
     )
     return list((await session.execute(statement)).scalars())
 
@@ -87,7 +87,7 @@ async def actions_at(session: AsyncSession, location_code: str) -> list[JaapActi
     statement = (
         select(JaapAction)
         .where(JaapAction.location_code == location_code)
-        .order_by(JaapAction.year.desc(), JaapAction.created_at, JaapAction.id)
+        .order_by(JaapAction.year.desc(), JaapAction.seq)
     )
     return list((await session.execute(statement)).scalars())
 

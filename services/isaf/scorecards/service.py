@@ -44,7 +44,7 @@ def median(scores: list[int]) -> Decimal | None:
     """The stated rule: the middle vote, or the mean of the two middle votes, one decimal."""
     if not scores:
         return None
-    return Decimal(str(round(statistics.median(scores), 1)))
+    return Decimal(str(statistics.median(scores))).quantize(Decimal("0.1"))
 
 
 def digest(sitting: Sitting) -> str:

@@ -262,6 +262,7 @@ CREATE TABLE scorecard_participant (
 CREATE TABLE jaap_action (
 	version INTEGER NOT NULL DEFAULT 1,
 	id UUID NOT NULL,
+	seq BIGINT GENERATED ALWAYS AS IDENTITY,
 	jaap_id UUID NOT NULL,
 	location_code TEXT NOT NULL,
 	year SMALLINT NOT NULL,
