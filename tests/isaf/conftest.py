@@ -87,7 +87,8 @@ async def created(response: httpx.Response, status: int = 201) -> dict:
 
 async def facility(client, location="120801", facility_type="health_centre", **extra) -> dict:
     body = {"location_code": location, "facility_type": facility_type,
-            "name_km": f"មណ្ឌល {location}", "name_en": f"{facility_type} {location}", **extra}  # fmt: skip
+            "name_km": f"មណ្ឌល {location}", "name_en": f"{facility_type} {location}",
+            **extra}  # fmt: skip
     return await created(await client.post("/facilities", json=body))
 
 

@@ -39,7 +39,8 @@ async def test_counts_that_do_not_add_up_are_refused_naming_the_field(service):
         }
         for field, counts in cases.items():
             body = {"cycle_id": c["id"], "activity_type": "public_forum",
-                    "held_on": f"{YEAR}-05-01", "venue": "Hall", "participants": counts}  # fmt: skip
+                    "held_on": f"{YEAR}-05-01", "venue": "Hall",
+                    "participants": counts}  # fmt: skip
             response = await client.post("/activities", json=body)
             assert response.status_code == 422, field
             assert response.json()["errors"][0]["field"] == field
@@ -83,7 +84,8 @@ async def test_a_closed_cycle_takes_no_more_records(service):
                                   headers={"If-Match": etag})  # fmt: skip
             etag = r.headers["etag"]
         body = {"cycle_id": c["id"], "activity_type": "i4c_dissemination",
-                "held_on": f"{YEAR}-03-01", "venue": "Hall", "participants": participation()}  # fmt: skip
+                "held_on": f"{YEAR}-03-01", "venue": "Hall",
+                "participants": participation()}  # fmt: skip
         response = await client.post("/activities", json=body)
     assert response.status_code == 409 and response.json()["errors"][0]["field"] == "cycle_id"
 

@@ -69,7 +69,8 @@ async def test_actions_move_through_valid_statuses_with_timestamped_notes(servic
     async with service.client(CS_PHNOM_PENH_THMEI) as client:
         etag = f'"{action["version"]}"'
         started = await client.post(f"{url}/status", headers={"If-Match": etag},
-                                    json={"status": "in_progress", "note": "Board ordered"})  # fmt: skip
+                                    json={"status": "in_progress",
+                                          "note": "Board ordered"})  # fmt: skip
         assert started.status_code == 200, started.text
         etag = started.headers["etag"]
         back = await client.post(f"{url}/status", headers={"If-Match": etag},
@@ -88,7 +89,8 @@ async def test_actions_move_through_valid_statuses_with_timestamped_notes(servic
     assert all(u["at"] and u["note"] for u in history)
     async with service.client(CS_TUEK_THLA) as sibling:
         refused = await sibling.post(f"{url}/status", headers={"If-Match": "*"},
-                                     json={"status": "dropped", "note": "x", "reason": "y"})  # fmt: skip
+                                     json={"status": "dropped", "note": "x",
+                                           "reason": "y"})  # fmt: skip
         assert refused.status_code == 403
 
 
@@ -128,10 +130,11 @@ async def test_a_budget_need_becomes_a_support_request_and_the_answers_come_back
         '"amount_riel": 2400000' in row["payload"] and '"addressed_tier": "dmk"' in row["payload"]
     )
 
-    common = dict(
-        support_request_id=uuid.uuid4(), requesting_admin_code="120801", addressed_tier="dmk",
-        addressed_admin_code="1208", request_type="equipment", isaf_action_id=need["id"],
-    )  # fmt: skip
+    common = {
+        "support_request_id": uuid.uuid4(), "requesting_admin_code": "120801",
+        "addressed_tier": "dmk", "addressed_admin_code": "1208", "request_type": "equipment",
+        "isaf_action_id": need["id"],
+    }  # fmt: skip
     database = Database(infrastructure.database_url("isaf"), pool_size=1)
     context = ConsumerContext(clock=ManualClock(START))
     try:

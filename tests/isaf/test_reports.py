@@ -70,7 +70,8 @@ async def record_year(service) -> dict:
                                         headers={"If-Match": etag})  # fmt: skip
                 etag = r.headers["etag"]
         actions = [{"description": f"Action {i}", "responsible_party": "Council",
-                    "responsible_tier": "cs", "deadline": f"{YEAR}-12-01"} for i in range(4)]  # fmt: skip
+                    "responsible_tier": "cs", "deadline": f"{YEAR}-12-01"}
+                   for i in range(4)]  # fmt: skip
         jaap = (await district.post("/jaaps", json={
             "cycle_id": cycles["120801"]["id"], "adopted_on": f"{YEAR}-06-01",
             "actions": actions})).json()  # fmt: skip
@@ -78,7 +79,8 @@ async def record_year(service) -> dict:
                                   strict=False):  # fmt: skip
             r = await district.post(
                 f"/jaap-actions/{action['id']}/status", headers={"If-Match": '"1"'},
-                json={"status": status, "note": "Done", "reason": "No land" if status == "dropped" else None},
+                json={"status": status, "note": "Done",
+                      "reason": "No land" if status == "dropped" else None},
             )  # fmt: skip
             assert r.status_code == 200, r.text
     return cycles

@@ -32,7 +32,7 @@ async def setup(service):
 async def count_rows(infrastructure, table: str) -> int:
     conn = await asyncpg.connect(asyncpg_dsn(infrastructure.database_url("isaf")))
     try:
-        return await conn.fetchval(f"SELECT count(*) FROM {table}")  # noqa: S608 - test tables
+        return await conn.fetchval(f"SELECT count(*) FROM {table}")
     finally:
         await conn.close()
 

@@ -50,11 +50,7 @@ async def list_visible(
 async def actions_of(session: AsyncSession, jaap_ids: list[uuid.UUID]) -> list[JaapAction]:
     if not jaap_ids:
         return []
-    statement = (
-        select(JaapAction)
-        .where(JaapAction.jaap_id.in_(jaap_ids))
-        .order_by(JaapAction.seq)
-    )
+    statement = select(JaapAction).where(JaapAction.jaap_id.in_(jaap_ids)).order_by(JaapAction.seq)
     return list((await session.execute(statement)).scalars())
 
 
