@@ -127,3 +127,18 @@ async def test_trainings_count_cafs_and_their_attendees_must_add_up(service):
         body = dict(body, location_code="120801", caf_ids=[b["id"]])
         response = await commune.post("/trainings", json=body)
         assert response.status_code == 422 and response.json()["errors"][0]["field"] == "caf_ids.0"
+
+
+async def test_a_retried_activity_with_its_idempotency_key_is_recorded_once(service):
+    async with service.client(CS_PHNOM_PENH_THMEI) as client:
+        c = await cycle(client)
+        body = {"cycle_id": c["id"], "activity_type": "i4c_dissemination",
+                "held_on": f"{YEAR}-03-01", "venue": "Hall",
+                "participants": participation()}  # fmt: skip
+        headers = {"Idempotency-Key": "tablet-7-activity-42"}
+        first = await client.post("/activities", json=body, headers=headers)
+        retry = await client.post("/activities", json=body, headers=headers)
+        assert (first.status_code, retry.status_code) == (201, 201)
+        assert retry.json()["id"] == first.json()["id"]
+        assert retry.headers["idempotent-replayed"] == "true"
+        assert len((await client.get("/activities")).json()["items"]) == 1

@@ -194,3 +194,20 @@ async def test_sittings_are_uploaded_and_read_only_inside_ones_area(service):
     for reader in (DMK_SEN_SOK, NATIONAL):
         async with service.client(reader) as client:
             assert (await client.get(f"/scorecards/{scorecard_id}")).status_code == 200
+
+
+async def test_two_uploads_of_one_sitting_at_once_store_it_once(service, infrastructure):
+    import asyncio
+
+    c, f = await setup(service)
+    url = f"/scorecards/{uuid.uuid4()}/sitting"
+    document = sitting(c["id"], f["id"])
+    async with (
+        service.client(CS_PHNOM_PENH_THMEI) as one,
+        service.client(CS_PHNOM_PENH_THMEI) as two,
+    ):
+        first, second = await asyncio.gather(
+            one.put(url, json=document), two.put(url, json=document)
+        )
+    assert sorted([first.status_code, second.status_code]) == [200, 201]
+    assert await count_rows(infrastructure, "scorecard_vote") == 8

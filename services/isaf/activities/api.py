@@ -14,6 +14,7 @@ from services.isaf.codes import ActivityType, label
 from shared.clock import ClockDep
 from shared.db import SessionDep
 from shared.gazetteer import LocationCode
+from shared.http.idempotency import IdempotencyDep
 from shared.http.language import Language, LanguageDep
 from shared.http.pagination import Page, PageDep
 from shared.problems import PROBLEM_RESPONSES, Problem
@@ -49,10 +50,15 @@ def activity_read(activity: Activity, language: Language) -> ActivityRead:
 )
 async def record_activity(
     body: ActivityCreate, session: SessionDep, principal: Recorder, clock: ClockDep,
-    language: LanguageDep,
+    language: LanguageDep, idempotency: IdempotencyDep,
 ) -> ActivityRead:  # fmt: skip
+    if idempotency.replay is not None:
+        return idempotency.replay  # type: ignore[return-value]
     activity = await service.record(session, principal=principal, body=body, now=clock.now())
-    return activity_read(activity, language)
+    return await idempotency.respond(  # type: ignore[return-value]
+        201, activity_read(activity, language).model_dump(mode="json"),
+        headers={"Location": f"/activities/{activity.id}"},
+    )  # fmt: skip
 
 
 @router.get("/activities", summary="Activities in your area (cursor pages)")

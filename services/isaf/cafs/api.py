@@ -26,6 +26,7 @@ from shared.clock import ClockDep
 from shared.db import SessionDep
 from shared.gazetteer import LocationCode
 from shared.http.concurrency import for_change, set_etag
+from shared.http.idempotency import IdempotencyDep
 from shared.http.pagination import Page, PageDep
 from shared.jurisdiction import require_in_jurisdiction
 from shared.masking import mask_phone
@@ -68,13 +69,17 @@ async def shown(
 )
 async def register_caf(
     body: CafCreate, session: SessionDep, principal: Recorder, clock: ClockDep,
-    response: Response,
+    idempotency: IdempotencyDep,
 ) -> CafRead:  # fmt: skip
+    if idempotency.replay is not None:
+        return idempotency.replay  # type: ignore[return-value]
     now = clock.now()
     caf = await service.register_caf(session, principal=principal, body=body, now=now)
-    set_etag(response, caf.version)
     [read] = await shown(session, principal, [caf], purpose="register_caf", now=now)
-    return read
+    return await idempotency.respond(  # type: ignore[return-value]
+        201, read.model_dump(mode="json"),
+        headers={"ETag": f'"{caf.version}"', "Location": f"/cafs/{caf.id}"},
+    )  # fmt: skip
 
 
 @router.get("/cafs", summary="CAFs of your area (cursor pages; phones masked by role)")
@@ -152,12 +157,18 @@ def training_read(training: Training, caf_ids: list[uuid.UUID]) -> TrainingRead:
     "sex). Registered CAFs who attended are named by id: `CAFs trained` counts them.",
 )
 async def record_training(
-    body: TrainingCreate, session: SessionDep, principal: Recorder, clock: ClockDep
-) -> TrainingRead:
+    body: TrainingCreate, session: SessionDep, principal: Recorder, clock: ClockDep,
+    idempotency: IdempotencyDep,
+) -> TrainingRead:  # fmt: skip
+    if idempotency.replay is not None:
+        return idempotency.replay  # type: ignore[return-value]
     training = await service.record_training(
         session, principal=principal, body=body, now=clock.now()
     )
-    return training_read(training, sorted(body.caf_ids))
+    return await idempotency.respond(  # type: ignore[return-value]
+        201, training_read(training, sorted(body.caf_ids)).model_dump(mode="json"),
+        headers={"Location": f"/trainings/{training.id}"},
+    )  # fmt: skip
 
 
 @router.get("/trainings", summary="Trainings in your area (cursor pages)")

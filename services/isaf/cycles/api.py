@@ -27,6 +27,7 @@ from shared.clock import ClockDep
 from shared.db import SessionDep
 from shared.gazetteer import LocationCode
 from shared.http.concurrency import for_change, set_etag
+from shared.http.idempotency import IdempotencyDep
 from shared.http.language import Language, LanguageDep
 from shared.http.pagination import Page, PageDep
 from shared.jurisdiction import require_in_jurisdiction
@@ -84,13 +85,18 @@ async def create_facility(
     principal: Recorder,
     clock: ClockDep,
     language: LanguageDep,
-    response: Response,
+    idempotency: IdempotencyDep,
 ) -> FacilityRead:
+    if idempotency.replay is not None:
+        return idempotency.replay  # type: ignore[return-value]
     facility = await service.create_facility(
         session, principal=principal, body=body, now=clock.now()
     )
-    set_etag(response, facility.version)
-    return facility_read(facility, language)
+    return await idempotency.respond(  # type: ignore[return-value]
+        201,
+        facility_read(facility, language).model_dump(mode="json"),
+        headers={"ETag": f'"{facility.version}"', "Location": f"/facilities/{facility.id}"},
+    )
 
 
 @router.get("/facilities", summary="Service providers in your area (cursor pages)")

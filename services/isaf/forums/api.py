@@ -15,6 +15,7 @@ from services.isaf.forums.schemas import Answer, ForumItemCreate, ForumItemRead,
 from shared.clock import ClockDep
 from shared.db import SessionDep
 from shared.http.concurrency import for_change, set_etag
+from shared.http.idempotency import IdempotencyDep
 from shared.http.pagination import Page, PageDep
 from shared.jurisdiction import require_in_jurisdiction
 from shared.principal import PrincipalDep
@@ -43,11 +44,15 @@ def item_read(item: ForumItem) -> ForumItemRead:
 )
 async def record_forum_item(
     body: ForumItemCreate, session: SessionDep, principal: Recorder, clock: ClockDep,
-    response: Response,
+    idempotency: IdempotencyDep,
 ) -> ForumItemRead:  # fmt: skip
+    if idempotency.replay is not None:
+        return idempotency.replay  # type: ignore[return-value]
     item = await service.record(session, principal=principal, body=body, now=clock.now())
-    set_etag(response, item.version)
-    return item_read(item)
+    return await idempotency.respond(  # type: ignore[return-value]
+        201, item_read(item).model_dump(mode="json"),
+        headers={"ETag": f'"{item.version}"', "Location": f"/forum-items/{item.id}"},
+    )  # fmt: skip
 
 
 @router.get("/forum-items", summary="Forum questions and issues in your area (cursor pages)")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.isaf.areas import subtree
@@ -20,6 +20,16 @@ from shared.principal import Principal
 
 async def get(session: AsyncSession, scorecard_id: uuid.UUID) -> Scorecard | None:
     return await session.get(Scorecard, scorecard_id)
+
+
+async def lock_sitting(session: AsyncSession, scorecard_id: uuid.UUID) -> None:
+    """Serialise uploads of one sitting (the tablet retrying while its first upload is still
+    running): the second waits for the first to commit, then sees its digest. A transaction
+    lock, so it cannot outlive the request; it also covers a scorecard that does not exist
+    yet, which no row lock could."""
+    await session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtextextended(str(scorecard_id), 0)))
+    )
 
 
 def add(session: AsyncSession, scorecard: Scorecard) -> None:

@@ -144,6 +144,7 @@ async def upload_sitting(
     """Store the sitting; returns the scorecard and what happened: created, replaced or
     unchanged."""
     fingerprint = digest(sitting)
+    await repository.lock_sitting(session, scorecard_id)
     scorecard = await repository.get(session, scorecard_id)
     created = scorecard is None
     if scorecard is not None:
