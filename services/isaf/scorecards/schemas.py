@@ -65,8 +65,39 @@ class VoteIn(Request):
     )
 
 
+_P1, _P2 = "0b9a2f4e-4c7e-4d55-9a1e-2b0c7a6f1d01", "0b9a2f4e-4c7e-4d55-9a1e-2b0c7a6f1d02"
+_I1, _I2 = "5e1c0d3a-7f2b-4a8e-b6c4-1d2e3f4a5b01", "5e1c0d3a-7f2b-4a8e-b6c4-1d2e3f4a5b02"
+SITTING_EXAMPLE = {
+    "cycle_id": "2f0c9a52-3f6e-4d0b-8f4a-6b1f0d2e9c11",
+    "facility_id": "8d4b7e10-1a2b-4c3d-9e8f-0a1b2c3d4e5f",
+    "kind": "community",
+    "held_on": "2026-04-05",
+    "venue": "Phnom Penh Thmei health centre yard",
+    "facilitator_caf_ids": [],
+    "participants": [
+        {"id": _P1, "sex": "female", "age_band": "25_44", "idpoor": True},
+        {"id": _P2, "sex": "male", "age_band": "45_64", "disability": True},
+    ],
+    "indicators": [
+        {"id": _I1, "source": "standard", "code": "HC04", "selected": True,
+         "strengths": "Midwives are kind", "weaknesses": "Medicines run out",
+         "suggested_actions": "Order medicines monthly"},
+        {"id": _I2, "source": "participant", "name_km": "ទឹកស្អាតសម្រាប់អ្នកជំងឺ",
+         "name_en": "Clean water for patients", "selected": True},
+    ],
+    "votes": [
+        {"participant_id": _P1, "indicator_id": _I1, "score": 2},
+        {"participant_id": _P2, "indicator_id": _I1, "score": 3},
+        {"participant_id": _P1, "indicator_id": _I2, "score": 1},
+        {"participant_id": _P2, "indicator_id": _I2, "score": 2},
+    ],
+}  # fmt: skip
+
+
 class Sitting(Request):
     """A whole sitting as the tablet recorded it offline: uploaded at once, stored at once."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [SITTING_EXAMPLE]})
 
     cycle_id: uuid.UUID
     facility_id: uuid.UUID
