@@ -90,6 +90,12 @@ async def test_reads_and_lists_show_a_record_only_inside_ones_area(service, worl
             rows = {r["measure"]: r["total"] for r in report.json()["rows"]}
             if (rows["public_forums"] == 1) != (who in INSIDE):
                 problems.append(f"{who} summary counts the forum: {rows['public_forums']}")
+            for name in ("participation", "cafs", "jaap-completion"):
+                response = await client.get(
+                    f"/reports/{name}", params={"from_year": YEAR, "to_year": YEAR}
+                )
+                if bool(response.json()["rows"]) != (who in INSIDE):
+                    problems.append(f"{who} /reports/{name}: {response.json()['rows']}")
     assert problems == []
 
 
