@@ -189,3 +189,44 @@ async def test_a_sibling_sees_none_of_another_sangkats_figures(service):
         ).json()
     assert summary_value(report, "public_forums", "total") == 0
     assert summary_value(report, "i4c_participants", "total") == 40
+
+
+async def test_scorecard_medians_per_indicator_over_the_years(service):
+    async with service.client(CS_PHNOM_PENH_THMEI) as commune:
+        health = await facility(commune, "120801", "health_centre")
+        for year, scores in ((YEAR - 1, [1, 2, 2, 3]), (YEAR, [4, 5])):
+            c = await cycle(commune, "120801", year)
+            url = f"/scorecards/{uuid.uuid4()}"
+            r = await commune.put(
+                f"{url}/sitting",
+                json=sitting(c["id"], health["id"], scores=scores, codes=("HC04",),
+                             held_on=f"{year}-04-01"),
+            )  # fmt: skip
+            etag = r.headers["etag"]
+            for status in ("in_review", "completed"):
+                r = await commune.post(f"{url}/status", json={"status": status},
+                                       headers={"If-Match": etag})  # fmt: skip
+                etag = r.headers["etag"]
+        report = (
+            await commune.get(
+                "/reports/scorecard-results", params={"from_year": YEAR - 1, "to_year": YEAR}
+            )
+        ).json()
+    medians = [(r["year"], r["indicator_code"], r["votes"], r["median"]) for r in report["rows"]]
+    assert medians == [(YEAR - 1, "HC04", 4, 2.0), (YEAR, "HC04", 2, 4.5)]
+
+
+async def test_cafs_marked_inactive_leave_the_active_count(service):
+    async with service.client(CS_PHNOM_PENH_THMEI) as commune:
+        kept = await caf(commune, name="Kept")
+        left = await caf(commune, name="Left", sex="male")
+        response = await commune.patch(
+            f"/cafs/{left['id']}", json={"active": False}, headers={"If-Match": '"1"'}
+        )
+        assert response.status_code == 200 and response.json()["active"] is False
+        report = (
+            await commune.get("/reports/cafs", params={"from_year": YEAR, "to_year": YEAR})
+        ).json()
+    [row] = report["rows"]
+    assert (row["cafs_registered"], row["cafs_active"], row["cafs_active_women"]) == (2, 1, 1)
+    assert kept["active"] is True
