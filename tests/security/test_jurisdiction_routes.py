@@ -178,6 +178,7 @@ async def canary(platform, clean_databases) -> dict:
     assert candidates, f"the shared ID made no duplicate pair: {pairs}"
     world |= {"household": household, "enrolment": enrolment, "twin": twin,
               "candidate": candidates[0], "programme": "PRIMARY_SCHOLARSHIP"}  # fmt: skip
+    world["isaf"] = await isaf_canary(platform)
     # Not the national ID or phone: the sibling typed them itself, for its own household.
     world["secrets"] = sorted(
         {
@@ -197,9 +198,86 @@ async def canary(platform, clean_databases) -> dict:
             world["import"]["id"],
             world["grievance"]["id"],
             world["grievance"]["tracking_code"].replace("-", ""),
+            *world["isaf"]["secrets"],
         }
     )
     return world
+
+
+# --- I-SAF canary records (the isaf service's block) -------------------------------------------
+
+
+async def isaf_canary(platform) -> dict:
+    """A cycle of Phnom Penh Thmei with a CAF whose name is the canary's, a facility, a
+    public forum with an issue, a training, a scorecard sitting and a JAAP with an action."""
+    year = today().year
+    isaf: dict = {}
+    async with platform.client("cs.phnom-penh-thmei") as commune:
+        isaf["cycle"] = await ok(await commune.post(
+            "/isaf/cycles", json={"location_code": "120801", "year": year}), 201)  # fmt: skip
+        cycle_id = isaf["cycle"]["id"]
+        isaf["facility"] = await ok(await commune.post("/isaf/facilities", json={
+            "location_code": "120801", "facility_type": "health_centre",
+            "name_km": "មណ្ឌលសុខភាព", "name_en": "Health centre"}), 201)  # fmt: skip
+        isaf["caf"] = await ok(await commune.post("/isaf/cafs", json={
+            "location_code": "120801", "name": "Kanhchanavong Sovannaroth", "sex": "female",
+            "phone": PHONE}), 201)  # fmt: skip
+        isaf["training"] = await ok(await commune.post("/isaf/trainings", json={
+            "location_code": "120801", "audience": "caf", "topics": ["Canary kapok topic"],
+            "starts_on": f"{year}-01-05", "ends_on": f"{year}-01-05", "venue": "Kapok hall",
+            "attendees_total": 1, "attendees_female": 1, "attendees_male": 0,
+            "caf_ids": [isaf["caf"]["id"]]}), 201)  # fmt: skip
+        isaf["activity"] = await ok(await commune.post("/isaf/activities", json={
+            "cycle_id": cycle_id, "activity_type": "public_forum", "held_on": f"{year}-01-06",
+            "venue": "Kapok hall", "facilitator_caf_ids": [isaf["caf"]["id"]],
+            "participants": {"total": 9, "female": 5, "male": 4}}), 201)  # fmt: skip
+        isaf["item"] = await ok(await commune.post("/isaf/forum-items", json={
+            "activity_id": isaf["activity"]["id"], "kind": "issue",
+            "text": "Canary issue: the kapok tree blocks the school road."}), 201)  # fmt: skip
+        participant, indicator = str(uuid.uuid4()), str(uuid.uuid4())
+        scorecard_id = str(uuid.uuid4())
+        isaf["scorecard"] = await ok(await commune.put(
+            f"/isaf/scorecards/{scorecard_id}/sitting", json={
+                "cycle_id": cycle_id, "facility_id": isaf["facility"]["id"],
+                "kind": "community", "held_on": f"{year}-01-07", "venue": "Kapok hall",
+                "participants": [{"id": participant, "sex": "female"}],
+                "indicators": [{"id": indicator, "source": "standard", "code": "HC01",
+                                "selected": True}],
+                "votes": [{"participant_id": participant, "indicator_id": indicator,
+                           "score": 4}]}), 201)  # fmt: skip
+        isaf["jaap"] = await ok(await commune.post("/isaf/jaaps", json={
+            "cycle_id": cycle_id, "adopted_on": f"{year}-01-08",
+            "actions": [{"description": "Trim the big tree", "responsible_party": "Council",
+                         "responsible_tier": "cs", "deadline": f"{year}-12-31",
+                         "budget_need_riel": 100_000}]}), 201)  # fmt: skip
+    isaf["action"] = isaf["jaap"]["actions"][0]
+    isaf["secrets"] = [
+        isaf[name]["id"]
+        for name in ("cycle", "facility", "caf", "training", "activity", "item", "scorecard",
+                     "jaap", "action")
+    ] + [participant, indicator]  # fmt: skip
+    return isaf
+
+
+def isaf_path_values(isaf: dict) -> dict[tuple[str, str], str]:
+    return {
+        ("isaf", "cycle_id"): isaf["cycle"]["id"],
+        ("isaf", "facility_id"): isaf["facility"]["id"],
+        ("isaf", "caf_id"): isaf["caf"]["id"],
+        ("isaf", "training_id"): isaf["training"]["id"],
+        ("isaf", "activity_id"): isaf["activity"]["id"],
+        ("isaf", "scorecard_id"): isaf["scorecard"]["id"],
+        ("isaf", "jaap_id"): isaf["jaap"]["id"],
+        ("isaf", "action_id"): isaf["action"]["id"],
+        ("isaf", "item_id"): isaf["item"]["id"],
+        ("/public/communes/{code}", "code"): "120801",
+    }
+
+
+ISAF_FINGERPRINTED = {
+    "cycle": "/isaf/cycles/{}", "caf": "/isaf/cafs/{}", "scorecard": "/isaf/scorecards/{}",
+    "action": "/isaf/jaap-actions/{}", "item": "/isaf/forum-items/{}",
+}  # fmt: skip
 
 
 def path_values(world: dict) -> dict[tuple[str, str], str]:
@@ -222,6 +300,7 @@ def path_values(world: dict) -> dict[tuple[str, str], str]:
         ("/public/grievances/{code}/reopen", "code"): world["grievance"]["tracking_code"],
         ("grievance", "kind"): "assigned",
         ("grievance", "list"): "categories",
+        **isaf_path_values(world["isaf"]),
     }
 
 
@@ -233,7 +312,13 @@ QUERIES = {
     "/reports/households": {"area": "120801"},
     "/reports/enrolments": {"area": "120801"},
     "/reports/grievances": {"area": "120801"},
-}
+    # I-SAF reports: the canary's year, narrowed to its sangkat.
+    **{
+        f"/reports/{name}": {"from_year": today().year, "to_year": today().year,
+                             "location": "120801"}
+        for name in ("participation", "cafs", "scorecard-results", "jaap-completion", "summary")
+    },
+}  # fmt: skip
 
 
 def calls(world: dict, *, own: dict | None = None):
@@ -283,7 +368,9 @@ async def fingerprint(platform, world: dict) -> dict:
         "change_request": f"/registry/change-requests/{world['change_request']['id']}",
         "candidate": f"/registry/duplicates/{world['candidate']['id']}",
         "grievance": f"/grievance/grievances/{world['grievance']['id']}",
-    }
+        **{f"isaf.{name}": url.format(world["isaf"][name]["id"])
+           for name, url in ISAF_FINGERPRINTED.items()},
+    }  # fmt: skip
     seen = {}
     async with platform.client("national.officer") as national:
         for name, url in urls.items():

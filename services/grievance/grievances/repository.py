@@ -255,3 +255,18 @@ async def claiming(session: AsyncSession, household_code: str) -> list[Grievance
         .with_for_update()
     )
     return list((await session.execute(statement)).scalars())
+
+
+async def find_by_forum_issue(session: AsyncSession, forum_issue_id: uuid.UUID) -> Grievance | None:
+    """The grievance logged for an I-SAF forum issue, if one was (its first timeline entry
+    names the issue)."""
+    statement = (
+        select(Grievance)
+        .join(TimelineEntry, TimelineEntry.grievance_id == Grievance.id)
+        .where(
+            Grievance.channel == "public_forum",
+            TimelineEntry.details["forum_issue_id"].astext == str(forum_issue_id),
+        )
+        .limit(1)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()

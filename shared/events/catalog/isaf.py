@@ -20,7 +20,7 @@ from datetime import date, datetime
 from typing import ClassVar, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.model import DomainEvent, EventCatalog
 
@@ -80,3 +80,133 @@ class JaapActionSupportRequested(IsafEvent):
     description: str
     amount_riel: int = Field(ge=0, description="Whole riel.")
     requested_at: datetime
+
+
+# --- the cycle and its records (consumed by integrators and NGO dashboards) ------------------
+
+
+@catalog.register
+class CycleOpened(IsafEvent):
+    aggregate: ClassVar[str] = "cycle"
+    name: ClassVar[str] = "opened"
+    summary: ClassVar[str] = (
+        "A commune/sangkat (or urban khan) opened its I-SAF cycle for a year, at the I4C stage."
+    )
+    cycle_id: UUID
+    location_code: str = Field(description="Commune/sangkat (6 digits) or urban khan (4).")
+    year: int
+    stage: str
+    opened_at: datetime
+
+
+@catalog.register
+class CycleStageChanged(IsafEvent):
+    aggregate: ClassVar[str] = "cycle"
+    name: ClassVar[str] = "stage_changed"
+    summary: ClassVar[str] = (
+        "A cycle moved to its next stage: i4c -> scorecard -> interface_meeting -> jaap -> "
+        "monitoring -> closed."
+    )
+    cycle_id: UUID
+    location_code: str
+    year: int
+    from_stage: str
+    to_stage: str
+    changed_at: datetime
+
+
+class Participation(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    total: int = Field(ge=0)
+    female: int = Field(ge=0)
+    male: int = Field(ge=0)
+    with_disability: int = Field(ge=0)
+    ethnic_minority: int = Field(ge=0)
+    youth: int = Field(ge=0)
+    idpoor: int = Field(ge=0)
+
+
+@catalog.register
+class ActivityRecorded(IsafEvent):
+    aggregate: ClassVar[str] = "activity"
+    name: ClassVar[str] = "recorded"
+    summary: ClassVar[str] = (
+        "An I4C dissemination, door-to-door round, JAAP committee meeting, interface meeting "
+        "or public forum was recorded with its participant counts (no names)."
+    )
+    activity_id: UUID
+    cycle_id: UUID
+    location_code: str
+    activity_type: str
+    held_on: date
+    participants: Participation
+    booklets: int = Field(ge=0, description="Booklets handed out (door-to-door rounds).")
+    recorded_at: datetime
+
+
+class IndicatorResult(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str | None = Field(description="Standard indicator code; null if participants raised it.")
+    name_en: str
+    name_km: str
+    votes: int = Field(ge=0)
+    median: float | None = Field(
+        description="Median score 1-5; for an even number of votes the mean of the two middle "
+        "votes (so x.5 is possible)."
+    )
+
+
+@catalog.register
+class ScorecardCompleted(IsafEvent):
+    aggregate: ClassVar[str] = "scorecard"
+    name: ClassVar[str] = "completed"
+    summary: ClassVar[str] = (
+        "A community scorecard or provider self-assessment was completed (and locked), with "
+        "the median per selected indicator."
+    )
+    scorecard_id: UUID
+    cycle_id: UUID
+    facility_id: UUID
+    facility_type: str
+    kind: Literal["community", "self_assessment"]
+    location_code: str
+    year: int
+    participants: int = Field(ge=0)
+    participants_female: int = Field(ge=0)
+    results: list[IndicatorResult]
+    completed_at: datetime
+
+
+@catalog.register
+class JaapAdopted(IsafEvent):
+    aggregate: ClassVar[str] = "jaap"
+    name: ClassVar[str] = "adopted"
+    summary: ClassVar[str] = "The interface meeting adopted the commune's (or khan's) JAAP."
+    jaap_id: UUID
+    cycle_id: UUID
+    location_code: str
+    year: int
+    adopted_on: date
+    actions: int = Field(ge=0, description="Actions adopted with it.")
+    budget_need_riel: int = Field(ge=0, description="Sum of the actions' budget needs.")
+
+
+@catalog.register
+class JaapActionStatusChanged(IsafEvent):
+    aggregate: ClassVar[str] = "jaap"
+    name: ClassVar[str] = "action_status_changed"
+    summary: ClassVar[str] = (
+        "A JAAP action changed status (not_started -> in_progress -> completed, or dropped "
+        "with a reason), with its progress note."
+    )
+    jaap_id: UUID
+    action_id: UUID
+    location_code: str
+    year: int
+    from_status: str
+    to_status: str
+    note: str
+    reason: str | None = None
+    changed_at: datetime

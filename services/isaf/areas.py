@@ -1,0 +1,45 @@
+"""Where I-SAF happens: a cycle belongs to a commune/sangkat or to an urban khan (the khan's
+own providers); everything recorded in a cycle lies in its area."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement
+
+from shared.gazetteer import get_gazetteer
+from shared.jurisdiction import jurisdiction_filter
+from shared.principal import Principal
+from shared.problems import Problem
+from shared.tiers import tier_for_code
+
+
+def require_cycle_area(code: str, *, field: str = "location_code") -> None:
+    """A commune/sangkat (6 digits) or an urban khan (4 digits, gazetteer type "Section")."""
+    unit = get_gazetteer().get(code)
+    if unit is None:
+        raise Problem.invalid(field, f"'{code}' is not in the NCDD gazetteer")
+    if len(code) == 6:
+        return
+    if len(code) == 4 and unit.unit_type_en == "Section":
+        return
+    raise Problem.invalid(field, "must be a commune/sangkat (6 digits) or an urban khan (4 digits)")
+
+
+def within(area: str, code: str) -> bool:
+    """Whether `code` lies in `area` (itself included)."""
+    return code.startswith(area)
+
+
+def require_within(area: str, code: str, *, field: str) -> None:
+    if not within(area, code):
+        raise Problem.invalid(field, f"'{code}' is outside the cycle's area {area}")
+
+
+def subtree(location: str, column) -> ColumnElement[bool]:
+    """Narrowing a query to a subtree inside the caller's area: the jurisdiction rule, through
+    the shared helper, with a stand-in principal for that area (a village: its code only)."""
+    tier = tier_for_code(location)
+    if tier is None:
+        return column == location
+    return jurisdiction_filter(
+        Principal(sub=f"area:{location}", tier=tier, admin_code=location), column
+    )

@@ -1,0 +1,74 @@
+"""Request and response bodies of facilities and cycles."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from services.isaf.codes import FacilityType, Stage
+from shared.gazetteer import LocationCode, VillageCode
+from shared.text import Line, Text
+
+Name = Annotated[Line, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Note = Annotated[Text, StringConstraints(strip_whitespace=True, max_length=2000)]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FacilityCreate(Request):
+    location_code: LocationCode = Field(
+        description="The commune/sangkat it serves (6 digits); the urban khan (4) for a khan "
+        "administration.",
+        examples=["120801"],
+    )
+    village_code: VillageCode | None = None
+    facility_type: FacilityType
+    name_km: Name = Field(examples=["មណ្ឌលសុខភាពភ្នំពេញថ្មី"])
+    name_en: Name = Field(examples=["Phnom Penh Thmei health centre"])
+
+
+class FacilityRead(BaseModel):
+    id: uuid.UUID
+    version: int
+    location_code: str
+    village_code: str | None
+    facility_type: FacilityType
+    facility_type_label: str
+    name_km: str
+    name_en: str
+    name: str = Field(description="The name in the caller's language.")
+
+
+class CycleCreate(Request):
+    location_code: LocationCode = Field(
+        description="Commune/sangkat (6 digits) or urban khan (4 digits).", examples=["120801"]
+    )
+    year: int = Field(ge=2015, le=2100, examples=[2026])
+
+
+class StageChangeRequest(Request):
+    stage: Stage = Field(description="The next stage; stages only move forward, one at a time.")
+    note: Note | None = None
+
+
+class StageChangeRead(BaseModel):
+    from_stage: str | None
+    to_stage: str
+    note: str | None
+    changed_at: datetime
+
+
+class CycleRead(BaseModel):
+    id: uuid.UUID
+    version: int
+    location_code: str
+    year: int
+    stage: Stage
+    stage_label: str
+    stage_changed_at: datetime
+    history: list[StageChangeRead] = []
