@@ -17,6 +17,7 @@ help:
 	@echo "make bench-registry-reads  registry reads at the national volume (HOUSEHOLDS=4000000, REUSE=1)"
 	@echo "make bench-import  registry import of a synthetic CSV (MEMBERS=1000000) beside raw COPY"
 	@echo "make bench-grievance  SLA scheduler over 1M grievances, public submissions meanwhile"
+	@echo "make bench-isaf  I-SAF reports over a national decade beside SQL (SMALL=1 for 40 communes)"
 
 # Every dependency comes from the lock (exact versions, hashes checked), then the project itself
 # without dependencies; setuptools, its build backend, is in the lock, so no index is needed to
@@ -79,6 +80,12 @@ bench-outbox: $(STAMP)
 
 clean-local:
 	rm -rf .local
+
+# A national decade of synthetic I-SAF: reports beside hand-written SQL, sitting uploads through
+# the gateway. SMALL=1 for a shared machine (40 communes, 3 years).
+.PHONY: bench-isaf
+bench-isaf: $(STAMP)
+	$(BIN)/python -m bench.isaf_reports $(if $(SMALL),--small,)
 
 # Generates the CSV once into .local/bench-import (kept), then imports it into a fresh database.
 bench-import: $(STAMP)
