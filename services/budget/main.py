@@ -5,9 +5,14 @@ from fastapi import FastAPI
 from services.budget.allocations.api import router as allocations_router
 from services.budget.config import Settings, get_settings
 from services.budget.consumers import CONSUMERS
+from services.budget.expenditures.api import router as expenditures_router
 from services.budget.formulas.api import router as formulas_router
 from services.budget.indicators.api import router as indicators_router
 from services.budget.planning.api import router as planning_router
+from services.budget.public.api import router as public_router
+from services.budget.releases.api import router as releases_router
+from services.budget.reports.api import router as reports_router
+from services.budget.support.api import router as support_router
 from shared.clock import Clock
 from shared.service_app import create_service_app
 
@@ -26,7 +31,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         settings or get_settings(),
         title="Social protection budget",
         description=DESCRIPTION,
-        routers=[planning_router, formulas_router, indicators_router, allocations_router],
+        routers=[
+            planning_router,
+            formulas_router,
+            indicators_router,
+            allocations_router,
+            releases_router,
+            expenditures_router,
+            support_router,
+            reports_router,
+            public_router,
+        ],
         consumers=CONSUMERS,
         clock=clock,
     )

@@ -29,5 +29,5 @@ APPROVING = RoleRule((APPROVER,), person=True, detail="This needs the role budge
 DECIDING = RoleRule(
     (APPROVER, PLANNER),
     person=True,
-    detail="Support requests are handled by budget.approver or budget.planner of the addressed unit.",
+    detail="This needs the role budget.approver or budget.planner of the unit concerned.",
 )

@@ -99,7 +99,9 @@ async def open_year_with_envelope(
     client: httpx.AsyncClient, amount: int = 1_000_000_000, line: str = "social_assistance"
 ) -> None:
     await ok(await client.post("/fiscal-years", json={"year": YEAR}), 201)
-    await ok(await client.put(f"/fiscal-years/{YEAR}/envelopes/{line}", json={"amount_riel": amount}))
+    await ok(
+        await client.put(f"/fiscal-years/{YEAR}/envelopes/{line}", json={"amount_riel": amount})
+    )
 
 
 async def transition(client: httpx.AsyncClient, run: dict, action: str) -> httpx.Response:

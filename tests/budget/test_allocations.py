@@ -10,7 +10,6 @@ from tests.budget.conftest import (
     PHNOM_PENH_THMEI,
     PP_APPROVER,
     PP_PLANNER,
-    SEN_SOK_APPROVER,
     SEN_SOK_PLANNER,
     YEAR,
     ok,
@@ -106,7 +105,9 @@ async def test_the_approver_is_not_the_proposer(service):
         published = await ok(await transition(approver, run, "publish"))
     assert published["status"] == "published"
     async with service.client(NATIONAL_PLANNER) as national:
-        fixed = await national.put(f"/fiscal-years/{YEAR}/envelopes/{LINE}", json={"amount_riel": 5})
+        fixed = await national.put(
+            f"/fiscal-years/{YEAR}/envelopes/{LINE}", json={"amount_riel": 5}
+        )
     assert fixed.status_code == 409
 
 

@@ -28,9 +28,7 @@ values = st.integers(min_value=0, max_value=10**7)
 @st.composite
 def unit_lists(draw, min_size=1, max_size=40):
     count = draw(st.integers(min_size, max_size))
-    codes = draw(
-        st.lists(st.integers(0, 999_999), min_size=count, max_size=count, unique=True)
-    )
+    codes = draw(st.lists(st.integers(0, 999_999), min_size=count, max_size=count, unique=True))
     # At least one unit with data everywhere, so no weighted component sums to zero.
     units = [
         UnitInput(

@@ -78,9 +78,7 @@ async def run_read(session: AsyncSession, run: AllocationRun, *, with_units: boo
         totals: list[int | None] = []
         for component in definition.components:
             values = [_value(component, inputs.get(r.admin_code, {})) for r in rows]
-            totals.append(
-                None if component.kind == "equal" else sum(v or 0 for v in values)
-            )
+            totals.append(None if component.kind == "equal" else sum(v or 0 for v in values))
         units_out = []
         for r in rows:
             exact = Fraction(r.exact)

@@ -279,6 +279,4 @@ async def recompute(session: AsyncSession, run: AllocationRun) -> dict[str, list
     stored = {u.admin_code: u.amount_riel for u in await repository.units(session, run.id)}
     units = [UnitInput(code, run.inputs["units"].get(code, {})) for code in sorted(stored)]
     result = allocate(run.envelope_riel, units, definition)
-    return {
-        u.code: [stored[u.code], u.amount] for u in result.units if stored[u.code] != u.amount
-    }
+    return {u.code: [stored[u.code], u.amount] for u in result.units if stored[u.code] != u.amount}

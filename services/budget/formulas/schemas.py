@@ -124,9 +124,12 @@ class FormulaDefinition(BaseModel):
 
     @model_validator(mode="after")
     def _floor_below_cap(self) -> FormulaDefinition:
-        if self.floor_riel is not None and self.cap_riel is not None:
-            if self.floor_riel > self.cap_riel:
-                raise ValueError("floor_riel must not exceed cap_riel")
+        if (
+            self.floor_riel is not None
+            and self.cap_riel is not None
+            and self.floor_riel > self.cap_riel
+        ):
+            raise ValueError("floor_riel must not exceed cap_riel")
         return self
 
     def indicators(self) -> set[str]:

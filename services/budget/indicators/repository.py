@@ -79,7 +79,9 @@ async def upsert_member(
     statement = insert(MemberFigure).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=[MemberFigure.member_id],
-        set_={k: statement.excluded[k] for k in (kept if keep_birth_year else (*kept, "birth_year"))},
+        set_={
+            k: statement.excluded[k] for k in (kept if keep_birth_year else (*kept, "birth_year"))
+        },
         where=MemberFigure.record_version <= statement.excluded.record_version,
     )
     await session.execute(statement)
@@ -92,7 +94,9 @@ async def registry_figures(
     level, their active members and vulnerable members (under 18 or aged 60 and over in the
     fiscal year, by birth year)."""
     unit = func.substr(HouseholdFigure.village_code, 1, code_length)
-    in_area = and_(HouseholdFigure.status == "active", HouseholdFigure.village_code.startswith(area))
+    in_area = and_(
+        HouseholdFigure.status == "active", HouseholdFigure.village_code.startswith(area)
+    )
     households = (
         select(
             unit.label("unit"),
@@ -158,7 +162,7 @@ async def dataset_values(
     statement = select(DatasetValue.admin_code, DatasetValue.value).where(
         DatasetValue.dataset_id == dataset_id, DatasetValue.admin_code.startswith(area)
     )
-    return {code: value for code, value in await session.execute(statement)}
+    return {row[0]: row[1] for row in await session.execute(statement)}
 
 
 async def add_values(session: AsyncSession, dataset_id: uuid.UUID, values: dict[str, int]) -> None:

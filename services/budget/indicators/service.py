@@ -87,9 +87,7 @@ def parse_dataset(content: bytes, *, level: Level, area: str) -> dict[str, int]:
         errors.append(field_error(["file"], f"unknown units: {_named(unknown)}"))
     if misplaced:
         where = f"under {area}" if area else "in the country"
-        errors.append(
-            field_error(["file"], f"not a {level} {where}: {_named(misplaced)}")
-        )
+        errors.append(field_error(["file"], f"not a {level} {where}: {_named(misplaced)}"))
     if repeated:
         errors.append(field_error(["file"], f"units given twice: {_named(repeated)}"))
     if missing:

@@ -20,7 +20,9 @@ async def fiscal_years(session: AsyncSession) -> list[FiscalYear]:
 async def envelope(
     session: AsyncSession, year: int, line_code: str, *, for_update: bool = False
 ) -> Envelope | None:
-    statement = select(Envelope).where(Envelope.fiscal_year == year, Envelope.line_code == line_code)
+    statement = select(Envelope).where(
+        Envelope.fiscal_year == year, Envelope.line_code == line_code
+    )
     if for_update:
         statement = statement.with_for_update()
     return (await session.execute(statement)).scalar_one_or_none()

@@ -47,7 +47,9 @@ async def set_envelope(
 ) -> Envelope:
     if await repository.fiscal_year(session, year) is None:
         raise Problem.not_found(f"The fiscal year {year}")
-    if await runs.published_exists(session, year=year, line_code=line_code, allocating_admin_code=""):
+    if await runs.published_exists(
+        session, year=year, line_code=line_code, allocating_admin_code=""
+    ):
         raise Problem.conflict(
             f"The national allocation of {line_code} for {year} is published; its envelope is "
             "fixed."

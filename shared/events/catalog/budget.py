@@ -72,7 +72,9 @@ class DatasetUploaded(BudgetEvent):
     )
     dataset_id: UUID
     code: str
-    provenance: str = Field(description="Who published the data (e.g. NIS, General Population Census 2019).")
+    provenance: str = Field(
+        description="Who published the data (e.g. NIS, General Population Census 2019)."
+    )
     reference_date: date
     level: Literal["province", "district", "commune", "village"]
     area: str = Field(description="'' for the whole country, else the unit it covers.")
