@@ -72,6 +72,8 @@ async def test_the_commune_fund_cascades_national_to_province_to_khan_to_sangkat
     assert abs(float(thmei["exact_riel"]) - thmei["amount_riel"]) < 1
     assert "lowest unit code" in preview["rounding_rule"]
     assert preview["provenance"]["dataset.population"]["source"] == "NIS census 2019"
+    done = preview["progress"][-1]
+    assert done["units_done"] == done["units_total"] == preview["unit_count"]
 
     async with service.client(SEN_SOK_PLANNER) as district:
         again = await ok(await district.get(f"/allocation-runs/{preview['id']}/recomputation"))

@@ -116,6 +116,7 @@ async def run_read(session: AsyncSession, run: AllocationRun, *, with_units: boo
         formula_version=run.formula_version, definition=definition,
         envelope_riel=run.envelope_riel, allocated_riel=sum(r.amount_riel for r in rows),
         unit_count=len(rows), compute_ms=run.compute_ms,
+        progress=run.inputs.get("progress", []),
         provenance=run.inputs.get("provenance", {}), rounding_rule=ROUNDING_RULE,
         created_by=run.created_by, created_at=run.created_at, proposed_by=run.proposed_by,
         proposed_at=run.proposed_at, approved_by=run.approved_by, approved_at=run.approved_at,
@@ -211,6 +212,7 @@ async def _transition(action, session, principal, run, response) -> RunRead:
     "/allocation-runs/{run_id}/propose",
     responses=_WRITE,
     summary="Propose a draft run for approval (a planner of the allocating unit)",
+    description="`If-Match` with the run's ETag. 409 unless the run is a draft.",
 )
 async def propose_run(
     run: RunForChange, session: SessionDep, principal: Reader, response: Response
@@ -222,6 +224,10 @@ async def propose_run(
     "/allocation-runs/{run_id}/approve",
     responses=_WRITE,
     summary="Approve a proposed run (an approver of the allocating unit, not the proposer)",
+    description="Who may approve: a `budget.approver` of the allocating unit itself (the "
+    "national tier for a national run, the province for its run, the district for its run) "
+    "who did not propose the run; one's own proposal is refused with 403 naming "
+    "`proposed_by`. `If-Match` with the run's ETag.",
 )
 async def approve_run(
     run: RunForChange, session: SessionDep, principal: Reader, response: Response
@@ -233,6 +239,8 @@ async def approve_run(
     "/allocation-runs/{run_id}/publish",
     responses=_WRITE,
     summary="Publish an approved run: its amounts become the children's envelopes and public",
+    description="By an approver or planner of the allocating unit; one published run per "
+    "year, line and allocating unit (409 otherwise). Emits `budget.allocation.published`.",
 )
 async def publish_run(
     run: RunForChange, session: SessionDep, principal: Reader, response: Response

@@ -85,6 +85,11 @@ class RunRead(BaseModel):
     allocated_riel: int = Field(description="The sum of the unit amounts: the envelope.")
     unit_count: int
     compute_ms: float = Field(description="Server time to read the inputs and allocate.")
+    progress: list[dict] = Field(
+        default_factory=list,
+        description="The run's phases as it was computed: units done of the total and the "
+        "milliseconds elapsed at the end of each.",
+    )
     provenance: dict
     rounding_rule: str
     created_by: str

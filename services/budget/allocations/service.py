@@ -107,6 +107,25 @@ def _units(principal: Principal, body: RunCreate) -> tuple[str, list[str]]:
     return level.value, sorted(body.units)
 
 
+class Progress:
+    """The phases of a run as it went: units done and milliseconds since the start, kept
+    with the run (a national run over every commune takes well under a second, so the
+    progress is reported with the answer rather than polled)."""
+
+    def __init__(self, units: int, started: float) -> None:
+        self.units, self.started, self.steps = units, started, []
+
+    def done(self, phase: str, units_done: int) -> None:
+        self.steps.append(
+            {
+                "phase": phase,
+                "units_done": units_done,
+                "units_total": self.units,
+                "elapsed_ms": round((time.perf_counter() - self.started) * 1000, 3),
+            }
+        )
+
+
 def refused(exc: AllocationRefused) -> Problem:
     return Problem.invalid(f"formula.{exc.field}", exc.reason)
 
@@ -128,6 +147,8 @@ async def draft(session: AsyncSession, *, principal: Principal, body: RunCreate)
     envelope, parent_run_id = await _envelope(
         session, principal, year=body.fiscal_year, line_code=body.line_code
     )
+    progress = Progress(len(codes), started)
+    progress.done("checked the request, the formula and the envelope", 0)
     inputs = await indicators.gather(
         session,
         area=principal.admin_code,
@@ -135,10 +156,12 @@ async def draft(session: AsyncSession, *, principal: Principal, body: RunCreate)
         indicators=formula.definition.indicators(),
         fiscal_year=body.fiscal_year,
     )
+    progress.done("read the indicator values of every unit", len(codes))
     try:
         result = allocate(envelope, inputs.units, formula.definition)
     except AllocationRefused as exc:
         raise refused(exc) from None
+    progress.done("allocated exactly and rounded once", len(codes))
     now = clock.now()
     run = AllocationRun(
         fiscal_year=body.fiscal_year,
@@ -178,6 +201,8 @@ async def draft(session: AsyncSession, *, principal: Principal, body: RunCreate)
         ],
     )
     await indicator_rows.mark_used(session, inputs.dataset_ids, now)
+    progress.done("stored every unit's amount and explanation", len(codes))
+    run.inputs = {**run.inputs, "progress": progress.steps}
     run.compute_ms = round((time.perf_counter() - started) * 1000, 3)
     await session.flush()
     await emit(

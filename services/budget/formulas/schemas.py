@@ -173,7 +173,23 @@ class FormulaCreate(BaseModel):
 
 
 class FormulaVersionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Poverty-weighted provincial formula (floor)",
+                    "definition": {
+                        "components": [
+                            {"kind": "equal", "weight": "0.25"},
+                            {"kind": "poverty", "weight": "0.75"},
+                        ],
+                        "floor_riel": 100000000,
+                    },
+                }
+            ]
+        },
+    )
 
     name: Annotated[Line, Field(min_length=1, max_length=200)]
     description: Annotated[Text, Field(max_length=2000)] = ""

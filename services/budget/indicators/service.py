@@ -21,7 +21,7 @@ from services.budget.formulas.schemas import (
 from services.budget.indicators import repository
 from services.budget.indicators.models import Dataset
 from shared import clock
-from shared.events.catalog.budget import DatasetUploaded
+from shared.events.catalog.budget import DatasetRemoved, DatasetUploaded
 from shared.gazetteer import InvalidLocationCode, Level, get_gazetteer, normalise_code
 from shared.outbox import emit
 from shared.principal import Principal
@@ -143,6 +143,9 @@ async def remove(session: AsyncSession, *, dataset_id: uuid.UUID) -> None:
             "explained and recomputed."
         )
     await repository.remove(session, dataset_id)
+    await emit(
+        session, DatasetRemoved(dataset_id=row.id, code=row.code), subject=row.id, jurisdiction=""
+    )
 
 
 @dataclass

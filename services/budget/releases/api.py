@@ -41,7 +41,9 @@ class ReleasePlan(BaseModel):
 
 
 class ReleaseRecord(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"released_on": "2027-04-12"}]}
+    )
     released_on: IsoDate
 
 

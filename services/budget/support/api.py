@@ -47,7 +47,17 @@ class SupportRequestCreate(BaseModel):
 
 
 class SupportDecision(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"decision": "approved"},
+                {"decision": "partly_approved", "approved_amount_riel": 1_000_000,
+                 "reason": "One training this quarter, the second next year."},
+                {"decision": "rejected", "reason": "Covered by the provincial training plan."},
+            ]
+        },
+    )  # fmt: skip
     decision: Literal["approved", "partly_approved", "rejected"]
     approved_amount_riel: Annotated[int | None, Field(ge=0, le=10**15, strict=True)] = None
     reason: Annotated[Text, Field(max_length=2000)] = ""

@@ -81,6 +81,15 @@ class DatasetUploaded(BudgetEvent):
     row_count: int
 
 
+@catalog.register
+class DatasetRemoved(BudgetEvent):
+    aggregate: ClassVar[str] = "dataset"
+    name: ClassVar[str] = "removed"
+    summary: ClassVar[str] = "A dataset no allocation run had used was removed."
+    dataset_id: UUID
+    code: str
+
+
 # --- allocation runs -------------------------------------------------------------------------
 
 
