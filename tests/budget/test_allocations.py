@@ -142,7 +142,7 @@ async def test_bad_input_is_refused_by_name_and_changes_nothing(service):
     assert outside.status_code == 422
     assert outside.json()["errors"][0]["field"] == "units.1"
     assert [f["code"] for f in formulas] == ["COMMUNE_FUND_2024_2028", "POVERTY_WEIGHTED"]
-    assert runs == []
+    assert runs["items"] == []
 
 
 async def test_a_province_without_a_published_parent_allocation_has_no_envelope(service):

@@ -169,4 +169,4 @@ async def test_only_the_allocating_unit_releases_and_only_the_receiving_unit_spe
         )  # fmt: skip
         releases = await ok(await sibling.get("/releases", params={"fiscal_year": YEAR}))
     assert spent.status_code == 422 and spent.json()["released_riel"] == 0
-    assert releases == []
+    assert releases["items"] == []

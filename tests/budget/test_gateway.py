@@ -187,7 +187,7 @@ async def test_done_when(platform, clean_databases, infrastructure):
     async with platform.client("dmk.sen-sok") as district:
 
         async def opened():
-            rows = (await district.get("/budget/support-requests")).json()
+            rows = (await district.get("/budget/support-requests")).json()["items"]
             return [r for r in rows if r["isaf_action_id"] == str(action_id)]
 
         [request] = await wait_for(opened, timeout=60)

@@ -80,10 +80,10 @@ async def test_reading_the_records_of_120801(service, world, caller):
                 )
             ).status_code,
         }
-        releases = await ok(await client.get("/releases"))
-        spending = await ok(await client.get("/expenditures"))
-        requests = await ok(await client.get("/support-requests"))
-        runs = await ok(await client.get("/allocation-runs"))
+        releases = (await ok(await client.get("/releases")))["items"]
+        spending = (await ok(await client.get("/expenditures")))["items"]
+        requests = (await ok(await client.get("/support-requests")))["items"]
+        runs = (await ok(await client.get("/allocation-runs")))["items"]
     # The commune sees the money that reached it, not the district's run that divided it.
     run_read = {**ONE, "own": 404}
     expected = {"run": run_read[caller], "recomputation": run_read[caller],

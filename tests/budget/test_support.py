@@ -72,6 +72,20 @@ async def test_a_commune_asks_its_district_which_alone_decides(service):
     }  # fmt: skip
 
 
+async def test_a_retried_request_with_its_idempotency_key_is_stored_once(service):
+    key = {"Idempotency-Key": "support-2027-01"}
+    async with service.client(PHNOM_PENH_THMEI) as commune:
+        first = await commune.post("/support-requests", json=ASK, headers=key)
+        again = await commune.post("/support-requests", json=ASK, headers=key)
+        other = await commune.post("/support-requests", json={**ASK, "amount_riel": 1}, headers=key)
+        listed = await ok(await commune.get("/support-requests"))
+    assert first.status_code == again.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true"
+    assert first.json()["id"] == again.json()["id"]
+    assert other.status_code == 422
+    assert len(listed["items"]) == 1
+
+
 async def test_review_partial_approval_and_fulfilment(service):
     async with service.client(PHNOM_PENH_THMEI) as commune:
         asked = await ok(await commune.post("/support-requests", json=ASK), 201)
@@ -165,7 +179,7 @@ async def test_a_jaap_action_becomes_a_request_and_its_decision_goes_back(
         async with consuming_service.client(SEN_SOK_APPROVER) as district:
             rows = (
                 await district.get("/support-requests", params={"addressed_to_me": True})
-            ).json()
+            ).json()["items"]
         return [r for r in rows if r["isaf_action_id"] == str(action_id)]
 
     [request] = await wait_for(opened, timeout=60)
@@ -173,7 +187,7 @@ async def test_a_jaap_action_becomes_a_request_and_its_decision_goes_back(
     assert request["request_type"] == "training_workshop"
     async with consuming_service.client(SEN_SOK_APPROVER) as district:
         await ok(await act(district, request, "decide", {"decision": "approved"}))
-        listed = (await district.get("/support-requests")).json()
+        listed = (await district.get("/support-requests")).json()["items"]
     assert all(r["isaf_action_id"] != str(forged_id) for r in listed)
 
     def decided(records) -> list[dict]:

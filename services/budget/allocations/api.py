@@ -31,6 +31,8 @@ from services.budget.formulas.schemas import FormulaDefinition
 from shared.db import SessionDep
 from shared.gazetteer import get_gazetteer
 from shared.http.concurrency import for_change, set_etag
+from shared.http.idempotency import IdempotencyDep
+from shared.http.pagination import Page, PageDep
 from shared.principal import Principal, PrincipalDep
 from shared.problems import PROBLEM_RESPONSES, Problem
 
@@ -151,27 +153,41 @@ RunForChange = Annotated[AllocationRun, Depends(for_change(_run))]
     ),
 )
 async def draft_run(
-    body: RunCreate, session: SessionDep, principal: Planner, response: Response
+    body: RunCreate, session: SessionDep, principal: Planner, idempotency: IdempotencyDep
 ) -> RunRead:
+    if idempotency.replay is not None:
+        return idempotency.replay  # type: ignore[return-value]
     run = await service.draft(session, principal=principal, body=body)
-    set_etag(response, run.version)
-    response.headers["Location"] = f"/allocation-runs/{run.id}"
-    response.headers["Server-Timing"] = f"allocate;dur={run.compute_ms}"
-    return await run_read(session, run, with_units=True)
+    read = await run_read(session, run, with_units=True)
+    return await idempotency.respond(  # type: ignore[return-value]
+        201,
+        read.model_dump(mode="json"),
+        headers={
+            "ETag": f'"{run.version}"',
+            "Location": f"/allocation-runs/{run.id}",
+            "Server-Timing": f"allocate;dur={run.compute_ms}",
+        },
+    )
 
 
-@router.get("/allocation-runs", summary="Allocation runs of your unit and the units below it")
+@router.get(
+    "/allocation-runs",
+    summary="Allocation runs of your unit and the units below it (cursor pages, oldest first)",
+)
 async def list_runs(
     session: SessionDep,
     principal: Reader,
+    page: PageDep,
     fiscal_year: int | None = None,
     line_code: LineCode | None = None,
     status: RunStatus | None = None,
-) -> list[RunRead]:
-    runs = await repository.list_visible(
-        session, principal, fiscal_year=fiscal_year, line_code=line_code, status=status
-    )
-    return [await run_read(session, r, with_units=False) for r in runs]
+) -> Page[RunRead]:
+    runs, cursor = await repository.list_visible(
+        session, principal, fiscal_year=fiscal_year, line_code=line_code, status=status,
+        page=page,
+    )  # fmt: skip
+    items = [await run_read(session, r, with_units=False) for r in runs]
+    return Page(items=items, next_cursor=cursor)
 
 
 @router.get(

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.budget.allocations.models import AllocationRun, AllocationUnit
+from shared.http.pagination import PageParams, paginate
 from shared.jurisdiction import jurisdiction_filter
 from shared.principal import Principal
 
@@ -37,7 +38,8 @@ async def list_visible(
     fiscal_year: int | None,
     line_code: str | None,
     status: str | None,
-) -> list[AllocationRun]:
+    page: PageParams,
+) -> tuple[list[AllocationRun], str | None]:
     statement = select(AllocationRun).where(
         jurisdiction_filter(principal, AllocationRun.allocating_admin_code)
     )
@@ -47,8 +49,9 @@ async def list_visible(
         statement = statement.where(AllocationRun.line_code == line_code)
     if status is not None:
         statement = statement.where(AllocationRun.status == status)
-    statement = statement.order_by(AllocationRun.created_at.desc(), AllocationRun.id).limit(500)
-    return list((await session.execute(statement)).scalars())
+    return await paginate(
+        session, statement, order_by=[AllocationRun.created_at, AllocationRun.id], page=page
+    )
 
 
 async def units(session: AsyncSession, run_id: uuid.UUID) -> list[AllocationUnit]:

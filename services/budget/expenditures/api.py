@@ -14,6 +14,8 @@ from services.budget.codes import LineCode
 from services.budget.expenditures import repository, service
 from shared.db import SessionDep
 from shared.gazetteer import LocationCode
+from shared.http.idempotency import IdempotencyDep
+from shared.http.pagination import Page, PageDep
 from shared.http.params import IsoDate
 from shared.principal import Principal
 from shared.problems import PROBLEM_RESPONSES, Problem
@@ -59,23 +61,30 @@ class ExpenditureRead(BaseModel):
     "`requested_riel` and `available_riel`.",
 )
 async def record_expenditure(
-    body: ExpenditureCreate, session: SessionDep, principal: Planner
+    body: ExpenditureCreate, session: SessionDep, principal: Planner, idempotency: IdempotencyDep
 ) -> ExpenditureRead:
+    if idempotency.replay is not None:
+        return idempotency.replay  # type: ignore[return-value]
     row = await service.record(
         session, principal=principal, fiscal_year=body.fiscal_year, line_code=body.line_code,
         amount_riel=body.amount_riel, spent_on=body.spent_on, description=body.description,
     )  # fmt: skip
-    return ExpenditureRead.model_validate(row, from_attributes=True)
+    read = ExpenditureRead.model_validate(row, from_attributes=True)
+    return await idempotency.respond(201, read.model_dump(mode="json"))  # type: ignore[return-value]
 
 
-@router.get("/expenditures", summary="Spending of the units in your area")
+@router.get("/expenditures", summary="Spending of the units in your area (cursor pages)")
 async def list_expenditures(
     session: SessionDep,
     principal: Reader,
+    page: PageDep,
     fiscal_year: int | None = None,
     area: LocationCode | None = None,
-) -> list[ExpenditureRead]:
+) -> Page[ExpenditureRead]:
     if area is not None and not principal.covers(area):
         raise Problem.not_found(f"The area {area}")
-    rows = await repository.list_visible(session, principal, fiscal_year=fiscal_year, area=area)
-    return [ExpenditureRead.model_validate(r, from_attributes=True) for r in rows]
+    rows, cursor = await repository.list_visible(
+        session, principal, fiscal_year=fiscal_year, area=area, page=page
+    )
+    items = [ExpenditureRead.model_validate(r, from_attributes=True) for r in rows]
+    return Page(items=items, next_cursor=cursor)

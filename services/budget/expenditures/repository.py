@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.budget.expenditures.models import Expenditure
+from shared.http.pagination import PageParams, paginate
 from shared.jurisdiction import jurisdiction_filter
 from shared.principal import Principal
 
@@ -36,11 +37,13 @@ async def list_visible(
     *,
     fiscal_year: int | None = None,
     area: str | None = None,
-) -> list[Expenditure]:
+    page: PageParams,
+) -> tuple[list[Expenditure], str | None]:
     statement = select(Expenditure).where(jurisdiction_filter(principal, Expenditure.admin_code))
     if fiscal_year is not None:
         statement = statement.where(Expenditure.fiscal_year == fiscal_year)
     if area:
         statement = statement.where(Expenditure.admin_code.startswith(area))
-    statement = statement.order_by(Expenditure.spent_on.desc(), Expenditure.id)
-    return list((await session.execute(statement.limit(5000))).scalars())
+    return await paginate(
+        session, statement, order_by=[Expenditure.recorded_at, Expenditure.id], page=page
+    )

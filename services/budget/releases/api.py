@@ -17,6 +17,8 @@ from shared.clock import today
 from shared.db import SessionDep
 from shared.gazetteer import LocationCode
 from shared.http.concurrency import for_change, set_etag
+from shared.http.idempotency import IdempotencyDep
+from shared.http.pagination import Page, PageDep
 from shared.http.params import IsoDate
 from shared.principal import Principal, PrincipalDep
 from shared.problems import PROBLEM_RESPONSES, Problem
@@ -92,14 +94,19 @@ ReleaseForChange = Annotated[Release, Depends(for_change(_release))]
     "`amount_riel`, with `allocated_riel`, `already_released_riel` and `available_riel`).",
 )
 async def plan_release(
-    body: ReleasePlan, session: SessionDep, principal: Planner, response: Response
+    body: ReleasePlan, session: SessionDep, principal: Planner, idempotency: IdempotencyDep
 ) -> ReleaseRead:
+    if idempotency.replay is not None:
+        return idempotency.replay  # type: ignore[return-value]
     row = await service.plan(
         session, principal=principal, run_id=body.run_id, admin_code=body.admin_code,
         amount_riel=body.amount_riel, planned_on=body.planned_on,
     )  # fmt: skip
-    set_etag(response, row.version)
-    return release_read(row)
+    return await idempotency.respond(  # type: ignore[return-value]
+        201,
+        release_read(row).model_dump(mode="json"),
+        headers={"ETag": f'"{row.version}"', "Location": f"/releases/{row.id}"},
+    )
 
 
 @router.post(
@@ -121,20 +128,21 @@ async def record_release(
     return release_read(release)
 
 
-@router.get("/releases", summary="Releases to units in your area")
+@router.get("/releases", summary="Releases to units in your area (cursor pages)")
 async def list_releases(
     session: SessionDep,
     principal: Reader,
+    page: PageDep,
     fiscal_year: int | None = None,
     line_code: LineCode | None = None,
     area: LocationCode | None = None,
-) -> list[ReleaseRead]:
+) -> Page[ReleaseRead]:
     if area is not None and not principal.covers(area):
         raise Problem.not_found(f"The area {area}")
-    rows = await repository.list_visible(
-        session, principal, fiscal_year=fiscal_year, area=area, line_code=line_code
+    rows, cursor = await repository.list_visible(
+        session, principal, fiscal_year=fiscal_year, area=area, line_code=line_code, page=page
     )
-    return [release_read(r) for r in rows]
+    return Page(items=[release_read(r) for r in rows], next_cursor=cursor)
 
 
 @router.get(

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.budget.releases.models import Release
+from shared.http.pagination import PageParams, paginate
 from shared.jurisdiction import jurisdiction_filter
 from shared.principal import Principal
 
@@ -31,7 +32,8 @@ async def list_visible(
     fiscal_year: int | None = None,
     area: str | None = None,
     line_code: str | None = None,
-) -> list[Release]:
+    page: PageParams,
+) -> tuple[list[Release], str | None]:
     statement = select(Release).where(jurisdiction_filter(principal, Release.admin_code))
     if fiscal_year is not None:
         statement = statement.where(Release.fiscal_year == fiscal_year)
@@ -39,8 +41,7 @@ async def list_visible(
         statement = statement.where(Release.admin_code.startswith(area))
     if line_code is not None:
         statement = statement.where(Release.line_code == line_code)
-    statement = statement.order_by(Release.admin_code, Release.line_code, Release.tranche)
-    return list((await session.execute(statement.limit(5000))).scalars())
+    return await paginate(session, statement, order_by=[Release.planned_at, Release.id], page=page)
 
 
 async def tranches(session: AsyncSession, run_id: uuid.UUID, admin_code: str) -> list[Release]:

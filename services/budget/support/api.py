@@ -17,6 +17,8 @@ from services.budget.support.models import SupportRequest
 from shared.db import SessionDep
 from shared.events.catalog.isaf import SupportRequestType
 from shared.http.concurrency import for_change, set_etag
+from shared.http.idempotency import IdempotencyDep
+from shared.http.pagination import Page, PageDep
 from shared.principal import Principal, PrincipalDep
 from shared.problems import PROBLEM_RESPONSES, Problem
 from shared.text import Text
@@ -121,8 +123,13 @@ RequestForChange = Annotated[SupportRequest, Depends(for_change(_request))]
     "district asks its province (cp) or the national tier.",
 )
 async def submit_support_request(
-    body: SupportRequestCreate, session: SessionDep, principal: Planner, response: Response
+    body: SupportRequestCreate,
+    session: SessionDep,
+    principal: Planner,
+    idempotency: IdempotencyDep,
 ) -> SupportRequestRead:
+    if idempotency.replay is not None:
+        return idempotency.replay  # type: ignore[return-value]
     if principal.tier is None:
         raise Problem.forbidden("Support is asked by a unit.")
     row = await service.submit(
@@ -131,23 +138,31 @@ async def submit_support_request(
         description=body.description, amount_riel=body.amount_riel,
         submitted_by=principal.sub,
     )  # fmt: skip
-    set_etag(response, row.version)
-    return support_read(row)
+    return await idempotency.respond(  # type: ignore[return-value]
+        201,
+        support_read(row).model_dump(mode="json"),
+        headers={"ETag": f'"{row.version}"', "Location": f"/support-requests/{row.id}"},
+    )
 
 
-@router.get("/support-requests", summary="Support requests from units in your area")
+@router.get(
+    "/support-requests",
+    summary="Support requests from units in your area (cursor pages, oldest first)",
+    description="`addressed_to_me=true`: only those your unit decides.",
+)
 async def list_support_requests(
     session: SessionDep,
     principal: Reader,
+    page: PageDep,
     status: SupportStatus | None = None,
     addressed_to_me: bool = False,
     fiscal_year: int | None = None,
-) -> list[SupportRequestRead]:
-    rows = await repository.list_visible(
+) -> Page[SupportRequestRead]:
+    rows, cursor = await repository.list_visible(
         session, principal, status=status, addressed_to_me=addressed_to_me,
-        fiscal_year=fiscal_year,
+        fiscal_year=fiscal_year, page=page,
     )  # fmt: skip
-    return [support_read(r) for r in rows]
+    return Page(items=[support_read(r) for r in rows], next_cursor=cursor)
 
 
 @router.get(

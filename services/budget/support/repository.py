@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.budget.support.models import SupportRequest
+from shared.http.pagination import PageParams, paginate
 from shared.jurisdiction import jurisdiction_filter
 from shared.principal import Principal
 
@@ -38,7 +39,8 @@ async def list_visible(
     addressed_to_me: bool = False,
     fiscal_year: int | None = None,
     area: str | None = None,
-) -> list[SupportRequest]:
+    page: PageParams,
+) -> tuple[list[SupportRequest], str | None]:
     statement = select(SupportRequest).where(
         jurisdiction_filter(principal, SupportRequest.requesting_admin_code)
     )
@@ -53,5 +55,6 @@ async def list_visible(
         statement = statement.where(SupportRequest.fiscal_year == fiscal_year)
     if area:
         statement = statement.where(SupportRequest.requesting_admin_code.startswith(area))
-    statement = statement.order_by(SupportRequest.submitted_at.desc(), SupportRequest.id)
-    return list((await session.execute(statement.limit(5000))).scalars())
+    return await paginate(
+        session, statement, order_by=[SupportRequest.submitted_at, SupportRequest.id], page=page
+    )
