@@ -102,6 +102,24 @@ def test_a_unit_with_no_data_gets_only_the_components_that_need_none(envelope, u
     assert share.amount in (int(share.exact), int(share.exact) + 1)
 
 
+@settings(max_examples=100, deadline=None)
+@given(envelope=envelopes, units=unit_lists(), formula=formulas)
+def test_recomputing_from_the_stored_inputs_gives_the_same_amounts(envelope, units, formula):
+    """What a run stores (the formula's JSON, every unit's values as JSON) allocates again to
+    the same riel."""
+    import json
+
+    first = allocate(envelope, units, formula)
+    stored_formula = json.loads(formula.model_dump_json())
+    stored_units = json.loads(json.dumps({u.code: dict(u.values) for u in units}))
+    again = allocate(
+        envelope,
+        [UnitInput(code, values) for code, values in sorted(stored_units.items())],
+        FormulaDefinition.model_validate(stored_formula),
+    )
+    assert {u.code: u.amount for u in first.units} == {u.code: u.amount for u in again.units}
+
+
 def test_equal_remainders_go_to_the_lowest_unit_codes_first():
     equal = FormulaDefinition.model_validate({"components": [{"kind": "equal", "weight": "1"}]})
     units = [UnitInput(code, {}) for code in ("120803", "010201", "120801")]

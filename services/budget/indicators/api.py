@@ -125,11 +125,14 @@ async def list_indicators(
     session: SessionDep,
     principal: Reader,
     fiscal_year: Annotated[int, Query(ge=2000, le=2100)],
-    area: Annotated[LocationCode | None, Query(description="'' or absent: the provinces")] = None,
+    area: Annotated[
+        LocationCode | None, Query(description="Default: your unit (national: the country).")
+    ] = None,
 ) -> IndicatorTable:
-    area = area or ""
-    if not principal.covers(area) and not (area == "" and principal.is_national):
-        raise Problem.not_found(f"The area {area or 'national'}")
+    if area is None:
+        area = principal.admin_code
+    elif not principal.covers(area):
+        raise Problem.not_found(f"The area {area}")
     gazetteer = get_gazetteer()
     children = gazetteer.children(area)
     if not children:
