@@ -180,3 +180,30 @@ async def test_runs_are_read_in_the_allocating_area_and_moved_only_by_its_unit(s
         "other": (404, 404),
         "national": (200, 403),
     }
+
+
+async def test_a_draft_of_an_envelope_changed_since_is_not_published(service):
+    async with service.client(NATIONAL_PLANNER) as national:
+        await open_year_with_envelope(national, amount=1_000)
+        run = await ok(
+            await national.post("/allocation-runs", json=run_body("COMMUNE_FUND_2024_2028",
+                                formula_code="POVERTY_WEIGHTED", units=None)), 422
+        )  # fmt: skip
+        await ok(
+            await national.post(
+                "/formulas",
+                json={"code": "EQUAL", "name": "Equal shares",
+                      "definition": {"components": [{"kind": "equal", "weight": "1"}]}},
+            ),
+            201,
+        )  # fmt: skip
+        run = await ok(await national.post("/allocation-runs", json=run_body("EQUAL")), 201)
+        await ok(await transition(national, run, "propose"))
+        await ok(
+            await national.put(f"/fiscal-years/{YEAR}/envelopes/{LINE}", json={"amount_riel": 2})
+        )
+    async with service.client(NATIONAL_APPROVER) as approver:
+        await ok(await transition(approver, run, "approve"))
+        stale = await transition(approver, run, "publish")
+    assert stale.status_code == 409
+    assert "changed since this run was drafted" in stale.json()["detail"]

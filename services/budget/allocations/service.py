@@ -280,6 +280,13 @@ async def publish(session: AsyncSession, *, principal: Principal, run: Allocatio
         raise Problem.conflict(
             f"Another run of {run.line_code} for {run.fiscal_year} is already published here."
         )
+    if run.parent_run_id is None:
+        current = await planning.envelope(session, run.fiscal_year, run.line_code)
+        if current is None or current.amount_riel != run.envelope_riel:
+            raise Problem.conflict(
+                f"The national envelope of {run.line_code} for {run.fiscal_year} changed since "
+                f"this run was drafted ({run.envelope_riel} riel); draft the run again."
+            )
     run.status, run.published_by, run.published_at = "published", principal.sub, clock.now()
     await session.flush()
     units = await repository.units(session, run.id)

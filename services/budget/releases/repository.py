@@ -45,8 +45,11 @@ async def list_visible(
 
 
 async def tranches(session: AsyncSession, run_id: uuid.UUID, admin_code: str) -> list[Release]:
-    """Every tranche of one unit's allocation, locked: two planners cannot both release the
-    last riel."""
+    """Every tranche of one unit's allocation, under a lock of that allocation for the rest
+    of the transaction: two planners cannot both release the last riel (nor both plan the
+    first tranche)."""
+    key = f"budget.release:{run_id}:{admin_code}"
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
     statement = (
         select(Release)
         .where(Release.run_id == run_id, Release.admin_code == admin_code)
