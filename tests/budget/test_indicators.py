@@ -104,6 +104,7 @@ async def test_datasets_are_checked_against_the_gazetteer_and_kept_once_used(ser
     rows = good.strip().split("\n")
     unknown = "\n".join([*rows, "129999,5"]) + "\n"
     missing = "\n".join(rows[:-2]) + "\n"
+    negative = good.replace(f"{rows[1].split(',')[0]},1000", f"{rows[1].split(',')[0]},-5", 1)
     meta = {"code": "population", "name": "Census", "source": "NIS census 2019",
             "reference_date": "2019-03-03", "level": "commune", "area": "12"}  # fmt: skip
     async with service.client(NATIONAL_PLANNER) as national:
@@ -134,9 +135,15 @@ async def test_datasets_are_checked_against_the_gazetteer_and_kept_once_used(ser
             201,
         )
         await open_year_with_envelope(national)
+    async with service.client(NATIONAL_PLANNER) as national:
+        bad_value = await national.post(
+            "/datasets", data=meta, files={"file": ("p.csv", negative.encode())}
+        )
     async with service.client(BANTEAY_MEANCHEY) as province:
         refused = await province.post("/datasets", data=meta,
                                       files={"file": ("p.csv", good.encode())})  # fmt: skip
+    assert bad_value.status_code == 422
+    assert bad_value.json()["errors"][0]["field"] == "file.row 2.value"
     assert bad_unknown.status_code == 422
     assert "unknown units: 129999" in bad_unknown.json()["detail"]
     assert bad_missing.status_code == 422

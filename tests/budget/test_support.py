@@ -66,6 +66,8 @@ async def test_a_commune_asks_its_district_which_alone_decides(service):
                 headers={"If-Match": "*"},
             )
             seen[name] = (read.status_code, decide.status_code)
+            if name == "province":
+                assert decide.json()["errors"][0]["field"] == "addressed_admin_code"
     assert seen == {
         "own": (200, 403), "sibling": (404, 404), "parent": (200, 200),
         "province": (200, 403), "other": (404, 404), "national": (200, 403),
