@@ -141,6 +141,18 @@ async def test_releases_spending_delays_and_the_public_disclosure(service):
     figures = [public_row[k] for k in ("allocated_riel", "released_riel", "spent_riel")]
     assert figures == [thmei, first, first // 4]
     assert "planner" not in str(disclosed) and "nat-" not in str(disclosed)
+    async with service.client(None) as public:
+        explained = await ok(
+            await public.get(
+                "/public/allocations", params={"fiscal_year": YEAR, "admin_code": "120801"}
+            )
+        )
+    [how] = explained
+    assert how["allocating_admin_code"] == "1208"
+    assert how["formula_code"] == "COMMUNE_FUND_2024_2028"
+    assert how["unit"]["admin_code"] == "120801" and how["unit"]["amount_riel"] == thmei
+    assert how["unit"]["components"][0]["kind"] == "equal"
+    assert "id" not in how and "created_by" not in how
     by_code = {r["admin_code"]: r["allocated_riel"] for r in country["rows"]}
     assert sum(v for c, v in by_code.items() if len(c) == 2) == 25_000_000_000
     assert sum(v for c, v in by_code.items() if len(c) == 4) == by_code["12"]

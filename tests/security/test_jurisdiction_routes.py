@@ -359,6 +359,7 @@ QUERIES = {
     "/reports/budget": {"fiscal_year": None, "area": "120801"},
     "/reports/support-requests": {"fiscal_year": None, "area": "120801"},
     "/public/budget": {"fiscal_year": None, "area": "120801"},
+    "/public/allocations": {"fiscal_year": None, "admin_code": "120801"},
     "/indicators": {"fiscal_year": None, "area": "1208"},
 }
 

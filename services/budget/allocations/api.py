@@ -69,7 +69,10 @@ def _value(component, values: dict[str, int]) -> int | None:
     return values.get(_component_indicator(component))
 
 
-async def run_read(session: AsyncSession, run: AllocationRun, *, with_units: bool) -> RunRead:
+async def run_read(
+    session: AsyncSession, run: AllocationRun, *, with_units: bool, only: str | None = None
+) -> RunRead:
+    """The run; `with_units`: every unit's amount and explanation (`only`: that unit's)."""
     definition = FormulaDefinition.model_validate(run.definition)
     units_out = None
     rows = await repository.units(session, run.id)
@@ -83,6 +86,8 @@ async def run_read(session: AsyncSession, run: AllocationRun, *, with_units: boo
             totals.append(None if component.kind == "equal" else sum(v or 0 for v in values))
         units_out = []
         for r in rows:
+            if only is not None and r.admin_code != only:
+                continue
             exact = Fraction(r.exact)
             unit = gazetteer.get(r.admin_code)
             units_out.append(

@@ -102,3 +102,20 @@ async def published_amount(
     )
     row = (await session.execute(statement)).first()
     return None if row is None else (row[0], row[1])
+
+
+async def published_for_unit(
+    session: AsyncSession, *, year: int, admin_code: str
+) -> list[AllocationRun]:
+    """The published runs of a year that allocated to `admin_code` (public figures)."""
+    statement = (
+        select(AllocationRun)
+        .join(AllocationUnit, AllocationUnit.run_id == AllocationRun.id)
+        .where(
+            AllocationRun.fiscal_year == year,
+            AllocationRun.status == "published",
+            AllocationUnit.admin_code == admin_code,
+        )
+        .order_by(AllocationRun.line_code)
+    )
+    return list((await session.execute(statement)).scalars())

@@ -6,7 +6,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
 
+from services.budget.allocations import repository as runs
+from services.budget.allocations.api import run_read
+from services.budget.allocations.schemas import UnitRead
 from services.budget.reports import repository
 from services.budget.reports.api import Format, report_csv, wants_csv
 from services.budget.reports.service import BudgetReport, build
@@ -48,3 +52,50 @@ async def public_budget(
     if wants_csv(request, format):
         return report_csv(report, f"budget-public-{fiscal_year}-{where or 'national'}.csv")  # type: ignore[return-value]
     return report
+
+
+class PublicAllocation(BaseModel):
+    """How a unit's share of one published run was decided (no names of the people)."""
+
+    fiscal_year: int
+    line_code: str
+    allocating_admin_code: str = Field(description="'' for the national tier.")
+    formula_code: str
+    formula_version: int
+    definition: dict
+    envelope_riel: int
+    unit_count: int
+    rounding_rule: str
+    provenance: dict
+    published_at: str | None
+    unit: UnitRead
+
+
+@router.get(
+    "/public/allocations",
+    summary="How a unit's published amounts were decided (public)",
+    description="For one province, district or commune and year: every published run that "
+    "allocated to it, with the formula, the envelope divided, the unit's values of each "
+    "indicator beside their totals, each component's share, the exact total and the rounding.",
+)
+async def public_allocations(
+    session: SessionDep,
+    fiscal_year: Annotated[int, Query(ge=2000, le=2100)],
+    admin_code: Annotated[LocationCode, Query(description="The receiving unit.")],
+) -> list[PublicAllocation]:
+    explained = []
+    for run in await runs.published_for_unit(session, year=fiscal_year, admin_code=admin_code):
+        read = await run_read(session, run, with_units=True, only=admin_code)
+        explained.append(
+            PublicAllocation(
+                fiscal_year=read.fiscal_year, line_code=read.line_code,
+                allocating_admin_code=read.allocating_admin_code,
+                formula_code=read.formula_code, formula_version=read.formula_version,
+                definition=read.definition.model_dump(mode="json"),
+                envelope_riel=read.envelope_riel, unit_count=read.unit_count,
+                rounding_rule=read.rounding_rule, provenance=read.provenance,
+                published_at=read.published_at.isoformat() if read.published_at else None,
+                unit=read.units[0],
+            )
+        )  # fmt: skip
+    return explained
