@@ -24,6 +24,12 @@ async def test_demo_seed_publishes_down_to_the_sangkats_once(infrastructure, cle
                 )
             ).all()
             requests = (await session.execute(text("SELECT count(*) FROM support_request"))).one()
+            events = {
+                (topic, kind)
+                for topic, kind in await session.execute(
+                    text("SELECT topic, type FROM outbox WHERE jurisdiction IS NOT NULL")
+                )
+            }
     finally:
         await database.dispose()
     assert len(first) == 1 and again == []
@@ -31,3 +37,13 @@ async def test_demo_seed_publishes_down_to_the_sangkats_once(infrastructure, cle
     assert all(envelope == total for _, envelope, total in runs)
     assert runs[0][1] == demo.ENVELOPE_RIEL
     assert requests == (1,)
+    # Every state change went out through the outbox, on its sp.budget.<aggregate> topic.
+    expected = {
+        ("sp.budget.fiscal_year", "opened"), ("sp.budget.envelope", "set"),
+        ("sp.budget.dataset", "uploaded"), ("sp.budget.allocation", "drafted"),
+        ("sp.budget.allocation", "proposed"), ("sp.budget.allocation", "approved"),
+        ("sp.budget.allocation", "published"), ("sp.budget.release", "planned"),
+        ("sp.budget.release", "recorded"), ("sp.budget.expenditure", "recorded"),
+        ("sp.budget.support_request", "submitted"),
+    }  # fmt: skip
+    assert {(t, k.split(".")[-2]) for t, k in events} == expected
