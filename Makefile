@@ -61,6 +61,11 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The Kafka users and ACLs both deployments apply, from the code (deploy/kafka_acls.py).
+.PHONY: kafka-acls
+kafka-acls: $(STAMP)
+	$(BIN)/python deploy/kafka_acls.py script > deploy/k8s/kafka-acls.sh
+
 asyncapi: $(STAMP)
 	$(BIN)/python -m shared.events.asyncapi > docs/asyncapi.json
 

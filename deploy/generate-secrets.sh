@@ -52,5 +52,32 @@ if new internal-token.pub.pem; then
     openssl pkey -in "$dir/internal-token.key.pem" -pubout -out "$dir/internal-token.pub.pem"
 fi
 
+# Kafka: a password per SCRAM user (deploy/kafka_acls.py), a CA the clients trust and the
+# broker's key and certificate for the name `kafka` (the clients check it), PEM as Kafka reads it
+# (an unencrypted PKCS#8 key followed by the certificate).
+for user in sp-admin "${services[@]/#/sp-}"; do
+    if new "kafka-$user-password"; then password > "$dir/kafka-$user-password"; fi
+done
+if new kafka-ca.key.pem; then
+    openssl genpkey -algorithm ec -pkeyopt ec_paramgen_curve:P-256 -out "$dir/kafka-ca.key.pem"
+fi
+if new kafka-ca.pem; then
+    openssl req -x509 -new -key "$dir/kafka-ca.key.pem" -sha256 -days 3650 \
+        -subj "/CN=sp-platform kafka CA" -out "$dir/kafka-ca.pem"
+fi
+if new kafka-broker.pem; then
+    work=$(mktemp -d)
+    openssl genpkey -algorithm ec -pkeyopt ec_paramgen_curve:P-256 -out "$work/key.pem"
+    openssl req -new -key "$work/key.pem" -subj "/CN=kafka" -out "$work/csr.pem"
+    printf 'subjectAltName=DNS:kafka\nextendedKeyUsage=serverAuth\n' > "$work/ext.cnf"
+    openssl x509 -req -in "$work/csr.pem" -CA "$dir/kafka-ca.pem" -CAkey "$dir/kafka-ca.key.pem" \
+        -CAcreateserial -days 825 -sha256 -extfile "$work/ext.cnf" -out "$work/cert.pem"
+    openssl pkcs8 -topk8 -nocrypt -in "$work/key.pem" > "$dir/kafka-broker.pem"
+    cat "$work/cert.pem" "$dir/kafka-ca.pem" >> "$dir/kafka-broker.pem"
+    rm -rf "$work"
+fi
+
 chmod 0644 "$dir"/*
+# The CA's key signs broker certificates only: not for any container.
+chmod 0600 "$dir/kafka-ca.key.pem"
 echo "done: docker compose up -d --build"

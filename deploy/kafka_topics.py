@@ -13,7 +13,9 @@ Why: a service creates a missing topic itself, but always with replication facto
 (`shared.kafka.ensure_topics`), which a production cluster must not get. Created here, the
 topics have the replication factor and `min.insync.replicas` production needs.
 
-The brokers come from KAFKA_BOOTSTRAP_SERVERS; the defaults of the options from
+The brokers come from KAFKA_BOOTSTRAP_SERVERS, the login from KAFKA_SECURITY_PROTOCOL,
+KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SSL_CAFILE (the admin
+user `sp-admin`, see deploy/kafka_acls.py); the defaults of the options from
 KAFKA_TOPIC_PARTITIONS (3), KAFKA_TOPIC_REPLICATION_FACTOR (3) and
 KAFKA_TOPIC_MIN_INSYNC_REPLICAS (2).
 """
@@ -36,6 +38,20 @@ def catalog_topics() -> list[str]:
     return platform_catalog().topics()
 
 
+def security_options() -> dict:
+    """The admin client's login, as every platform client builds it (shared.kafka_security)."""
+    from shared.kafka_security import KafkaSecurity
+
+    read = os.environ.get
+    return KafkaSecurity(
+        protocol=read("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"),
+        mechanism=read("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512"),
+        username=read("KAFKA_SASL_USERNAME", ""),
+        password=read("KAFKA_SASL_PASSWORD", ""),
+        cafile=read("KAFKA_SSL_CAFILE", ""),
+    ).client_options()
+
+
 async def create(
     bootstrap: str,
     topics: list[str],
@@ -47,7 +63,9 @@ async def create(
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
     from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15_000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=15_000, **security_options()
+    )
     deadline = time.monotonic() + broker_wait
     while True:  # the brokers may still be starting
         try:

@@ -32,6 +32,7 @@ from shared.db.engine import Database
 from shared.events.envelope import CloudEvent, parse_envelope
 from shared.events.model import DomainEvent
 from shared.kafka import ensure_topics, new_producer
+from shared.kafka_security import client_options
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,7 @@ class ConsumerRunner:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             request_timeout_ms=30_000,
+            **client_options(),
         )
         producer = new_producer(self.bootstrap_servers)
         try:

@@ -10,6 +10,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError
 
+from shared.kafka_security import client_options
+
 TOPIC_ALREADY_EXISTS = 36
 
 log = logging.getLogger(__name__)
@@ -21,7 +23,9 @@ async def ensure_topics(
     """Create the topics that do not exist yet (production creates them in deploy/)."""
     if not topics:
         return
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000, **client_options()
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -50,6 +54,7 @@ def new_producer(bootstrap_servers: str, *, enable_idempotence: bool = False) ->
         retry_backoff_ms=200,
         linger_ms=5,
         max_batch_size=256 * 1024,
+        **client_options(),
     )
 
 
@@ -64,7 +69,9 @@ class BrokerProbe:
         """Raises if no broker answers a metadata request within `timeout` seconds."""
         if self._client is None:
             client = AIOKafkaClient(
-                bootstrap_servers=self.bootstrap_servers, request_timeout_ms=int(timeout * 1000)
+                bootstrap_servers=self.bootstrap_servers,
+                request_timeout_ms=int(timeout * 1000),
+                **client_options(),
             )
             try:
                 await asyncio.wait_for(client.bootstrap(), timeout)

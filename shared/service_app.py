@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
+from shared import kafka_security
 from shared.clock import SYSTEM_CLOCK, Clock, ClockMiddleware, using
 from shared.consumer import ConsumerContext, ConsumerRunner, EventConsumer
 from shared.db.engine import Database
@@ -63,6 +64,8 @@ def create_service_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(service, level=settings.log_level, as_json=settings.log_json)
+        # Every Kafka client of this process (relay, consumers, probe) logs in this way.
+        kafka_security.use(settings.kafka_security())
         database = Database(
             settings.database_url, pool_size=settings.database_pool_size, application_name=service
         )

@@ -13,8 +13,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.kafka_security import KafkaSecurity, Mechanism, Protocol
 
 _DEVKEYS = Path(__file__).parent / "devkeys"
 DEV_INTERNAL_TOKEN_PRIVATE_KEY = (_DEVKEYS / "internal-token-dev.key.pem").read_text()
@@ -94,12 +96,54 @@ class ServiceSettings(ProcessSettings):
             "kafka_topic_replication_factor", "KAFKA_TOPIC_REPLICATION_FACTOR"
         ),
     )
+    # How the Kafka clients log in (shared/kafka_security.py): SASL_SSL with a SCRAM user per
+    # service in production; PLAINTEXT only in development and test (the local broker).
+    kafka_security_protocol: Protocol = Field(
+        default="PLAINTEXT",
+        validation_alias=AliasChoices("kafka_security_protocol", "KAFKA_SECURITY_PROTOCOL"),
+    )
+    kafka_sasl_mechanism: Mechanism = Field(
+        default="SCRAM-SHA-512",
+        validation_alias=AliasChoices("kafka_sasl_mechanism", "KAFKA_SASL_MECHANISM"),
+    )
+    kafka_sasl_username: str = Field(
+        default="", validation_alias=AliasChoices("kafka_sasl_username", "KAFKA_SASL_USERNAME")
+    )
+    kafka_sasl_password: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias=AliasChoices("kafka_sasl_password", "KAFKA_SASL_PASSWORD"),
+    )
+    kafka_ssl_cafile: str = Field(
+        default="", validation_alias=AliasChoices("kafka_ssl_cafile", "KAFKA_SSL_CAFILE")
+    )
     # PEM of the gateway's Ed25519 public key, which signs the internal principal token.
     internal_token_public_key: str = DEV_INTERNAL_TOKEN_PUBLIC_KEY
     relay_enabled: bool = True
     outbox_poll_interval_seconds: float = 1.0
     outbox_retention_hours: float = 72.0
     consumers_enabled: bool = True
+
+    def kafka_security(self) -> KafkaSecurity:
+        return KafkaSecurity(
+            protocol=self.kafka_security_protocol,
+            mechanism=self.kafka_sasl_mechanism,
+            username=self.kafka_sasl_username,
+            password=self.kafka_sasl_password,
+            cafile=self.kafka_ssl_cafile,
+        )
+
+    @model_validator(mode="after")
+    def _require_authenticated_broker(self) -> ServiceSettings:
+        """Outside development and test, the broker must be reached with SASL_SSL: anyone who
+        can reach an open broker can publish events every service would act on."""
+        security = self.kafka_security()  # also checks that the settings fit together
+        if not self.environment.allows_development_secrets and not security.authenticated:
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} in environment "
+                f"'{self.environment}': set SASL_SSL with this service's SCRAM user "
+                "(KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, KAFKA_SSL_CAFILE)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _default_database(self) -> ServiceSettings:

@@ -4,11 +4,10 @@ from fastapi import FastAPI
 
 from services.registry.benefits.api import router as benefits_router
 from services.registry.cases.api import router as cases_router
-from services.registry.cases.consumer import grievance_outcomes
 from services.registry.change_requests.api import router as change_requests_router
 from services.registry.config import Settings, get_settings
+from services.registry.consumers import CONSUMERS
 from services.registry.dci.api import router as dci_router
-from services.registry.dci.consumer import consumer as dci_notify
 from services.registry.duplicates.api import router as duplicates_router
 from services.registry.enrolments.api import router as enrolments_router
 from services.registry.households.api import router as households_router
@@ -44,10 +43,6 @@ ROUTERS = [
 # Work the service process runs beside its requests (imports resume after a restart; what is
 # kept only for a while is purged).
 BACKGROUND = [import_worker, retention_worker]
-CONSUMERS = [
-    dci_notify,
-    grievance_outcomes,
-]
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:

@@ -4,13 +4,15 @@ one statement (`emit_many`, for bulk work such as an import's batch of household
 from __future__ import annotations
 
 import json
+import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import NamedTuple
 from uuid import UUID
 
 import asyncpg
+from asyncpg.pgproto.pgproto import UUID as _FastUUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,6 +69,71 @@ async def emit(
     return event_id
 
 
+_COPY_COLUMNS = (
+    "id",
+    "aggregate_type",
+    "aggregate_id",
+    "type",
+    "topic",
+    "dataschema",
+    "payload",
+    "occurred_at",
+    "jurisdiction",
+    "traceparent",
+)
+
+
+async def _copy_many(connection: asyncpg.Connection, events, occurred_at: datetime) -> int:
+    """Bulk work's path: the rows through binary COPY (in the order given, so their seq
+    increases in that order), then one NOTIFY, both in the connection's transaction. PostgreSQL
+    parses each payload once, where the one-statement path parses a document of them all and
+    then each element again."""
+    kinds: dict[type, tuple[str, str, str, str]] = {}
+    traceparent = traceparent_var.get()
+    records = []
+    ids = _random_ids()
+    for event, subject, jurisdiction in events:
+        envelope = kinds.get(type(event))
+        if envelope is None:
+            envelope = kinds[type(event)] = (
+                event.aggregate,
+                event.event_type(),
+                event.topic(),
+                event.dataschema(),
+            )
+        records.append(
+            (
+                next(ids),
+                envelope[0],
+                str(subject),
+                envelope[1],
+                envelope[2],
+                envelope[3],
+                event.model_dump_json(),
+                occurred_at,
+                jurisdiction,
+                traceparent,
+            )
+        )
+    if not records:
+        return 0
+    await connection.copy_records_to_table("outbox", records=records, columns=_COPY_COLUMNS)
+    await connection.execute(f"SELECT pg_notify('{OUTBOX_CHANNEL}', '')")
+    return len(records)
+
+
+def _random_ids(block: int = 4096) -> Iterator[UUID]:
+    """Version 4 UUIDs, as uuid.uuid4 makes them, for bulk work: random bytes a block at a
+    time with the version and variant bits set, each wrapped by asyncpg's C UUID type (a
+    uuid.UUID), about a tenth of the cost of uuid.uuid4 per id."""
+    while True:
+        randoms = bytearray(os.urandom(16 * block))
+        for start in range(0, 16 * block, 16):
+            randoms[start + 6] = (randoms[start + 6] & 0x0F) | 0x40
+            randoms[start + 8] = (randoms[start + 8] & 0x3F) | 0x80
+            yield _FastUUID(bytes(randoms[start : start + 16]))
+
+
 class Outgoing(NamedTuple):
     """One event for `emit_many`: what `emit` takes as its arguments."""
 
@@ -104,6 +171,8 @@ async def emit_many(
     (envelope) as `emit` for each, each event a catalog model (validated when it was built).
     `target` is the caller's session, or the asyncpg connection of bulk work; either way
     nothing is published unless its transaction commits. Returns how many were written."""
+    if isinstance(target, asyncpg.Connection):
+        return await _copy_many(target, events, occurred_at or clock.now())
     kinds: dict[type, int] = {}
     aggregate: list[str] = []
     type_: list[str] = []

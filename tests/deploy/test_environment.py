@@ -105,6 +105,17 @@ DIRECT_READS: dict[tuple[str, str], tuple[str, frozenset[str]]] = {
         "KAFKA_BOOTSTRAP_SERVERS",
         frozenset({"kafka-topics"}),
     ),
+    # The topics job's login as the admin user (the services read these through settings).
+    **{
+        ("deploy/kafka_topics.py", f"'{name}'"): (name, frozenset({"kafka-topics"}))
+        for name in (
+            "KAFKA_SECURITY_PROTOCOL",
+            "KAFKA_SASL_MECHANISM",
+            "KAFKA_SASL_USERNAME",
+            "KAFKA_SASL_PASSWORD",
+            "KAFKA_SSL_CAFILE",
+        )
+    },
 }
 
 # Read by a process but deliberately not set by the deployments (README.md documents them).
@@ -129,7 +140,13 @@ OTHER_READERS: dict[str, str] = {
 
 # Settings fields holding secrets: the development secrets of each class and the database URL
 # (it carries the password).
-SECRET_FIELDS = {"database_url", "internal_token_public_key", "internal_token_private_key"}
+SECRET_FIELDS = {
+    "database_url",
+    "internal_token_public_key",
+    "internal_token_private_key",
+    "kafka_sasl_password",
+}
+SECRET_DIRECT_READS = {"KAFKA_SASL_PASSWORD"}
 
 
 @dataclass(frozen=True)
@@ -213,7 +230,10 @@ def process_variables(process: Process) -> list[Variable]:
     for template, kinds in DIRECT_READS.values():
         if process.kind in kinds:
             variables += [
-                Variable((name,), secret=name.endswith("_DATABASE_URL"))
+                Variable(
+                    (name,),
+                    secret=name.endswith("_DATABASE_URL") or name in SECRET_DIRECT_READS,
+                )
                 for name in expand(template, process.services)
             ]
     return list(dict.fromkeys(variables))
@@ -335,6 +355,8 @@ def k8s_problems(documents: list[dict[str, Any]]) -> list[str]:
             continue
         pod = document["spec"]["template"]["spec"]
         for container in [*pod.get("initContainers", []), *pod["containers"]]:
+            if container["image"] != "sp-platform":  # not the application image (kafka-acls)
+                continue
             where = f"{document['kind']}/{document['metadata']['name']} {container['name']}"
             process = process_of([*container.get("command", []), *container.get("args", [])])
             from_configmap = any(

@@ -6,12 +6,13 @@ import contextlib
 from collections import Counter
 from datetime import timedelta
 
+import asyncpg
 import pytest
 from sqlalchemy import func, select
 
 from devstack.broker import TansuBroker
 from devstack.postgres import free_port
-from shared.db.engine import Database
+from shared.db.engine import Database, asyncpg_dsn
 from shared.db.platform_tables import outbox
 from shared.outbox import OutboxRelay, Outgoing, emit, emit_many
 from tests.harness import envelopes, read_topic, unique, wait_for
@@ -210,6 +211,51 @@ async def test_emit_records_request_trace_context(infrastructure, database):
     assert row["jurisdiction"] == "120801"
     assert row["type"] == "kh.gov.sp.platformtest.thing.happened.v1"
     assert row["topic"] == "sp.platformtest.thing"
+
+
+async def test_bulk_work_on_a_bare_connection_writes_the_same_rows_in_order_and_only_on_commit(
+    infrastructure, database
+):
+    """The importer's path: emit_many on an asyncpg connection (binary COPY, then one NOTIFY)
+    writes the envelope emit writes, in the order given, with fresh version-4 ids, and
+    nothing when the transaction rolls back."""
+    kept, rolled_back = unique("bulk"), unique("bulk-rolled-back")
+    connection = await asyncpg.connect(asyncpg_dsn(infrastructure.database_url("platform")))
+    try:
+        async with connection.transaction():
+            written = await emit_many(
+                connection,
+                [(ThingHappened(thing_id=kept, n=n), kept, "120801") for n in range(5000)],
+            )
+        assert written == 5000
+        with pytest.raises(RuntimeError):
+            async with connection.transaction():
+                await emit_many(
+                    connection, [(ThingHappened(thing_id=rolled_back, n=1), rolled_back, None)]
+                )
+                raise RuntimeError("rolled back")
+        assert await emit_many(connection, []) == 0
+    finally:
+        await connection.close()
+    async with database.transaction() as session:
+        rows = (
+            (
+                await session.execute(
+                    select(outbox)
+                    .where(outbox.c.aggregate_id.in_([kept, rolled_back]))
+                    .order_by(outbox.c.seq)
+                )
+            )
+            .mappings()
+            .all()
+        )
+    assert [r["payload"]["n"] for r in rows] == list(range(5000))
+    assert {r["aggregate_id"] for r in rows} == {kept}
+    assert len({r["id"] for r in rows}) == 5000
+    assert all(r["id"].version == 4 for r in rows)
+    assert {(r["type"], r["topic"], r["jurisdiction"]) for r in rows} == {
+        (ThingHappened.event_type(), TOPIC, "120801")
+    }
 
 
 async def test_emit_many_writes_the_rows_emit_would_in_order_in_the_callers_transaction(

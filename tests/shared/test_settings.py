@@ -34,6 +34,10 @@ def test_development_secrets_are_refused_outside_development(monkeypatch, enviro
     with pytest.raises(ValidationError, match="GATEWAY_INTERNAL_TOKEN_PRIVATE_KEY"):
         GatewaySettings()
     monkeypatch.setenv("REGISTRY_INTERNAL_TOKEN_PUBLIC_KEY", REAL_KEY)
+    # The broker login is required there too (tests/shared/test_kafka_security.py).
+    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.setenv("KAFKA_SASL_USERNAME", "sp-registry")
+    monkeypatch.setenv("KAFKA_SASL_PASSWORD", "a-real-password")
     assert RegistrySettings().environment == environment
 
 
