@@ -226,3 +226,28 @@ async def test_done_when(platform, clean_databases, infrastructure):
     assert sum(v for c, v in allocated.items() if len(c) == 4) == allocated["12"]
     assert sum(v for c, v in allocated.items() if len(c) == 6) == allocated["1208"]
     assert VILLAGE_PHNOM_PENH_THMEI.startswith("120801")
+
+
+async def test_the_gateway_applies_the_budget_rows_of_the_policy(platform, clean_databases):
+    """Who may call what, before the service looks at the area: national-only planning,
+    allocating tiers only for runs, communes and districts only asking for support, the public
+    disclosure without login and nothing else without a token."""
+    year = today().year
+    calls = [
+        ("anonymous", "GET", "/budget/public/budget", {"fiscal_year": year}, None, 200),
+        ("anonymous", "GET", "/budget/allocation-runs", None, None, 401),
+        ("cs.phnom-penh-thmei", "GET", "/budget/allocation-runs", None, None, 200),
+        ("cs.phnom-penh-thmei", "PUT", f"/budget/fiscal-years/{year}/envelopes/{LINE}", None,
+         {"amount_riel": 1}, 403),
+        ("cp.phnom-penh", "POST", "/budget/fiscal-years", None, {"year": year}, 403),
+        ("cs.phnom-penh-thmei", "POST", "/budget/allocation-runs", None, {}, 403),
+        ("cp.banteay-meanchey", "POST", "/budget/support-requests", None, {}, 403),
+        ("national.officer", "POST", "/budget/expenditures", None, {}, 403),
+        ("national.officer", "POST", "/budget/fiscal-years", None, {"year": year}, 201),
+    ]  # fmt: skip
+    seen = []
+    for caller, method, path, params, body, _ in calls:
+        async with platform.client(caller) as client:
+            response = await client.request(method, path, params=params, json=body)
+        seen.append(response.status_code)
+    assert seen == [expected for *_, expected in calls]
