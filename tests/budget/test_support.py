@@ -115,6 +115,9 @@ async def test_review_partial_approval_and_fulfilment(service):
         report = await ok(
             await district.get("/reports/support-requests", params={"fiscal_year": START.year})
         )
+        table = await district.get(
+            "/reports/support-requests", params={"fiscal_year": START.year, "format": "csv"}
+        )
     assert too_much.status_code == 422
     assert too_much.json()["errors"][0]["field"] == "approved_amount_riel"
     assert partly["status"] == "partly_approved" and partly["approved_amount_riel"] == 1_000_000
@@ -130,6 +133,8 @@ async def test_review_partial_approval_and_fulfilment(service):
         ("cs", "dmk"), ("cs", "cp"),
     }  # fmt: skip
     assert report["by_status"] == {"fulfilled": 1, "submitted": 2}
+    assert table.headers["content-type"].startswith("text/csv")
+    assert f"{START.year},1208,all,all,incentive,Incentives,ប្រាក់លើកទឹកចិត្ត,2,0.6667," in table.text
 
 
 @pytest.fixture

@@ -131,16 +131,19 @@ def _shares(counts, asked, approved) -> tuple[int, list[TypeShare]]:
 
 @router.get(
     "/reports/support-requests",
-    responses={404: PROBLEM_RESPONSES[404]},
+    responses={404: PROBLEM_RESPONSES[404], 200: {"content": {"text/csv": {}}}},
     summary="Support requests by type (counts and shares), by tier and status, for a year",
     description="The table of the needs assessment: what communes asked their districts and "
-    "provinces for, as shares of all requests.",
+    "provinces for, as shares of all requests. CSV with `format=csv` or `Accept: text/csv` "
+    "(one row per requesting tier, addressed tier and type; `all` for the totals).",
 )
 async def support_report(
+    request: Request,
     session: SessionDep,
     principal: Reader,
     fiscal_year: Year,
     area: Annotated[LocationCode | None, Query(description="Default: your area.")] = None,
+    format: Format | None = None,
 ) -> SupportReport:
     where = _area(principal, area)
     groups = await repository.support_counts(
@@ -170,7 +173,35 @@ async def support_report(
             SupportGroup(requesting_tier=requesting, addressed_tier=addressed,
                          total=group_total, by_type=group_types)
         )  # fmt: skip
-    return SupportReport(
+    report = SupportReport(
         fiscal_year=fiscal_year, area=where, total=total, by_type=by_type, by_tier=by_tier,
         by_status=dict(statuses),
     )  # fmt: skip
+    if wants_csv(request, format):
+        return support_csv(report)  # type: ignore[return-value]
+    return report
+
+
+def support_csv(report: SupportReport) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["fiscal_year", "area", "requesting_tier", "addressed_tier", "request_type", "label_en",
+         "label_km", "count", "share", "requested_riel", "approved_riel"]
+    )  # fmt: skip
+    groups = [("all", "all", report.by_type)] + [
+        (g.requesting_tier, g.addressed_tier, g.by_type) for g in report.by_tier
+    ]
+    for requesting, addressed, types in groups:
+        for t in types:
+            writer.writerow(
+                [report.fiscal_year, report.area, requesting, addressed, t.request_type,
+                 t.label_en, t.label_km, t.count, "" if t.share is None else t.share,
+                 t.requested_riel, t.approved_riel]
+            )  # fmt: skip
+    filename = f"support-requests-{report.fiscal_year}-{report.area or 'national'}.csv"
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
