@@ -179,6 +179,7 @@ async def canary(platform, clean_databases) -> dict:
     world |= {"household": household, "enrolment": enrolment, "twin": twin,
               "candidate": candidates[0], "programme": "PRIMARY_SCHOLARSHIP"}  # fmt: skip
     world["isaf"] = await isaf_canary(platform)
+    world["budget"] = await budget_canary(platform)
     # Not the national ID or phone: the sibling typed them itself, for its own household.
     world["secrets"] = sorted(
         {
@@ -199,6 +200,7 @@ async def canary(platform, clean_databases) -> dict:
             world["grievance"]["id"],
             world["grievance"]["tracking_code"].replace("-", ""),
             *world["isaf"]["secrets"],
+            *world["budget"]["secrets"],
         }
     )
     return world
@@ -280,6 +282,117 @@ ISAF_FINGERPRINTED = {
 }  # fmt: skip
 
 
+# --- budget canary records (the budget service's block) -------------------------------------
+# Khan Sen Sok's published allocation to its sangkats, a tranche released to Phnom Penh Thmei,
+# its spending and its support request to the khan. The steps needing a second approver (a
+# run is approved by someone other than its proposer) call the budget process directly with
+# the gateway's internal token; everything the demo people can do goes through the gateway.
+BUDGET_LINE = "social_assistance"
+
+
+def _budget_person(sub: str, tier: str, code: str, *roles: str):
+    from shared.principal import Principal
+
+    return Principal(sub=sub, tier=tier, admin_code=code, roles=frozenset(roles))
+
+
+async def budget_canary(platform) -> dict:
+    import httpx
+
+    from tests.harness import internal_headers
+
+    year = today().year
+    url = platform.service_urls["budget"]
+
+    def direct(principal):
+        return httpx.AsyncClient(
+            base_url=url, headers=internal_headers(principal, "budget"), timeout=30
+        )
+
+    async def move(client, prefix: str, run: dict, action: str) -> dict:
+        etag = (await client.get(f"{prefix}/allocation-runs/{run['id']}")).headers["etag"]
+        return await ok(
+            await client.post(
+                f"{prefix}/allocation-runs/{run['id']}/{action}", headers={"If-Match": etag}
+            )
+        )
+
+    body = {"fiscal_year": year, "line_code": BUDGET_LINE, "formula_code": "CANARY_EQUAL"}
+    for code, tier in (("", "national"), ("12", "cp")):
+        planner = _budget_person(f"canary-planner-{tier}", tier, code, "budget.planner")
+        approver = _budget_person(f"canary-approver-{tier}", tier, code, "budget.approver")
+        async with direct(planner) as client:
+            if not code:
+                await ok(await client.post("/fiscal-years", json={"year": year}), 201)
+                await ok(
+                    await client.put(
+                        f"/fiscal-years/{year}/envelopes/{BUDGET_LINE}",
+                        json={"amount_riel": 2_500_000_000},
+                    )
+                )
+                await ok(
+                    await client.post(
+                        "/formulas",
+                        json={"code": "CANARY_EQUAL", "name": "Equal shares",
+                              "definition": {"components": [{"kind": "equal", "weight": "1"}]}},
+                    ),
+                    201,
+                )  # fmt: skip
+            run = await ok(await client.post("/allocation-runs", json=body), 201)
+            await move(client, "", run, "propose")
+        async with direct(approver) as client:
+            await move(client, "", run, "approve")
+            await move(client, "", run, "publish")
+    async with platform.client("dmk.sen-sok") as district:
+        run = await ok(await district.post("/budget/allocation-runs", json=body), 201)
+        await move(district, "/budget", run, "propose")
+    async with direct(_budget_person("canary-approver-1208", "dmk", "1208",
+                                     "budget.approver")) as approver:  # fmt: skip
+        await move(approver, "", run, "approve")
+    async with platform.client("dmk.sen-sok") as district:
+        await move(district, "/budget", run, "publish")
+        release = await ok(
+            await district.post(
+                "/budget/releases",
+                json={"run_id": run["id"], "admin_code": "120801", "amount_riel": 1_000,
+                      "planned_on": str(today())},
+            ),
+            201,
+        )  # fmt: skip
+        await ok(
+            await district.post(
+                f"/budget/releases/{release['id']}/record",
+                json={"released_on": str(today())},
+                headers={"If-Match": f'"{release["version"]}"'},
+            )
+        )
+    async with platform.client("cs.phnom-penh-thmei") as commune:
+        spent = await ok(
+            await commune.post(
+                "/budget/expenditures",
+                json={"fiscal_year": year, "line_code": BUDGET_LINE, "amount_riel": 400,
+                      "spent_on": str(today()), "description": "Canary: rope for the kapok tree"},
+            ),
+            201,
+        )  # fmt: skip
+        request = await ok(
+            await commune.post(
+                "/budget/support-requests",
+                json={"addressed_tier": "dmk", "request_type": "training_workshop",
+                      "description": "Canary: training under the kapok tree",
+                      "amount_riel": 90_000},
+            ),
+            201,
+        )  # fmt: skip
+    return {
+        "year": year,
+        "run": run,
+        "release": release,
+        "support_request": request,
+        "secrets": [run["id"], release["id"], spent["id"], request["id"]],
+    }
+
+
 def path_values(world: dict) -> dict[tuple[str, str], str]:
     """What fills each path parameter: (service, parameter) or (path, parameter)."""
     household = world["household"]
@@ -301,6 +414,15 @@ def path_values(world: dict) -> dict[tuple[str, str], str]:
         ("grievance", "kind"): "assigned",
         ("grievance", "list"): "categories",
         **isaf_path_values(world["isaf"]),
+        # budget
+        ("budget", "year"): str(world["budget"]["year"]),
+        ("budget", "line_code"): BUDGET_LINE,
+        ("budget", "code"): "CANARY_EQUAL",
+        ("budget", "version"): "1",
+        ("budget", "dataset_id"): str(uuid.UUID(int=7)),
+        ("budget", "run_id"): world["budget"]["run"]["id"],
+        ("budget", "release_id"): world["budget"]["release"]["id"],
+        ("budget", "request_id"): world["budget"]["support_request"]["id"],
     }
 
 
@@ -318,6 +440,12 @@ QUERIES = {
                              "location": "120801"}
         for name in ("participation", "cafs", "scorecard-results", "jaap-completion", "summary")
     },
+    # budget (the year is filled in by `calls`)
+    "/reports/budget": {"fiscal_year": None, "area": "120801"},
+    "/reports/support-requests": {"fiscal_year": None, "area": "120801"},
+    "/public/budget": {"fiscal_year": None, "area": "120801"},
+    "/public/allocations": {"fiscal_year": None, "admin_code": "120801"},
+    "/indicators": {"fiscal_year": None, "area": "1208"},
 }  # fmt: skip
 
 
@@ -342,6 +470,8 @@ def calls(world: dict, *, own: dict | None = None):
         query = dict(QUERIES.get(path, {}))
         if "household_code" in query:
             query["household_code"] = world["household"]["code"]
+        if "fiscal_year" in query:
+            query["fiscal_year"] = str(world["budget"]["year"])
         for method in route["methods"]:
             yield route, method, f"/{service}{url}", query
 
@@ -349,6 +479,14 @@ def calls(world: dict, *, own: dict | None = None):
 # Routes whose parameters name no record of an area: programmes are national, code lists
 # and worklist kinds are words.
 UNSCOPED = {"/programmes/{code}", "/code-lists/{list}", "/worklists/{kind}"}
+# Budget: years, lines and formulas are national reference data; a dataset is national too.
+UNSCOPED |= {
+    "/fiscal-years/{year}/envelopes",
+    "/fiscal-years/{year}/envelopes/{line_code}",
+    "/formulas/{code}/versions",
+    "/formulas/{code}/versions/{version}",
+    "/datasets/{dataset_id}",
+}
 
 
 def leaked(text: str, secrets: list[str], asked: str) -> list[str]:
@@ -370,6 +508,9 @@ async def fingerprint(platform, world: dict) -> dict:
         "grievance": f"/grievance/grievances/{world['grievance']['id']}",
         **{f"isaf.{name}": url.format(world["isaf"][name]["id"])
            for name, url in ISAF_FINGERPRINTED.items()},
+        "budget_run": f"/budget/allocation-runs/{world['budget']['run']['id']}",
+        "budget_release": f"/budget/releases/{world['budget']['release']['id']}",
+        "budget_request": f"/budget/support-requests/{world['budget']['support_request']['id']}",
     }  # fmt: skip
     seen = {}
     async with platform.client("national.officer") as national:

@@ -1,6 +1,7 @@
 """Events the budget service publishes: the contract its subscribers rely on.
 
 Every state change is an event on `sp.budget.<aggregate>`. Amounts are whole riel (integers).
+Unit codes keep their leading zeros (a province 2 digits, a district 4, a commune 6).
 The I-SAF service consumes `SupportRequestDecided`/`SupportRequestFulfilled` (onto the JAAP
 action that raised the request, `isaf_action_id`) and the published allocations, releases and
 expenditures (the budget section of its public I4C view).
@@ -24,6 +25,109 @@ TierName = Literal["national", "cp", "dmk", "cs"]
 
 class BudgetEvent(DomainEvent):
     service: ClassVar[str] = "budget"
+
+
+# --- fiscal years, envelopes, formulas, datasets --------------------------------------------
+
+
+@catalog.register
+class FiscalYearOpened(BudgetEvent):
+    aggregate: ClassVar[str] = "fiscal_year"
+    name: ClassVar[str] = "opened"
+    summary: ClassVar[str] = "The national tier opened a fiscal year (a calendar year)."
+    fiscal_year: int
+    starts_on: date
+    ends_on: date
+
+
+@catalog.register
+class EnvelopeSet(BudgetEvent):
+    aggregate: ClassVar[str] = "envelope"
+    name: ClassVar[str] = "set"
+    summary: ClassVar[str] = "The national envelope of a budget line for a fiscal year was set."
+    envelope_id: UUID
+    fiscal_year: int
+    line_code: str
+    amount_riel: int = Field(ge=0)
+    previous_amount_riel: int | None = Field(default=None, ge=0)
+
+
+@catalog.register
+class FormulaVersionCreated(BudgetEvent):
+    aggregate: ClassVar[str] = "formula"
+    name: ClassVar[str] = "version_created"
+    summary: ClassVar[str] = "A new version of an allocation formula was stored."
+    formula_code: str
+    formula_version: int
+    formula_name: str
+    components: list[str] = Field(description="Each component as `kind:weight[:indicator]`.")
+
+
+@catalog.register
+class DatasetUploaded(BudgetEvent):
+    aggregate: ClassVar[str] = "dataset"
+    name: ClassVar[str] = "uploaded"
+    summary: ClassVar[str] = (
+        "An official dataset (one value per unit, checked against the gazetteer) was uploaded."
+    )
+    dataset_id: UUID
+    code: str
+    provenance: str = Field(
+        description="Who published the data (e.g. NIS, General Population Census 2019)."
+    )
+    reference_date: date
+    level: Literal["province", "district", "commune", "village"]
+    area: str = Field(description="'' for the whole country, else the unit it covers.")
+    row_count: int
+
+
+@catalog.register
+class DatasetRemoved(BudgetEvent):
+    aggregate: ClassVar[str] = "dataset"
+    name: ClassVar[str] = "removed"
+    summary: ClassVar[str] = "A dataset no allocation run had used was removed."
+    dataset_id: UUID
+    code: str
+
+
+# --- allocation runs -------------------------------------------------------------------------
+
+
+class AllocationRunEvent(BudgetEvent):
+    aggregate: ClassVar[str] = "allocation"
+
+    run_id: UUID
+    fiscal_year: int
+    line_code: str
+    allocating_tier: TierName
+    allocating_admin_code: str = Field(description="'' for the national tier.")
+    formula_code: str
+    formula_version: int
+    envelope_riel: int = Field(ge=0)
+
+
+@catalog.register
+class AllocationDrafted(AllocationRunEvent):
+    name: ClassVar[str] = "drafted"
+    summary: ClassVar[str] = "A tier computed a draft allocation of its envelope over its units."
+    unit_count: int
+
+
+@catalog.register
+class AllocationProposed(AllocationRunEvent):
+    name: ClassVar[str] = "proposed"
+    summary: ClassVar[str] = "A draft allocation was proposed for approval."
+    proposed_at: datetime
+
+
+@catalog.register
+class AllocationApproved(AllocationRunEvent):
+    name: ClassVar[str] = "approved"
+    summary: ClassVar[str] = (
+        "A proposed allocation was approved by an approver of the allocating tier who is not "
+        "its proposer."
+    )
+    approved_at: datetime
 
 
 class UnitAmount(BaseModel):
@@ -51,6 +155,21 @@ class AllocationPublished(BudgetEvent):
     envelope_riel: int = Field(ge=0)
     units: list[UnitAmount]
     published_at: datetime
+
+
+@catalog.register
+class ReleasePlanned(BudgetEvent):
+    aggregate: ClassVar[str] = "release"
+    name: ClassVar[str] = "planned"
+    summary: ClassVar[str] = "A tranche of a unit's published allocation was planned."
+    release_id: UUID
+    run_id: UUID
+    fiscal_year: int
+    line_code: str
+    admin_code: str
+    tranche: int = Field(ge=1)
+    amount_riel: int = Field(ge=0)
+    planned_on: date
 
 
 @catalog.register
@@ -94,6 +213,24 @@ class SupportRequestEvent(BudgetEvent):
     isaf_action_id: UUID | None = Field(
         default=None, description="The I-SAF JAAP action that raised it, when one did."
     )
+
+
+@catalog.register
+class SupportRequestSubmitted(SupportRequestEvent):
+    name: ClassVar[str] = "submitted"
+    summary: ClassVar[str] = (
+        "A unit asked its parent or grandparent tier for support (directly, or from an I-SAF "
+        "JAAP action)."
+    )
+    requested_amount_riel: int = Field(ge=0)
+    submitted_at: datetime
+
+
+@catalog.register
+class SupportRequestReviewStarted(SupportRequestEvent):
+    name: ClassVar[str] = "review_started"
+    summary: ClassVar[str] = "The addressed tier started reviewing a support request."
+    reviewed_at: datetime
 
 
 @catalog.register

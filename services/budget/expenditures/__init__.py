@@ -1,0 +1,1 @@
+"""Expenditures by a receiving unit against its released amount and line; execution rate."""
