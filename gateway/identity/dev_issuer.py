@@ -128,6 +128,13 @@ CLIENTS = [
         "Phnom Penh social-services system: DCI social-registry search limited to its area",
     ),
     DemoClient(
+        "sp-read-model",
+        "sp-read-model-secret",
+        ["registry.snapshot.read"],
+        "An integrator's read model: takes the registry's household snapshot, then follows "
+        "the topics",
+    ),
+    DemoClient(
         "partner-without-scope",
         "partner-without-scope-secret",
         [],
