@@ -38,6 +38,9 @@ class Rule:
     rate: RateClass
     timeout: float | None
     max_body: int | None
+    # How the gateway's own refusals on this route read: RFC 9457 problems, or the DCI
+    # standard's `{"errors": [{code, message}]}` (shared.http.dci) for DCI clients.
+    errors: str = "problem"
 
     def allows(self, principal: Principal) -> bool:
         if self.public:
@@ -118,6 +121,9 @@ class Policy:
             rate = entry.get("rate", "standard")
             if rate not in rate_classes:
                 raise PolicyError(f"{where}: unknown rate class {rate!r}")
+            errors = entry.get("errors", "problem")
+            if errors not in ("problem", "dci"):
+                raise PolicyError(f"{where}: errors must be problem or dci")
             rules.append(
                 Rule(
                     service=service,
@@ -130,6 +136,7 @@ class Policy:
                     rate=rate_classes[rate],
                     timeout=entry.get("timeout"),
                     max_body=entry.get("max_body"),
+                    errors=errors,
                 )
             )
         return cls(rules, rate_classes)

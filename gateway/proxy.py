@@ -24,6 +24,7 @@ from gateway.policy import Policy, Rule
 from gateway.ratelimit import RateLimiter, retry_after_header
 from gateway.upstreams import Upstream
 from shared.context import request_id_var, traceparent_var
+from shared.http import dci
 from shared.principal import (
     INTERNAL_TOKEN_HEADER,
     INTERNAL_TOKEN_TTL_SECONDS,
@@ -104,6 +105,9 @@ class ProxyApp:
         try:
             await self._handle(scope, receive, send)
         except Problem as problem:
+            if scope.get("sp.errors") == "dci":
+                await dci.error_response(problem)(scope, receive, send)
+                return
             # The instance is the path as the client sent it (escaped), never a decoded form.
             instance = (scope.get("raw_path") or b"").decode("latin-1") or None
             await problem_response(None, problem, instance=instance)(scope, receive, send)
@@ -130,6 +134,7 @@ class ProxyApp:
                 )
             raise Problem(404, "No API is published at this path.")
         rule = match.rule
+        scope["sp.errors"] = rule.errors
         scope["sp.route"] = f"/{service}{rule.path}"  # the metrics label: bounded, not the URL
         headers: list[tuple[bytes, bytes]] = scope["headers"]
         principal = await self._principal(headers, rule)

@@ -182,6 +182,10 @@ async def platform(infrastructure: Infrastructure) -> AsyncIterator[Platform]:
                         "REGISTRY_DCI_CALLBACK_URLS": json.dumps(
                             {"moh-health-equity": ["http://127.0.0.1:*/"]}
                         ),
+                        # The demo DCI clients, registered as unsigned.
+                        "REGISTRY_DCI_CLIENT_KEYS": json.dumps(
+                            {"moh-health-equity": "unsigned", "pp-social-services": "unsigned"}
+                        ),
                     },
                     port,
                     "/health",
