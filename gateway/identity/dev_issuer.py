@@ -134,9 +134,9 @@ CLIENTS = [
     DemoClient(
         "sp-read-model",
         "sp-read-model-secret",
-        ["registry.snapshot.read"],
-        "An integrator's read model: takes the registry's household snapshot, then follows "
-        "the topics",
+        ["registry.snapshot.read", "grievance.snapshot.read"],
+        "An integrator's read model: takes the registry's and the grievance service's "
+        "snapshots, then follows the topics",
     ),
     DemoClient(
         "partner-without-scope",

@@ -78,7 +78,7 @@ class HouseholdReadModel:
         }
 
 
-async def end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
+async def end_offsets(bootstrap: str, topics: list[str] = TOPICS) -> dict[TopicPartition, int]:
     """Where the topics end now: the subscriber's topic starts here (earlier tests' events on
     the shared broker play the part of what retention has already removed)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
@@ -86,7 +86,7 @@ async def end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
     try:
         partitions = [
             TopicPartition(topic, p)
-            for topic in TOPICS
+            for topic in topics
             for p in (consumer.partitions_for_topic(topic) or ())
         ]
         return await consumer.end_offsets(partitions) if partitions else {}
@@ -95,10 +95,15 @@ async def end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
 
 
 async def events_from(
-    bootstrap: str, start: dict[TopicPartition, int], *, until: set[str], timeout: float = 30
+    bootstrap: str,
+    start: dict[TopicPartition, int],
+    *,
+    until: set[str],
+    topics: list[str] = TOPICS,
+    timeout: float = 30,
 ) -> dict[str, dict]:
-    """The envelopes of both topics from `start` (a partition not there: its beginning), by
-    id, read until every id of `until` is among them."""
+    """The envelopes of `topics` from `start` (a partition not there: its beginning), by id,
+    read until every id of `until` is among them."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
     await consumer.start()
     found: dict[str, dict] = {}
@@ -106,7 +111,7 @@ async def events_from(
         await consumer._client.force_metadata_update()
         partitions = [
             TopicPartition(topic, p)
-            for topic in TOPICS
+            for topic in topics
             for p in sorted(consumer.partitions_for_topic(topic) or ())
         ]
         consumer.assign(partitions)
