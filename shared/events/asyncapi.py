@@ -189,9 +189,10 @@ def asyncapi_document(
                 "with a span of its own), `causationid` (the HTTP request id, or the id of the "
                 "consumed event, that caused it), `correlationid` (the request, or first "
                 "event, that started the chain) and `sequence` (the outbox position). A late "
-                "subscriber catches up from a snapshot (`GET /registry/snapshots/households`: "
-                "the state and the `position` it reflects) and then applies the events whose "
-                "`sequence` is greater. Dead letters of a consumer go to "
+                "subscriber catches up from a snapshot (`GET /registry/snapshots/households`, "
+                "`GET /grievance/snapshots/grievances`: the state and the `position` it "
+                "reflects) and then applies the events whose `sequence` is greater. Dead "
+                "letters of a consumer go to "
                 f"`{DEAD_LETTER_ADDRESS}`."
             ),
         },
