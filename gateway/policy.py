@@ -57,6 +57,7 @@ class Match:
     rule: Rule | None
     method_allowed: bool
     allowed_methods: tuple[str, ...] = ()  # on a known path: what a 405 names in `Allow`
+    errors: str = "problem"  # on a known path: the format its rules answer refusals in
 
 
 def _pattern(path: str) -> re.Pattern[str]:
@@ -83,14 +84,16 @@ class Policy:
 
     def match(self, service: str, method: str, path: str) -> Match:
         allowed: set[str] = set()
+        errors = "problem"
         for pattern, rule in self._by_service.get(service, ()):
             if pattern.match(path):
                 if method in rule.methods or (method == "HEAD" and "GET" in rule.methods):
-                    return Match(rule, True)
+                    return Match(rule, True, errors=rule.errors)
                 allowed.update(rule.methods)
+                errors = rule.errors
         if "GET" in allowed:
             allowed.add("HEAD")
-        return Match(None, not allowed, tuple(sorted(allowed)))
+        return Match(None, not allowed, tuple(sorted(allowed)), errors)
 
     @classmethod
     def load(cls, path: Path, services: set[str]) -> Policy:

@@ -125,6 +125,7 @@ class ProxyApp:
         forwarded_path = path.forwarded[len(service) + 1 :]
         method: str = scope["method"]
         match = self.policy.match(service, method, service_path)
+        scope["sp.errors"] = match.errors
         if match.rule is None:
             if not match.method_allowed:
                 raise Problem(
@@ -134,7 +135,6 @@ class ProxyApp:
                 )
             raise Problem(404, "No API is published at this path.")
         rule = match.rule
-        scope["sp.errors"] = rule.errors
         scope["sp.route"] = f"/{service}{rule.path}"  # the metrics label: bounded, not the URL
         headers: list[tuple[bytes, bytes]] = scope["headers"]
         principal = await self._principal(headers, rule)

@@ -183,6 +183,26 @@ async def test_errors_of_dci_routes_are_the_standards_http_error_response(app, h
     assert await stored(app) == 0
 
 
+@pytest.mark.parametrize(
+    ("caller", "method", "status", "code"),
+    [
+        ("anonymous", "POST", 401, "err.request.unauthorized"),
+        ("client:partner-without-scope", "POST", 403, "err.request.forbidden"),
+        ("client:moh-health-equity", "GET", 405, "err.request.bad"),
+    ],
+)
+async def test_the_gateways_own_refusals_on_dci_routes_are_dci_errors(
+    platform, caller, method, status, code
+):
+    async with platform.client(caller) as client:
+        response = await client.request(
+            method, "/registry/dci/registry/sync/search", json=search_message()
+        )
+    dci_error(response, status, code)
+    if status == 405:
+        assert response.headers["allow"] == "POST"
+
+
 def test_the_openapi_documents_dci_errors_as_the_standard_does(app):
     operation = app.openapi()["paths"][SYNC]["post"]
     for status in ("401", "403", "422"):
