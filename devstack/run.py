@@ -147,6 +147,12 @@ class Stack:
             "REGISTRY_DCI_CALLBACK_URLS",
             json.dumps({"moh-health-equity": local, "pp-social-services": local}),
         )
+        # The demo DCI clients send unsigned messages (REGISTRY_DCI_CLIENT_KEYS registers
+        # real clients' signing keys; README, DCI section).
+        self.env.setdefault(
+            "REGISTRY_DCI_CLIENT_KEYS",
+            json.dumps({"moh-health-equity": "unsigned", "pp-social-services": "unsigned"}),
+        )
         (LOCAL / "logs").mkdir(parents=True, exist_ok=True)
         for proc in self.procs:
             step(f"starting {proc.name} on {proc.url} (log: .local/logs/{proc.name}.log)")

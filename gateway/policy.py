@@ -38,6 +38,9 @@ class Rule:
     rate: RateClass
     timeout: float | None
     max_body: int | None
+    # How the gateway's own refusals on this route read: RFC 9457 problems, or the DCI
+    # standard's `{"errors": [{code, message}]}` (shared.http.dci) for DCI clients.
+    errors: str = "problem"
 
     def allows(self, principal: Principal) -> bool:
         if self.public:
@@ -54,6 +57,7 @@ class Match:
     rule: Rule | None
     method_allowed: bool
     allowed_methods: tuple[str, ...] = ()  # on a known path: what a 405 names in `Allow`
+    errors: str = "problem"  # on a known path: the format its rules answer refusals in
 
 
 def _pattern(path: str) -> re.Pattern[str]:
@@ -80,14 +84,16 @@ class Policy:
 
     def match(self, service: str, method: str, path: str) -> Match:
         allowed: set[str] = set()
+        errors = "problem"
         for pattern, rule in self._by_service.get(service, ()):
             if pattern.match(path):
                 if method in rule.methods or (method == "HEAD" and "GET" in rule.methods):
-                    return Match(rule, True)
+                    return Match(rule, True, errors=rule.errors)
                 allowed.update(rule.methods)
+                errors = rule.errors
         if "GET" in allowed:
             allowed.add("HEAD")
-        return Match(None, not allowed, tuple(sorted(allowed)))
+        return Match(None, not allowed, tuple(sorted(allowed)), errors)
 
     @classmethod
     def load(cls, path: Path, services: set[str]) -> Policy:
@@ -118,6 +124,9 @@ class Policy:
             rate = entry.get("rate", "standard")
             if rate not in rate_classes:
                 raise PolicyError(f"{where}: unknown rate class {rate!r}")
+            errors = entry.get("errors", "problem")
+            if errors not in ("problem", "dci"):
+                raise PolicyError(f"{where}: errors must be problem or dci")
             rules.append(
                 Rule(
                     service=service,
@@ -130,6 +139,7 @@ class Policy:
                     rate=rate_classes[rate],
                     timeout=entry.get("timeout"),
                     max_body=entry.get("max_body"),
+                    errors=errors,
                 )
             )
         return cls(rules, rate_classes)

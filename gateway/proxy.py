@@ -24,6 +24,7 @@ from gateway.policy import Policy, Rule
 from gateway.ratelimit import RateLimiter, retry_after_header
 from gateway.upstreams import Upstream
 from shared.context import request_id_var, traceparent_var
+from shared.http import dci
 from shared.principal import (
     INTERNAL_TOKEN_HEADER,
     INTERNAL_TOKEN_TTL_SECONDS,
@@ -104,6 +105,9 @@ class ProxyApp:
         try:
             await self._handle(scope, receive, send)
         except Problem as problem:
+            if scope.get("sp.errors") == "dci":
+                await dci.error_response(problem)(scope, receive, send)
+                return
             # The instance is the path as the client sent it (escaped), never a decoded form.
             instance = (scope.get("raw_path") or b"").decode("latin-1") or None
             await problem_response(None, problem, instance=instance)(scope, receive, send)
@@ -121,6 +125,7 @@ class ProxyApp:
         forwarded_path = path.forwarded[len(service) + 1 :]
         method: str = scope["method"]
         match = self.policy.match(service, method, service_path)
+        scope["sp.errors"] = match.errors
         if match.rule is None:
             if not match.method_allowed:
                 raise Problem(

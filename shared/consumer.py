@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from sqlalchemy import text
 
 from shared.clock import SYSTEM_CLOCK, Clock
+from shared.context import consuming
 from shared.db.engine import Database
 from shared.events.envelope import CloudEvent, parse_envelope
 from shared.events.model import DomainEvent
@@ -279,10 +280,16 @@ class ConsumerRunner:
             if claimed.first() is None:
                 PROCESSED.labels(self.consumer.group, "duplicate").inc()
                 return
-            if wants_context(handler):
-                await handler(session, model, envelope, context=self.context)
-            else:
-                await handler(session, model, envelope)
+            # What the handler emits is caused by this event and continues its trace.
+            with consuming(
+                envelope.id,
+                traceparent=envelope.traceparent,
+                correlationid=envelope.correlationid,
+            ):
+                if wants_context(handler):
+                    await handler(session, model, envelope, context=self.context)
+                else:
+                    await handler(session, model, envelope)
 
     async def _dead_letter(self, message: Any, error: BaseException) -> None:
         topic = dead_letter_topic(message.topic, self.consumer.group)

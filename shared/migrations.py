@@ -31,10 +31,13 @@ def upgrade(service_dir: Path, database_url: str, revision: str = "heads") -> No
 
 
 def default_database_url(service: str) -> str:
-    """`<SERVICE>_DATABASE_URL`, or the local stack's database. Migrations need nothing else,
-    so they do not load the service's settings (which would demand its production secrets)."""
+    """`<SERVICE>_DATABASE_URL`, or the local stack's database on the port `make run` started
+    it on (`SP_POSTGRES_PORT`, default 55432). Migrations and the command-line tools need
+    nothing else, so they do not load the service's settings (which would demand its
+    production secrets)."""
+    port = os.environ.get("SP_POSTGRES_PORT") or "55432"
     return os.environ.get(f"{service.upper()}_DATABASE_URL") or (
-        f"postgresql+asyncpg://postgres@127.0.0.1:55432/{service}"
+        f"postgresql+asyncpg://postgres@127.0.0.1:{port}/{service}"
     )
 
 

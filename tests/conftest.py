@@ -14,6 +14,7 @@ import pytest
 
 from devstack.broker import TansuBroker
 from devstack.postgres import EmbeddedPostgres, create_databases, free_port
+from shared.db import platform_tables
 from shared.db.engine import asyncpg_dsn
 from shared.migrations import upgrade
 from shared.platform import SERVICES
@@ -63,8 +64,10 @@ def infrastructure() -> Iterator[Infrastructure]:
     for service in SERVICES:
         upgrade(ROOT / "services" / service, infra.database_url(service))
     # The platform tables alone (outbox, inbox, idempotency keys): the first revision of any
-    # service's migrations creates exactly those.
+    # service's migrations creates exactly those; then the outbox's later revisions, which
+    # every service's migrations add after its own tables.
     upgrade(ROOT / "services" / "registry", infra.database_url(PLATFORM_DB), revision="0001")
+    asyncio.run(add_outbox_revisions(asyncpg_dsn(infra.database_url(PLATFORM_DB))))
     for service in SERVICES:
         asyncio.run(snapshot_reference_rows(asyncpg_dsn(infra.database_url(service))))
     try:
@@ -75,6 +78,17 @@ def infrastructure() -> Iterator[Infrastructure]:
         if postgres:
             postgres.stop()
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+async def add_outbox_revisions(dsn: str) -> None:
+    columns = ", ".join(
+        f"ADD COLUMN {column.name} text" for column in platform_tables._event_lineage_columns()
+    )
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f"ALTER TABLE outbox {columns}")
+    finally:
+        await conn.close()
 
 
 # Tables whose rows migrations load (reference data such as seed programmes): every clean
@@ -167,6 +181,10 @@ async def platform(infrastructure: Infrastructure) -> AsyncIterator[Platform]:
                         # The DCI callback receivers of the tests listen on this machine.
                         "REGISTRY_DCI_CALLBACK_URLS": json.dumps(
                             {"moh-health-equity": ["http://127.0.0.1:*/"]}
+                        ),
+                        # The demo DCI clients, registered as unsigned.
+                        "REGISTRY_DCI_CLIENT_KEYS": json.dumps(
+                            {"moh-health-equity": "unsigned", "pp-social-services": "unsigned"}
                         ),
                     },
                     port,

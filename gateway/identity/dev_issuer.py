@@ -9,6 +9,7 @@ curl lines.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -25,6 +26,9 @@ from shared.problems import Problem
 
 DEV_KEY_PEM = (Path(__file__).parent.parent / "devkeys" / "dev-issuer.key.pem").read_text()
 KID = "sp-dev-issuer-1"
+# How long the tokens it mints last, people's and machine clients' alike (README, "Getting a
+# token locally"): a working day of trying the API without fetching new ones.
+TOKEN_TTL_SECONDS = 12 * 3600
 DEMO_PASSWORD = "demo"  # noqa: S105 - the demo users' shared password, development only
 ALL_ROLES = [
     "viewer",
@@ -128,6 +132,13 @@ CLIENTS = [
         "Phnom Penh social-services system: DCI social-registry search limited to its area",
     ),
     DemoClient(
+        "sp-read-model",
+        "sp-read-model-secret",
+        ["registry.snapshot.read", "grievance.snapshot.read"],
+        "An integrator's read model: takes the registry's and the grievance service's "
+        "snapshots, then follows the topics",
+    ),
+    DemoClient(
         "partner-without-scope",
         "partner-without-scope-secret",
         [],
@@ -159,7 +170,7 @@ class DevIssuer:
         }
         return jwt.encode(body, self._key, algorithm="ES256", headers={"kid": KID})
 
-    def person_token(self, username: str, ttl: int = 12 * 3600) -> str:
+    def person_token(self, username: str, ttl: int = TOKEN_TTL_SECONDS) -> str:
         person = next((p for p in PEOPLE if p.username == username), None)
         if person is None:
             raise KeyError(username)
@@ -175,7 +186,7 @@ class DevIssuer:
             ttl,
         )
 
-    def client_token(self, client_id: str, ttl: int = 3600) -> str:
+    def client_token(self, client_id: str, ttl: int = TOKEN_TTL_SECONDS) -> str:
         client = next((c for c in CLIENTS if c.client_id == client_id), None)
         if client is None:
             raise KeyError(client_id)
@@ -222,7 +233,7 @@ def dev_issuer_router(issuer: DevIssuer) -> APIRouter:
             return {
                 "access_token": issuer.client_token(client.client_id),
                 "token_type": "Bearer",
-                "expires_in": 3600,
+                "expires_in": TOKEN_TTL_SECONDS,
             }
         if grant_type == "password":
             if password != DEMO_PASSWORD or username not in {p.username for p in PEOPLE}:
@@ -230,7 +241,7 @@ def dev_issuer_router(issuer: DevIssuer) -> APIRouter:
             return {
                 "access_token": issuer.person_token(username),
                 "token_type": "Bearer",
-                "expires_in": 12 * 3600,
+                "expires_in": TOKEN_TTL_SECONDS,
             }
         raise Problem.invalid("grant_type", "use client_credentials or password", status=400)
 
@@ -258,15 +269,33 @@ def export_lines(issuer: DevIssuer, *, only: str | None = None) -> list[str]:
     return lines
 
 
-def main() -> None:
+def issuer_url(gateway: str, configured: str | None) -> str:
+    """The issuer the gateway at `gateway` accepts: GATEWAY_DEV_ISSUER_URL when set (what
+    the gateway itself reads), else the development issuer under that gateway."""
+    return configured or f"{gateway.rstrip('/')}/dev/idp"
+
+
+def main(argv: list[str] | None = None) -> None:
     from gateway.config import get_settings
 
+    port = os.environ.get("SP_GATEWAY_PORT") or str(GATEWAY_PORT)
     parser = argparse.ArgumentParser(description="Print development tokens for the demo users.")
-    parser.add_argument("--gateway", default=f"http://{LOCAL_HOST}:{GATEWAY_PORT}")
+    parser.add_argument(
+        "--port",
+        default=port,
+        help="the port the gateway runs on (default: SP_GATEWAY_PORT, else 8000)",
+    )
+    parser.add_argument("--gateway", help="the gateway's URL (default: http://127.0.0.1:<port>)")
     parser.add_argument("--only", help="one username or client id")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    gateway = args.gateway or f"http://{LOCAL_HOST}:{args.port}"
     settings = get_settings()
-    issuer = DevIssuer(settings.dev_issuer_url, settings.oidc_audience)
+    # The tokens name the issuer of the gateway they are for (the one `make run` started on
+    # SP_GATEWAY_PORT), unless GATEWAY_DEV_ISSUER_URL says otherwise, as it does for that
+    # gateway too.
+    explicit = settings.dev_issuer_url if "dev_issuer_url" in settings.model_fields_set else None
+    issuer = DevIssuer(issuer_url(gateway, explicit), settings.oidc_audience)
+    args.gateway = gateway
     print("\n".join(export_lines(issuer, only=args.only)))
     print(f'\ncurl -s -H "Authorization: Bearer $TOKEN_CS_PHNOM_PENH_THMEI" {args.gateway}/health')
 

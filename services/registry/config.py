@@ -1,12 +1,13 @@
 """Settings of the registry service (env prefix `REGISTRY_`)."""
 
 from functools import cache
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.registry.dci.envelope import CallbackAllowList
+from services.registry.dci.signatures import public_key
 from shared.principal import Principal
 from shared.settings import ServiceSettings
 
@@ -24,6 +25,12 @@ class Settings(ServiceSettings):
     # e.g. {"moh-health-equity": ["https://his.moh.gov.kh/dci/"]}. A client with none cannot
     # use the asynchronous search, transaction status or subscriptions.
     dci_callback_urls: dict[str, list[str]] = Field(default_factory=dict)
+    # DCI message signatures (services/registry/dci/signatures.py): per client id, its Ed25519
+    # public keys by key id (PEM or base64 of the raw 32 bytes), or "unsigned" for a client
+    # allowed to send unsigned messages; as JSON in REGISTRY_DCI_CLIENT_KEYS, e.g.
+    # {"moh-health-equity": {"moh-2026-1": "MCowBQYDK2VwAyEA..."}, "pp-social-services":
+    # "unsigned"}. A client not named here cannot use the DCI API.
+    dci_client_keys: dict[str, dict[str, str] | Literal["unsigned"]] = Field(default_factory=dict)
     # Retention (services/registry/retention): an import validated (or failed) and not
     # committed within REGISTRY_IMPORT_RETENTION_DAYS expires, its stored file and staged rows
     # dropped; DCI callbacks sent (or given up) and the records in stored search answers go
@@ -39,6 +46,24 @@ class Settings(ServiceSettings):
         for prefixes in value.values():
             CallbackAllowList(prefixes)  # raises ValueError naming a malformed prefix
         return value
+
+    @field_validator("dci_client_keys")
+    @classmethod
+    def _client_keys_read(
+        cls, value: dict[str, dict[str, str] | str]
+    ) -> dict[str, dict[str, str] | str]:
+        for client_id, keys in value.items():
+            if isinstance(keys, dict):
+                for key_id, encoded in keys.items():
+                    try:
+                        public_key(encoded)
+                    except ValueError as exc:
+                        raise ValueError(f"{client_id}/{key_id}: {exc}") from exc
+        return value
+
+    def dci_keys_for(self, principal: Principal) -> dict[str, str] | str | None:
+        """A machine client's registered signing keys, "unsigned", or None (not registered)."""
+        return self.dci_client_keys.get(principal.sub.removeprefix("client:"))
 
     def dci_callbacks_for(self, principal: Principal) -> CallbackAllowList:
         """The callback allow-list of a machine client (its id, with or without `client:`)."""

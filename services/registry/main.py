@@ -16,6 +16,7 @@ from services.registry.imports.service import import_worker
 from services.registry.programmes.api import router as programmes_router
 from services.registry.reports.api import router as reports_router
 from services.registry.retention.service import retention_worker
+from services.registry.snapshots.api import router as snapshots_router
 from services.registry.verification.api import router as verification_router
 from shared.clock import Clock
 from shared.service_app import create_service_app
@@ -39,6 +40,7 @@ ROUTERS = [
     change_requests_router,
     reports_router,
     imports_router,
+    snapshots_router,
 ]
 # Work the service process runs beside its requests (imports resume after a restart; what is
 # kept only for a while is purged).

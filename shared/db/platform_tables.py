@@ -62,7 +62,16 @@ def _idempotency_key_columns() -> list[sa.Column]:
     ]
 
 
-outbox = sa.Table("outbox", metadata, *_outbox_columns())
+def _event_lineage_columns() -> list[sa.Column]:
+    """Revision two of the outbox: what caused each event and the chain it belongs to (the
+    CloudEvents `causationid` and `correlationid` extensions); null on rows written before."""
+    return [
+        sa.Column("causationid", sa.Text, nullable=True),
+        sa.Column("correlationid", sa.Text, nullable=True),
+    ]
+
+
+outbox = sa.Table("outbox", metadata, *_outbox_columns(), *_event_lineage_columns())
 inbox = sa.Table("inbox", metadata, *_inbox_columns())
 idempotency_key = sa.Table("idempotency_key", metadata, *_idempotency_key_columns())
 
@@ -84,6 +93,17 @@ def create_platform_tables(op) -> None:
     op.create_table("inbox", *_inbox_columns())
     op.create_table("idempotency_key", *_idempotency_key_columns())
     op.create_index("ix_idempotency_key_created_at", "idempotency_key", ["created_at"])
+
+
+def add_event_lineage_columns(op) -> None:
+    """Called from each service's event-lineage migration (after its first one)."""
+    for column in _event_lineage_columns():
+        op.add_column("outbox", column)
+
+
+def drop_event_lineage_columns(op) -> None:
+    for column in reversed(_event_lineage_columns()):
+        op.drop_column("outbox", column.name)
 
 
 def drop_platform_tables(op) -> None:

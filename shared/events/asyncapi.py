@@ -1,8 +1,11 @@
 """An AsyncAPI 3.0 document generated from an event catalog.
 
 One channel per topic; one message per event type, whose payload is the CloudEvents envelope
-with `data` set to that event's JSON Schema. `python -m shared.events.asyncapi` prints the
-platform's document (what `make asyncapi` writes to docs/asyncapi.json).
+with `data` set to that event's JSON Schema; one dead-letter channel per topic, whose address
+is the one the consumer runner writes to (`shared.consumer.dead_letter_topic`). Servers: the
+local stack's broker (`make run`), the compose file's and a production placeholder.
+`python -m shared.events.asyncapi` prints the platform's document (what `make asyncapi` writes
+to docs/asyncapi.json).
 """
 
 from __future__ import annotations
@@ -13,8 +16,53 @@ import json
 import sys
 from typing import Any
 
+from shared.consumer import dead_letter_topic
 from shared.events.envelope import CONTENT_TYPE, envelope_json_schema
 from shared.events.model import EventCatalog
+from shared.settings import ServiceSettings
+
+# Where the brokers are. The local one is the default of KAFKA_BOOTSTRAP_SERVERS (the Tansu
+# broker `make run` starts); the others are described, not guessed.
+SERVERS: dict[str, Any] = {
+    "local": {
+        "host": ServiceSettings.model_fields["kafka_bootstrap_servers"].default,
+        "protocol": "kafka",
+        "title": "Local stack",
+        "description": "The Kafka-protocol broker (Tansu) that `make run` starts, in memory, on "
+        "`SP_BROKER_PORT` (default 19092). PLAINTEXT, no authentication.",
+    },
+    "compose": {
+        "host": "kafka:9092",
+        "protocol": "kafka",
+        "title": "docker compose",
+        "description": "The Apache Kafka broker of `docker-compose.yml`, reachable by that name "
+        "only from the containers of the compose network. PLAINTEXT.",
+    },
+    "production": {
+        "host": "{bootstrap}",
+        "protocol": "kafka",
+        "title": "Production",
+        "description": "The brokers of `KAFKA_BOOTSTRAP_SERVERS` in the deployment's "
+        "ConfigMap (deploy/k8s/configmap.yaml; a placeholder there until the operator sets "
+        "it). Each service may write only its own topics (broker ACLs).",
+        "variables": {
+            "bootstrap": {
+                "description": "host:port of the brokers, comma-separated.",
+                "default": "kafka-0.kafka.example.gov.kh:9092",
+            }
+        },
+    },
+}
+
+# The consumer runner's dead-letter address, with its parts as AsyncAPI channel parameters.
+DEAD_LETTER_ADDRESS = dead_letter_topic("{topic}", "{service}.{consumer}")
+DEAD_LETTER_HEADERS = {
+    "x-dlq-consumer": "The consumer group that gave up: `<service>.<consumer>`.",
+    "x-dlq-error": "The error (type and message, at most 2000 characters).",
+    "x-dlq-original-topic": "The topic the message was read from.",
+    "x-dlq-original-partition": "Its partition there.",
+    "x-dlq-original-offset": "Its offset there.",
+}
 
 
 def _component_name(event_type: str) -> str:
@@ -89,6 +137,45 @@ def asyncapi_document(
             {"$ref": f"#/channels/{channel_id}/messages/{m}"}
             for m in channels[channel_id]["messages"]
         ]
+    channels["dead_letters"] = {
+        "address": DEAD_LETTER_ADDRESS,
+        "title": "Dead letters of a consumer",
+        "description": "A message a consumer could not handle (not our envelope, data failing "
+        "its model, another service's source or topic, or a handler failing every retry) is "
+        "copied here unchanged, key and headers included, with the `x-dlq-*` headers added; "
+        "consumption of the original topic goes on. One such topic per consumed topic and "
+        "consumer group, created by the consumer when it starts; e.g. "
+        f"`{dead_letter_topic('sp.grievance.grievance', 'registry.grievance-outcomes')}`.",
+        "parameters": {
+            "topic": {"description": "The consumed topic, e.g. `sp.grievance.grievance`."},
+            "service": {"description": "The consuming service, e.g. `registry`."},
+            "consumer": {"description": "The consumer's name in its service."},
+        },
+        "messages": {"dead_letter": {"$ref": "#/components/messages/dead_letter"}},
+    }
+    operations["dead_letter"] = {
+        "action": "send",
+        "channel": {"$ref": "#/channels/dead_letters"},
+        "summary": "A consumer dead-letters a message it cannot handle.",
+        "messages": [{"$ref": "#/channels/dead_letters/messages/dead_letter"}],
+    }
+    messages["dead_letter"] = {
+        "name": "dead-letter",
+        "title": "Dead letter",
+        "summary": "The original message's bytes, unchanged, with why it was given up.",
+        "headers": {
+            "type": "object",
+            "properties": {
+                name: {"type": "string", "description": text}
+                for name, text in DEAD_LETTER_HEADERS.items()
+            },
+            "required": list(DEAD_LETTER_HEADERS),
+        },
+        "payload": {
+            "description": "The bytes as read: usually an envelope of this document, or "
+            "whatever failed to parse as one."
+        },
+    }
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -97,18 +184,19 @@ def asyncapi_document(
             "description": (
                 "CloudEvents 1.0 (structured JSON) published through each service's "
                 "transactional outbox. Delivery is at least once, ordered per aggregate; "
-                "deduplicate on (source, id). Dead letters of a consumer go to "
-                "`<topic>.dlq.<consumer>`."
+                "deduplicate on (source, id). Every envelope carries the extensions "
+                "`jurisdiction`, `traceparent` (W3C trace context, continued by each consumer "
+                "with a span of its own), `causationid` (the HTTP request id, or the id of the "
+                "consumed event, that caused it), `correlationid` (the request, or first "
+                "event, that started the chain) and `sequence` (the outbox position). A late "
+                "subscriber catches up from a snapshot (`GET /registry/snapshots/households`, "
+                "`GET /grievance/snapshots/grievances`: the state and the `position` it "
+                "reflects) and then applies the events whose `sequence` is greater. Dead "
+                "letters of a consumer go to "
+                f"`{DEAD_LETTER_ADDRESS}`."
             ),
         },
-        "servers": servers
-        or {
-            "kafka": {
-                "host": "kafka:9092",
-                "protocol": "kafka",
-                "description": "KAFKA_BOOTSTRAP_SERVERS",
-            }
-        },
+        "servers": servers or copy.deepcopy(SERVERS),
         "defaultContentType": CONTENT_TYPE,
         "channels": channels,
         "operations": operations,

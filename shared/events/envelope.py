@@ -2,6 +2,9 @@
 
 The relay builds the envelope from an outbox row at publication time (the `sequence`
 extension is the row's `seq`, known only after insert). Consumers parse it back here.
+Extensions: `jurisdiction`, `traceparent` (W3C trace context, carried across consumers),
+`causationid` and `correlationid` (what caused the event, and what started its chain) and
+`sequence` (the outbox position, in publication order).
 """
 
 from __future__ import annotations
@@ -31,12 +34,24 @@ class CloudEvent(BaseModel):
     data: dict[str, Any]
     jurisdiction: str | None = None
     traceparent: str | None = None
+    # What caused this event: the id of the HTTP request (X-Request-ID) or of the consumed
+    # event; and the id of the request (or the first event) that started the chain.
+    causationid: str | None = None
+    correlationid: str | None = None
     # Zero-padded so that string order is publication order (CloudEvents sequence extension).
     sequence: str
 
 
 def format_sequence(seq: int) -> str:
     return f"{seq:020d}"
+
+
+def _column(row: Any, name: str) -> Any:
+    # A row read without the lineage columns (a relay query older than them) has none.
+    try:
+        return row[name]
+    except (KeyError, IndexError):
+        return None
 
 
 def build_envelope(row: Any, source: str) -> CloudEvent:
@@ -51,6 +66,8 @@ def build_envelope(row: Any, source: str) -> CloudEvent:
         data=row["payload"] if isinstance(row["payload"], dict) else json.loads(row["payload"]),
         jurisdiction=row["jurisdiction"],
         traceparent=row["traceparent"],
+        causationid=_column(row, "causationid"),
+        correlationid=_column(row, "correlationid"),
         sequence=format_sequence(row["seq"]),
     )
 

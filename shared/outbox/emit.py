@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import clock
-from shared.context import traceparent_var
+from shared.context import event_lineage, traceparent_var
 from shared.db.platform_tables import OUTBOX_CHANNEL
 from shared.events.model import DomainEvent
 
@@ -27,9 +27,11 @@ _INSERT = text(
     f"""
     WITH row AS (
         INSERT INTO outbox (id, aggregate_type, aggregate_id, type, topic, dataschema,
-                            payload, occurred_at, jurisdiction, traceparent)
+                            payload, occurred_at, jurisdiction, traceparent, causationid,
+                            correlationid)
         VALUES (:id, :aggregate_type, :aggregate_id, :type, :topic, :dataschema,
-                CAST(:payload AS jsonb), :occurred_at, :jurisdiction, :traceparent)
+                CAST(:payload AS jsonb), :occurred_at, :jurisdiction, :traceparent,
+                :causationid, :correlationid)
         RETURNING seq
     )
     SELECT pg_notify('{OUTBOX_CHANNEL}', '') FROM row
@@ -48,9 +50,11 @@ async def emit(
     """Record `event` about aggregate `subject` located at `jurisdiction` (an admin code).
 
     Nothing is published unless the caller's transaction commits. Returns the event id, which
-    is the CloudEvents `id` consumers deduplicate on.
+    is the CloudEvents `id` consumers deduplicate on. Its trace and lineage (`causationid`,
+    `correlationid`) come from the context: the request, or the consumed event, being handled.
     """
     event_id = uuid.uuid4()
+    causationid, correlationid = event_lineage()
     await session.execute(
         _INSERT,
         {
@@ -64,6 +68,8 @@ async def emit(
             "occurred_at": occurred_at or clock.now(),
             "jurisdiction": jurisdiction,
             "traceparent": traceparent_var.get(),
+            "causationid": causationid,
+            "correlationid": correlationid,
         },
     )
     return event_id
@@ -80,6 +86,8 @@ _COPY_COLUMNS = (
     "occurred_at",
     "jurisdiction",
     "traceparent",
+    "causationid",
+    "correlationid",
 )
 
 
@@ -90,6 +98,7 @@ async def _copy_many(connection: asyncpg.Connection, events, occurred_at: dateti
     then each element again."""
     kinds: dict[type, tuple[str, str, str, str]] = {}
     traceparent = traceparent_var.get()
+    causationid, correlationid = event_lineage()
     records = []
     ids = _random_ids()
     for event, subject, jurisdiction in events:
@@ -113,6 +122,8 @@ async def _copy_many(connection: asyncpg.Connection, events, occurred_at: dateti
                 occurred_at,
                 jurisdiction,
                 traceparent,
+                causationid,
+                correlationid,
             )
         )
     if not records:
@@ -149,9 +160,10 @@ class Outgoing(NamedTuple):
 _INSERT_MANY = f"""
     WITH rows AS (
         INSERT INTO outbox (id, aggregate_type, aggregate_id, type, topic, dataschema,
-                            payload, occurred_at, jurisdiction, traceparent)
+                            payload, occurred_at, jurisdiction, traceparent, causationid,
+                            correlationid)
         SELECT uuidv7(), ($1::text[])[k], e.item->>1, ($2::text[])[k], ($3::text[])[k],
-               ($4::text[])[k], e.item->3, $6, e.item->>2, $7
+               ($4::text[])[k], e.item->3, $6, e.item->>2, $7, $8, $9
         FROM jsonb_array_elements($5::jsonb) WITH ORDINALITY AS e(item, n),
              LATERAL (SELECT (e.item->>0)::int AS k) kind
         ORDER BY e.n
@@ -202,6 +214,7 @@ async def emit_many(
         document,
         occurred_at or clock.now(),
         traceparent_var.get(),
+        *event_lineage(),
     )
     if isinstance(target, AsyncSession):
         # Through the session's own connection and cursor, so that its transaction has

@@ -34,7 +34,8 @@ LEADER = Gauge("sp_outbox_relay_leader", "1 while this process holds the relay l
 
 _FETCH = """
     SELECT seq, id, aggregate_type, aggregate_id, type, topic, dataschema, payload,
-           occurred_at, jurisdiction, traceparent, extract(epoch FROM now() - occurred_at) AS age
+           occurred_at, jurisdiction, traceparent, causationid, correlationid,
+           extract(epoch FROM now() - occurred_at) AS age
     FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1
 """
 

@@ -88,6 +88,10 @@ DIRECT_READS: dict[tuple[str, str], tuple[str, frozenset[str]]] = {
         "<S>_DATABASE_URL",
         frozenset(),
     ),
+    # The local stack's ports, for the command-line tools run beside `make run` (the import
+    # CLI, Alembic by hand, the development issuer's token printer): never in a deployment.
+    ("shared/migrations.py", "'SP_POSTGRES_PORT'"): ("SP_POSTGRES_PORT", frozenset()),
+    ("gateway/identity/dev_issuer.py", "'SP_GATEWAY_PORT'"): ("SP_GATEWAY_PORT", frozenset()),
     ("deploy/migrate.py", "name"): ("<S>_DATABASE_URL", frozenset({"migrate", "migrate-wait"})),
     ("deploy/kafka_topics.py", "'KAFKA_TOPIC_PARTITIONS'"): (
         "KAFKA_TOPIC_PARTITIONS",

@@ -22,6 +22,12 @@ def registry_settings(infrastructure, **overrides) -> Settings:
             "log_json": False,
             "consumers_enabled": False,
             "relay_enabled": False,
+            # The DCI tests' clients (tests/registry/dci_support.py), registered as unsigned;
+            # the signature tests register keys of their own.
+            "dci_client_keys": {
+                "service-account-moh-health-equity": "unsigned",
+                "service-account-pp-social": "unsigned",
+            },
             **overrides,
         }
     )

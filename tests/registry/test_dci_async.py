@@ -86,7 +86,7 @@ async def test_async_search_is_acknowledged_then_answered_at_sender_uri(app, hou
     assert result["header"]["action"] == "txn-on-status"
     assert result["message"]["correlation_id"] == correlation_id
     response = result["message"]["txnstatus_response"]
-    assert response["txn_type"] == "on-search"
+    assert response["txn_type"] == "search"
     assert codes_of(response["txn_status"]["search_response"][0]) == [household.code]
     async with app.state.database.transaction() as session:
         delivery = await session.scalar(select(DciDelivery))
@@ -150,8 +150,18 @@ async def test_status_of_a_pending_search_and_of_nothing(app, household):
     assert status["search_response"][0]["reference_id"] == "pending-ref"
     assert status["search_response"][0]["status"] == "pdng"
     assert nothing.json()["header"]["status"] == "rjct"
+    # Shaped as the standard's TxnStatusResponse all the same: never an empty list or id.
+    answer = nothing.json()["message"]
+    assert answer["transaction_id"] and answer["correlation_id"]
+    assert answer["txnstatus_response"]["txn_type"] == "search"
+    [missing] = answer["txnstatus_response"]["txn_status"]["search_response"]
+    assert missing["status"] == "rjct"
+    assert missing["status_reason_code"] == "rjct.reference_id.invalid"
+    assert answer["txnstatus_response"]["txn_status"]["correlation_id"] == answer["correlation_id"]
     assert bad.status_code == 422
-    assert bad.json()["errors"][0]["field"] == "message.txnstatus_request.attribute_value"
+    assert bad.json()["errors"][1]["message"].startswith(
+        "message.txnstatus_request.attribute_value: "
+    )
 
 
 @pytest.mark.parametrize(
@@ -199,9 +209,15 @@ async def test_async_txn_status_answers_at_sender_uri(app, household):
             assert ack.json()["message"]["ack_status"] == "ACK"
             await wait_for(lambda: len(receiver.received) == 2, timeout=15)
     status = receiver.received[1]
+    # The acknowledgement names the correlation id the callback carries.
+    assert ack.json()["message"]["correlation_id"] == status["body"]["message"]["correlation_id"]
+    assert (
+        ack.json()["message"]["correlation_id"]
+        == receiver.received[0]["body"]["message"]["correlation_id"]
+    ), "the search's own correlation id"
     assert status["path"] == "/callback/txn/on-status"
     assert status["body"]["header"]["action"] == "txn-on-status"
-    assert status["body"]["message"]["txnstatus_response"]["txn_type"] == "on-search"
+    assert status["body"]["message"]["txnstatus_response"]["txn_type"] == "search"
 
 
 async def test_a_death_notifies_member_subscribers_with_the_member_record(app, infrastructure):
@@ -256,6 +272,8 @@ async def test_a_death_notifies_member_subscribers_with_the_member_record(app, i
     ]
     assert sorted(codes, key=str) == sorted([None, "rjct.event.already_subscribed"], key=str)
     [notify] = [r["body"] for r in receiver.received if r["path"] == "/cb/notify"]
+    # Every callback carries a correlation id: a notify's is its subscription's code.
+    assert notify["message"]["correlation_id"] == notify["header"]["meta"]["subscription_code"]
     data = notify["message"]["notify_event"][0]["data"]
     assert data["reg_event_type"] == "DEATH"
     assert data["reg_record_type"] == "Member"
@@ -263,11 +281,15 @@ async def test_a_death_notifies_member_subscribers_with_the_member_record(app, i
     assert record["@id"] == f"urn:kh-sp:member:{head}"
 
 
+@pytest.mark.registry_settings(
+    dci_callback_urls={DCI_CLIENT.sub: ["http://127.0.0.1:*/"]},
+    dci_client_keys={"service-account-no-callbacks": "unsigned"},
+)
 async def test_a_client_without_registered_callbacks_cannot_be_called_back(app, household):
     """Callbacks go only where REGISTRY_DCI_CALLBACK_URLS lets each client be called: a
     client with none is refused, also for subscriptions, even at an address another client
     may use; its synchronous search still works."""
-    elsewhere = DCI_CLIENT.model_copy(update={"sub": "service-account-unregistered"})
+    elsewhere = DCI_CLIENT.model_copy(update={"sub": "service-account-no-callbacks"})
     async with client_for(app, elsewhere, audience="registry") as client:
         search = await client.post(
             "/dci/registry/search",

@@ -79,7 +79,11 @@ async def test_everyone_else_is_refused_at_the_gateway(platform, households, cal
         listing = await client.get("/registry/dci/registry/subscriptions")
     assert search.status_code == status
     assert listing.status_code == status
-    assert search.headers["content-type"] == "application/problem+json"
+    # The gateway's own refusal, in the DCI standard's error format on DCI routes.
+    for answer in (search, listing):
+        assert answer.headers["content-type"] == "application/json"
+        expected = "err.request.unauthorized" if status == 401 else "err.request.forbidden"
+        assert [e["code"] for e in answer.json()["errors"]] == [expected]
 
 
 # -- subscribe and notify ----------------------------------------------------------------------

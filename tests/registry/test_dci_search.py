@@ -375,7 +375,10 @@ async def test_a_bad_header_rejects_the_message_and_writes_nothing(
     body = response.json()
     assert body["header"]["status"] == "rjct"
     assert body["header"]["status_reason_code"] == code
-    assert body["message"]["search_response"] == []
+    [item] = body["message"]["search_response"]
+    assert item["status"] == "rjct" and item["status_reason_message"].startswith(code)
+    assert item["reference_id"] and "data" not in item
+    assert body["message"]["correlation_id"], "the standard requires one, even on a rejection"
     assert await transactions(app) == 0
 
 
@@ -410,22 +413,28 @@ async def test_a_repeated_message_id_is_rejected_as_duplicate(app, households):
         ({"header": header(), "message": {"search_request": [{}]}}, 422, "message.transaction_id"),
     ],
 )
-async def test_a_body_that_is_no_dci_envelope_is_a_problem(app, body, status, field):
+async def test_a_body_that_is_no_dci_envelope_is_a_dci_error(app, body, status, field):
+    """The standard's HttpErrorResponse: application/json, errors[{code, message}], the
+    first for the whole, then one per field."""
     async with client_for(app, DCI_CLIENT, audience="registry") as client:
         response = await client.post(SYNC, json=body)
     assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    assert field in [e["field"] for e in response.json()["errors"]]
+    assert response.headers["content-type"] == "application/json"
+    errors = response.json()["errors"]
+    assert all(set(e) == {"code", "message"} for e in errors)
+    assert {e["code"] for e in errors} == {"err.request.bad"}
+    assert any(e["message"].startswith(f"{field}: ") for e in errors[1:])
     assert await transactions(app) == 0
 
 
-async def test_malformed_json_is_a_400_problem(app):
+async def test_malformed_json_is_a_400_dci_error(app):
     async with client_for(app, DCI_CLIENT, audience="registry") as client:
         response = await client.post(
             SYNC, content=b'{"header": ', headers={"content-type": "application/json"}
         )
     assert response.status_code == 400
-    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["errors"][0]["code"] == "err.request.bad"
 
 
 # -- access (in-process: the service's own check) ------------------------------------------
@@ -435,5 +444,7 @@ async def test_malformed_json_is_a_400_problem(app):
 async def test_only_clients_with_the_dci_scope_may_search(app, households, principal):
     response = await search(app, by_household_id(households["poor"].code), principal=principal)
     assert response.status_code == 403
-    assert "registry.dci.search" in response.json()["detail"]
+    [error] = response.json()["errors"]
+    assert error["code"] == "err.request.forbidden"
+    assert "registry.dci.search" in error["message"]
     assert await transactions(app) == 0

@@ -7,5 +7,7 @@ unsubscribe and notify driven by the registry's own events, plus a plain list of
 subscriptions. Decisions where the standard leaves a choice are written in the modules:
 `envelope` (transport problems vs. protocol rejections), `criteria` (queries and their
 meaning), `records` (what a Group/Member record holds and what personal data leaves),
-`service` (access, areas), `delivery` (callbacks, retries), `consumer` (event types).
+`service` (access, areas), `delivery` (callbacks, retries), `consumer` (event types),
+`signatures` (how messages are signed and verified against each client's registered keys),
+`transport` (errors in the standard's HttpErrorResponse format, the signature check).
 """

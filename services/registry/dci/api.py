@@ -10,18 +10,19 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Body, FastAPI, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, BackgroundTasks, FastAPI, Query, Request
 
 from services.registry.dci import repository as repo
 from services.registry.dci import service
 from services.registry.dci.delivery import DeliveryWorker
 from services.registry.dci.envelope import CallbackAllowList
 from services.registry.dci.models import DciSubscription
+from services.registry.dci.schemas import DciAck, DciResponse, SubscriptionInfo
+from services.registry.dci.transport import DciRoute, SignedEnvelope
 from shared.db.session import SessionDep
+from shared.http import dci
 from shared.http.pagination import Page, PageDep, paginate
 from shared.principal import Principal, PrincipalDep
-from shared.problems import PROBLEM_RESPONSES
 
 
 @contextlib.asynccontextmanager
@@ -35,116 +36,21 @@ async def delivery_worker(app: FastAPI) -> AsyncIterator[None]:
         await worker.stop()
 
 
-router = APIRouter(prefix="/dci/registry", tags=["DCI social registry"], lifespan=delivery_worker)
+router = APIRouter(
+    prefix="/dci/registry",
+    tags=["DCI social registry"],
+    lifespan=delivery_worker,
+    route_class=DciRoute,
+)
 
-_ERRORS = {k: v for k, v in PROBLEM_RESPONSES.items() if k in (400, 403, 422)}
-
-SEARCH_EXAMPLE = {
-    "signature": "",
-    "header": {
-        "version": "1.0.0",
-        "message_id": "0c96614c-7255-4774-b109-cd53ee851769",
-        "message_ts": "2026-11-21T08:15:04.555Z",
-        "action": "search",
-        "sender_id": "moh-health-equity",
-        "receiver_id": "registry.sp.gov.kh",
-        "total_count": 1,
-        "is_msg_encrypted": False,
-    },
-    "message": {
-        "transaction_id": "T-0001",
-        "search_request": [
-            {
-                "reference_id": "R-0001",
-                "timestamp": "2026-11-21T08:15:04Z",
-                "search_criteria": {
-                    "version": "1.0.0",
-                    "query_type": "idtype-value",
-                    "query": {"type": "HOUSEHOLD_ID", "value": "HH000000019"},
-                    "pagination": {"page_size": 10, "page_number": 1},
-                },
-            }
-        ],
-    },
-}
-
-
-class DciEnvelope(BaseModel):
-    """A DCI message: `{signature, header, message}` (see the DCI standard for the schemas
-    of `header` (MsgHeader) and `message` per action)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    signature: str | None = Field(None, description="Not verified: clients authenticate by OAuth2.")
-    header: dict[str, Any]
-    message: dict[str, Any]
-
-
-class DciCallbackHeader(BaseModel):
-    """The standard's MsgCallbackHeader of every answer (and of callbacks)."""
-
-    version: str
-    message_id: str
-    message_ts: str
-    action: str = Field(description="on-search, txn-on-status, on-subscribe, notify ...")
-    status: Literal["rcvd", "pdng", "succ", "rjct"]
-    status_reason_code: str | None = Field(
-        None, description="A MsgHeaderStatusReasonCode when the whole message was rejected."
-    )
-    status_reason_message: str | None = None
-    total_count: int
-    completed_count: int
-    sender_id: str
-    receiver_id: str | None = None
-    is_msg_encrypted: bool = False
-    meta: dict[str, Any] | None = None
-
-
-class DciResponse(BaseModel):
-    """An answer envelope; `message` is the standard's SearchResponse (search_response[] with
-    status, status_reason_code, data.reg_records, pagination) or TxnStatusResponse."""
-
-    signature: str
-    header: DciCallbackHeader
-    message: dict[str, Any]
-
-
-class DciAckMessage(BaseModel):
-    ack_status: Literal["ACK", "NACK", "ERR"]
-    timestamp: str
-    correlation_id: str | None = None
-    error: dict[str, str] | None = None
-
-
-class DciAck(BaseModel):
-    """The standard's acknowledgement of an async request."""
-
-    message: DciAckMessage
-
-
-class SubscriptionInfo(BaseModel):
-    version: str
-    code: str
-    status: Literal["subscribe", "unsubscribe"]
-    timestamp: str | None
-    reg_type: str
-    reg_event_type: str
-    frequency: dict[str, Any] | None = None
-    filter_type: str | None = None
-    filter: Any = None
-    notify_record_type: str
-    notify_uri: str
+# Every error of a DCI route reads as the standard's HttpErrorResponse (transport.DciRoute).
+_ERRORS = dci.error_responses(400, 401, 403, 422)
 
 
 def _wake(request: Request) -> None:
     worker = getattr(request.app.state, "dci_worker", None)
     if worker is not None:
         worker.wake.set()
-
-
-EnvelopeBody = Annotated[
-    DciEnvelope, Body(openapi_examples={"by household id": {"value": SEARCH_EXAMPLE}})
-]
 
 
 def _callbacks(request: Request, principal: Principal) -> CallbackAllowList:
@@ -170,7 +76,7 @@ def _callbacks(request: Request, principal: Principal) -> CallbackAllowList:
     responses=_ERRORS,
 )
 async def dci_sync_search(
-    body: EnvelopeBody, session: SessionDep, principal: PrincipalDep
+    body: SignedEnvelope, session: SessionDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     return await service.sync_search(session, principal=principal, body=body.model_dump())
 
@@ -190,7 +96,7 @@ async def dci_sync_search(
     responses=_ERRORS,
 )
 async def dci_async_search(
-    body: EnvelopeBody,
+    body: SignedEnvelope,
     session: SessionDep,
     principal: PrincipalDep,
     request: Request,
@@ -219,7 +125,7 @@ async def dci_async_search(
     responses=_ERRORS,
 )
 async def dci_sync_txn_status(
-    body: DciEnvelope, session: SessionDep, principal: PrincipalDep
+    body: SignedEnvelope, session: SessionDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     return await service.sync_transaction_status(
         session, principal=principal, body=body.model_dump()
@@ -235,7 +141,7 @@ async def dci_sync_txn_status(
     responses=_ERRORS,
 )
 async def dci_async_txn_status(
-    body: DciEnvelope,
+    body: SignedEnvelope,
     session: SessionDep,
     principal: PrincipalDep,
     request: Request,
@@ -271,7 +177,7 @@ async def dci_async_txn_status(
     responses=_ERRORS,
 )
 async def dci_subscribe(
-    body: DciEnvelope,
+    body: SignedEnvelope,
     session: SessionDep,
     principal: PrincipalDep,
     request: Request,
@@ -296,7 +202,7 @@ async def dci_subscribe(
     responses=_ERRORS,
 )
 async def dci_unsubscribe(
-    body: DciEnvelope,
+    body: SignedEnvelope,
     session: SessionDep,
     principal: PrincipalDep,
     request: Request,

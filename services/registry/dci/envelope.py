@@ -265,12 +265,13 @@ def callback_header(
 
 
 def envelope(header: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
-    # Messages are not signed: the client authenticated with its OAuth2 token and the
-    # transport is TLS. The field stays, empty, as the standard's shape has it.
+    # The registry's answers are not signed (yet): the client authenticated the registry by
+    # TLS and it by its OAuth2 token. The field stays, empty, as the standard's shape has it.
+    # Clients' messages are verified (signatures.py).
     return {"signature": "", "header": header, "message": message}
 
 
-def ack(correlation_id: str | None) -> dict[str, Any]:
+def ack(correlation_id: str) -> dict[str, Any]:
     return {
         "message": {
             "ack_status": "ACK",
@@ -281,11 +282,13 @@ def ack(correlation_id: str | None) -> dict[str, Any]:
 
 
 def nack_error(rejected: HeaderRejected) -> dict[str, Any]:
+    # The standard requires a correlation_id on every acknowledgement; a rejected message
+    # has no work to correlate, so it gets an id of its own, which nothing else carries.
     return {
         "message": {
             "ack_status": "ERR",
             "timestamp": now_iso(),
-            "correlation_id": None,
+            "correlation_id": str(uuid.uuid4()),
             "error": {"code": rejected.error, "message": f"{rejected.code}: {rejected.message}"},
         }
     }

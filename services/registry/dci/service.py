@@ -166,11 +166,23 @@ async def _answer_search(
     }
 
 
-def _rejected_message(message: dict[str, Any], list_name: str) -> dict[str, Any]:
+def _rejected_message(
+    message: dict[str, Any], items: list[Any], rejected: dci.HeaderRejected
+) -> dict[str, Any]:
+    """The SearchResponse of a message rejected as a whole: a correlation id of its own (the
+    standard requires one) and each request answered `rjct` with the reason."""
     return {
-        "transaction_id": message.get("transaction_id", ""),
-        "correlation_id": "",
-        list_name: [],
+        "transaction_id": str(message.get("transaction_id", "")),
+        "correlation_id": str(uuid.uuid4()),
+        "search_response": [
+            {
+                "reference_id": str(_item_reference(item) or ""),
+                "timestamp": dci.now_iso(),
+                "status": "rjct",
+                "status_reason_message": f"{rejected.code}: {rejected.message}"[:999],
+            }
+            for item in items
+        ],
     }
 
 
@@ -244,7 +256,7 @@ async def sync_search(session: AsyncSession, *, principal: Principal, body: Any)
                 reason_code=rejected.code,
                 reason_message=rejected.message,
             ),
-            _rejected_message(message, "search_response"),
+            _rejected_message(message, items, rejected),
         )
     answer = await _answer_search(
         session, message, area_codes=area_codes, correlation_id=str(transaction.id)
@@ -338,7 +350,17 @@ async def run_async_search(session: AsyncSession, *, transaction_id: uuid.UUID) 
 # -- transaction status --------------------------------------------------------------------
 
 
-_TXN_TYPES = {"search": "on-search", "subscribe": "on-subscribe", "unsubscribe": "on-unsubscribe"}
+# What a status request may ask about (the core registry API's names, and the social registry
+# API's spelling `subscibe`), and the `txn_type` the answer names: the social registry API
+# allows `search`, `subscibe`/`subscribe` and `receipt`, so a subscription's and an
+# unsubscription's status are both `subscribe` (their `txn_status` tells them apart).
+_TXN_TYPES = {
+    "search": "search",
+    "subscribe": "subscribe",
+    "subscibe": "subscribe",
+    "unsubscribe": "subscribe",
+}
+_TXN_ACTIONS = {"subscibe": "subscribe"}
 
 
 def _pending_status(transaction: DciTransaction) -> dict[str, Any]:
@@ -352,20 +374,60 @@ def _pending_status(transaction: DciTransaction) -> dict[str, Any]:
     }
 
 
-async def _transaction_status(
-    session: AsyncSession, *, principal: Principal, header: dict[str, Any], message: dict[str, Any]
+def _status_not_found(
+    message: dict[str, Any], request: dict[str, Any], *, code: str, reason: str
 ) -> dict[str, Any]:
+    """A TxnStatusResponse for a status request that finds nothing (or is rejected): the
+    standard's shape all the same, with a correlation id of its own and the request's
+    reference answered `rjct`."""
+    correlation_id = str(uuid.uuid4())
+    txn_type = request.get("txn_type")
+    return {
+        "transaction_id": str(message.get("transaction_id", "")),
+        "correlation_id": correlation_id,
+        "txnstatus_response": {
+            "txn_type": _TXN_TYPES.get(txn_type, "search")
+            if isinstance(txn_type, str)
+            else "search",
+            "txn_status": {
+                "transaction_id": str(message.get("transaction_id", "")),
+                "correlation_id": correlation_id,
+                "search_response": [
+                    {
+                        "reference_id": str(request.get("reference_id") or ""),
+                        "timestamp": dci.now_iso(),
+                        "status": "rjct",
+                        "status_reason_code": code,
+                        "status_reason_message": reason[:999],
+                    }
+                ],
+            },
+        },
+    }
+
+
+def _status_request(message: dict[str, Any]) -> dict[str, Any]:
     request = message.get("txnstatus_request")
     if not isinstance(request, dict):
         raise Problem.invalid("message.txnstatus_request", "required: an object")
-    txn_type = request.get("txn_type")
-    if txn_type not in _TXN_TYPES:
+    if request.get("txn_type") not in _TXN_TYPES:
         raise Problem.invalid(
             "message.txnstatus_request.txn_type", "search, subscribe or unsubscribe"
         )
+    return request
+
+
+async def _transaction_status(
+    session: AsyncSession, *, principal: Principal, header: dict[str, Any], message: dict[str, Any]
+) -> dict[str, Any]:
+    request = _status_request(message)
+    txn_type = request["txn_type"]
     attribute_type = request.get("attribute_type")
     value = request.get("attribute_value")
-    lookup: dict[str, Any] = {"client_sub": principal.sub, "action": txn_type}
+    lookup: dict[str, Any] = {
+        "client_sub": principal.sub,
+        "action": _TXN_ACTIONS.get(txn_type, txn_type),
+    }
     if attribute_type == "transaction_id" and isinstance(value, str):
         lookup["transaction_id"] = value
     elif attribute_type == "correlation_id" and isinstance(value, str):
@@ -386,7 +448,15 @@ async def _transaction_status(
     )
     if not found:
         header_out.update(status="rjct", status_reason_message="no transaction of yours matches")
-        return dci.envelope(header_out, _rejected_message(message, "txnstatus_response"))
+        return dci.envelope(
+            header_out,
+            _status_not_found(
+                message,
+                request,
+                code="rjct.reference_id.invalid",
+                reason="no transaction of yours matches",
+            ),
+        )
     transaction = found[-1]
     if transaction.response is not None:
         status = transaction.response["message"]
@@ -408,6 +478,7 @@ async def sync_transaction_status(
     """POST /registry/sync/txn/status."""
     require_client(principal)
     header, message = dci.read(body, list_field=None)
+    request = _status_request(message)
     try:
         dci.check_header(header, action="txn-status", item_count=None)
     except dci.HeaderRejected as rejected:
@@ -421,7 +492,9 @@ async def sync_transaction_status(
                 reason_code=rejected.code,
                 reason_message=rejected.message,
             ),
-            _rejected_message(message, "txnstatus_response"),
+            _status_not_found(
+                message, request, code="rjct.reference_id.invalid", reason=rejected.message
+            ),
         )
     return await _transaction_status(session, principal=principal, header=header, message=message)
 
@@ -441,7 +514,8 @@ async def async_transaction_status(
     await repo.add_delivery(
         session, DciDelivery(kind="txn-on-status", url=sender_uri, payload=answer)
     )
-    return dci.ack(answer["message"].get("correlation_id") or None)
+    # The answer's correlation id: the transaction found, or the status request's own.
+    return dci.ack(answer["message"]["correlation_id"])
 
 
 # -- subscriptions ---------------------------------------------------------------------------
@@ -779,6 +853,8 @@ async def notify_subscribers(
             ),
             {
                 "transaction_id": subscription.transaction_id,
+                # What a notify correlates with: the subscription it answers (its code).
+                "correlation_id": subscription.code,
                 "notify_event": [
                     {
                         "reference_id": subscription.reference_id,
