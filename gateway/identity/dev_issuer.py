@@ -117,6 +117,29 @@ PEOPLE = [
         "01",
         ["viewer", "grievance.handler", "budget.approver", "budget.planner"],
     ),
+    # A second person at each allocating unit of the demo chain who only approves: a run is
+    # approved by someone other than its proposer (the officer above, a planner).
+    DemoPerson(
+        "national.approver",
+        "National budget approver",
+        "national",
+        "",
+        ["viewer", "budget.approver"],
+    ),
+    DemoPerson(
+        "cp.phnom-penh.approver",
+        "Phnom Penh capital budget approver",
+        "cp",
+        "12",
+        ["viewer", "budget.approver"],
+    ),
+    DemoPerson(
+        "dmk.sen-sok.approver",
+        "Khan Sen Sok budget approver",
+        "dmk",
+        "1208",
+        ["viewer", "budget.approver"],
+    ),
 ]
 CLIENTS = [
     DemoClient(

@@ -37,14 +37,18 @@ def _person(sub: str, tier: Tier, code: str, *roles: str) -> Principal:
     return Principal(sub=f"demo:{sub}", tier=tier, admin_code=code, roles=frozenset(roles))
 
 
+# The development issuer's demo people (gateway/identity/dev_issuer.py, same `demo:` subjects):
+# each unit's officer drafts and proposes, the unit's approver approves and publishes, as they
+# would through the gateway.
 PLANNERS = {
-    "": _person("national.planner", Tier.NATIONAL, "", "budget.planner"),
-    "12": _person("cp.phnom-penh.planner", Tier.CP, "12", "budget.planner"),
-    "1208": _person("dmk.sen-sok.planner", Tier.DMK, "1208", "budget.planner"),
+    "": _person("national.officer", Tier.NATIONAL, "", "budget.planner", "budget.approver"),
+    "12": _person("cp.phnom-penh", Tier.CP, "12", "budget.planner", "budget.approver"),
+    "1208": _person("dmk.sen-sok", Tier.DMK, "1208", "budget.planner", "budget.approver"),
 }
 APPROVERS = {
-    code: _person(f"{p.sub.removeprefix('demo:')}-approver", p.tier, code, "budget.approver")
-    for code, p in PLANNERS.items()
+    "": _person("national.approver", Tier.NATIONAL, "", "budget.approver"),
+    "12": _person("cp.phnom-penh.approver", Tier.CP, "12", "budget.approver"),
+    "1208": _person("dmk.sen-sok.approver", Tier.DMK, "1208", "budget.approver"),
 }
 COMMUNE = _person("cs.phnom-penh-thmei", Tier.CS, "120801", "budget.planner")
 
