@@ -3,6 +3,7 @@ figure sums to its parent's."""
 
 from sqlalchemy import text
 
+from gateway.identity.dev_issuer import PEOPLE
 from services.budget import demo
 from shared.db.engine import Database
 
@@ -24,6 +25,14 @@ async def test_demo_seed_publishes_down_to_the_sangkats_once(infrastructure, cle
                 )
             ).all()
             requests = (await session.execute(text("SELECT count(*) FROM support_request"))).one()
+            deciders = (
+                await session.execute(
+                    text(
+                        "SELECT allocating_admin_code, proposed_by, approved_by "
+                        "FROM allocation_run ORDER BY 1"
+                    )
+                )
+            ).all()
             events = {
                 (topic, kind)
                 for topic, kind in await session.execute(
@@ -37,6 +46,15 @@ async def test_demo_seed_publishes_down_to_the_sangkats_once(infrastructure, cle
     assert all(envelope == total for _, envelope, total in runs)
     assert runs[0][1] == demo.ENVELOPE_RIEL
     assert requests == (1,)
+    # Proposed by each unit's demo officer, approved by its demo approver: the people a
+    # developer logs in as (gateway/identity/dev_issuer.py) made the demo allocations.
+    assert [tuple(row) for row in deciders] == [
+        ("", "demo:national.officer", "demo:national.approver"),
+        ("12", "demo:cp.phnom-penh", "demo:cp.phnom-penh.approver"),
+        ("1208", "demo:dmk.sen-sok", "demo:dmk.sen-sok.approver"),
+    ]
+    demo_people = {f"demo:{p.username}" for p in PEOPLE}
+    assert {sub for _, *subs in deciders for sub in subs} <= demo_people
     # Every state change went out through the outbox, on its sp.budget.<aggregate> topic.
     expected = {
         ("sp.budget.fiscal_year", "opened"), ("sp.budget.envelope", "set"),

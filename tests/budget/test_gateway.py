@@ -6,23 +6,20 @@ sangkat's JAAP action (an I-SAF event on the broker) becomes a training request 
 decision is published for the I-SAF action; the public disclosure shows Phnom Penh Thmei's
 amounts; every figure sums to its parent's.
 
-The demo people hold planner and approver roles, and a run is approved by someone other than
-its proposer: the second approver of each unit calls the budget process directly with the
-gateway's internal token."""
+A run is approved by someone other than its proposer: each unit's demo officer proposes and
+the unit's demo approver (`national.approver`, `cp.phnom-penh.approver`,
+`dmk.sen-sok.approver`) approves, through the gateway like everyone else."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import httpx
-
 from shared.clock import today
 from shared.events.catalog.isaf import JaapActionSupportRequested
-from shared.principal import Principal
 from tests.budget.conftest import census_csv
 from tests.budget.test_support import publish_as_isaf
-from tests.harness import envelopes, internal_headers, read_topic, wait_for
+from tests.harness import envelopes, read_topic, wait_for
 from tests.registry.factories import VILLAGE_PHNOM_PENH_THMEI
 from tests.registry.test_households import household_body
 
@@ -34,11 +31,6 @@ async def ok(response, *statuses: int) -> dict:
     return response.json() if response.content else {}
 
 
-def second_approver(code: str, tier: str) -> Principal:
-    return Principal(sub=f"approver-two-{tier}", tier=tier, admin_code=code,
-                     roles=frozenset({"budget.approver"}))  # fmt: skip
-
-
 async def move(client, prefix: str, run: dict, action: str) -> dict:
     etag = (await client.get(f"{prefix}/allocation-runs/{run['id']}")).headers["etag"]
     return await ok(
@@ -48,17 +40,14 @@ async def move(client, prefix: str, run: dict, action: str) -> dict:
     )
 
 
-async def allocate(platform, caller: str, code: str, tier: str, body: dict) -> dict:
-    """Draft and propose through the gateway as `caller`, approve as the unit's second
-    approver, publish through the gateway; the published run with its explanation."""
+async def allocate(platform, caller: str, approver: str, body: dict) -> dict:
+    """Draft and propose through the gateway as `caller`, approve as the unit's demo
+    `approver`, publish as `caller`; the published run with its explanation."""
     async with platform.client(caller) as client:
         run = await ok(await client.post("/budget/allocation-runs", json=body), 201)
         await move(client, "/budget", run, "propose")
-    async with httpx.AsyncClient(
-        base_url=platform.service_urls["budget"],
-        headers=internal_headers(second_approver(code, tier), "budget"),
-    ) as direct:
-        await move(direct, "", run, "approve")
+    async with platform.client(approver) as second:
+        await move(second, "/budget", run, "approve")
     async with platform.client(caller) as client:
         await move(client, "/budget", run, "publish")
         return await ok(await client.get(f"/budget/allocation-runs/{run['id']}"))
@@ -116,7 +105,10 @@ async def test_done_when(platform, clean_databases, infrastructure):
         )  # fmt: skip
     body = {"fiscal_year": year, "line_code": LINE}
     national_run = await allocate(
-        platform, "national.officer", "", "national", {**body, "formula_code": "POVERTY_WEIGHTED"}
+        platform,
+        "national.officer",
+        "national.approver",
+        {**body, "formula_code": "POVERTY_WEIGHTED"},
     )
     provinces = {u["admin_code"]: u for u in national_run["units"]}
     assert sum(u["amount_riel"] for u in provinces.values()) == 50_000_000_003
@@ -125,11 +117,11 @@ async def test_done_when(platform, clean_databases, infrastructure):
     assert provinces["12"]["components"][1]["value"] == 3  # 2 x POOR_1 + 1 x POOR_2
 
     fund = {**body, "formula_code": "COMMUNE_FUND_2024_2028"}
-    pp_run = await allocate(platform, "cp.phnom-penh", "12", "cp", fund)
+    pp_run = await allocate(platform, "cp.phnom-penh", "cp.phnom-penh.approver", fund)
     assert pp_run["envelope_riel"] == provinces["12"]["amount_riel"]
     khans = {u["admin_code"]: u for u in pp_run["units"]}
     assert sum(u["amount_riel"] for u in khans.values()) == pp_run["envelope_riel"]
-    sen_sok_run = await allocate(platform, "dmk.sen-sok", "1208", "dmk", fund)
+    sen_sok_run = await allocate(platform, "dmk.sen-sok", "dmk.sen-sok.approver", fund)
     sangkats = {u["admin_code"]: u for u in sen_sok_run["units"]}
     assert sen_sok_run["envelope_riel"] == khans["1208"]["amount_riel"]
     assert sum(u["amount_riel"] for u in sangkats.values()) == khans["1208"]["amount_riel"]
