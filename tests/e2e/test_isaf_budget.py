@@ -80,6 +80,10 @@ async def test_a_jaap_support_request_goes_to_the_khan_and_its_answers_come_back
     assert request["amount_riel"] == 2_400_000 and request["status"] == "submitted"
     url = f"/budget/support-requests/{request['id']}"
 
+    # Phnom Penh, above the khan, reads both sides (so the refusals below are about the area).
+    async with platform.client("cp.phnom-penh") as capital:
+        assert (await capital.get(url)).status_code == 200
+        assert (await capital.get(f"/isaf/jaap-actions/{action['id']}")).status_code == 200
     # The sibling sangkat and an unrelated province see none of it, on either side.
     for caller in ("cs.tuek-thla", "cp.banteay-meanchey"):
         async with platform.client(caller) as other:
@@ -117,6 +121,8 @@ async def test_a_jaap_support_request_goes_to_the_khan_and_its_answers_come_back
 
     answered = await wait_for(lambda: action_reads("partly_approved"), timeout=60, interval=0.3)
     assert answered["support_approved_riel"] == 1_500_000
+    # The answer is a change of the action: a tablet holding the old ETag must read it again.
+    assert answered["version"] > asked["version"]
     assert answered["status"] == "not_started"  # the action's own progress is the sangkat's
     assert "1500000 of 2400000 riel" in answered["updates"][-1]["note"]
     # The khan's facilitators read the same answer on the action.
