@@ -6,6 +6,7 @@ from services.grievance.config import Settings, get_settings
 from services.grievance.consumers import CONSUMERS
 from services.grievance.grievances.api import router as grievances_router
 from services.grievance.public.api import router as public_router
+from services.grievance.reference import router as reference_router
 from services.grievance.reports.api import router as reports_router
 from services.grievance.sla.scheduler import SlaScheduler
 from services.grievance.worklists.api import router as worklists_router
@@ -36,7 +37,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         settings or get_settings(),
         title="Grievance and feedback",
         description=DESCRIPTION,
-        routers=[grievances_router, worklists_router, reports_router, public_router],
+        routers=[
+            grievances_router,
+            worklists_router,
+            reports_router,
+            public_router,
+            reference_router,
+        ],
         consumers=CONSUMERS,
         background=[run_sla_scheduler],
         clock=clock,

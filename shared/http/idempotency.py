@@ -117,4 +117,7 @@ async def idempotency(
     return Idempotency(session, principal.sub, key, replay=replay)
 
 
+# Tells the OpenAPI document that the route takes Idempotency-Key (shared.http.openapi).
+idempotency.__sp_idempotency__ = True  # type: ignore[attr-defined]
+
 IdempotencyDep = Annotated[Idempotency, Depends(idempotency)]

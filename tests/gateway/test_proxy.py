@@ -8,6 +8,7 @@ import pytest
 
 from devstack.postgres import free_port
 from gateway.main import create_app
+from gateway.openapi import PLATFORM_SCHEMAS
 from shared.principal import InternalTokenVerifier
 from shared.settings import DEV_INTERNAL_TOKEN_PUBLIC_KEY
 from tests.gateway.conftest import gateway_client, gateway_settings
@@ -175,7 +176,9 @@ async def test_the_merged_openapi_publishes_routed_operations_under_their_prefix
     assert len(operation_ids) == len(set(operation_ids))
     assert all(op.startswith("registry_") for op in operation_ids)
     assert "bearer" in document["components"]["securitySchemes"]
-    assert all(name.startswith("registry__") for name in document["components"]["schemas"])
+    schemas = document["components"]["schemas"]
+    assert all(name.startswith("Registry") for name in schemas if name not in PLATFORM_SCHEMAS)
+    assert all(schema["title"] == name for name, schema in schemas.items())
     assert "/registry/health" not in paths, "only routes in the policy are published"
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
 

@@ -222,6 +222,8 @@ def path_values(world: dict) -> dict[tuple[str, str], str]:
         ("/public/grievances/{code}/reopen", "code"): world["grievance"]["tracking_code"],
         ("grievance", "kind"): "assigned",
         ("grievance", "list"): "categories",
+        ("/reference/code-lists/{name}", "name"): "sex",
+        ("/reference/gazetteer/{code}", "code"): "01",
     }
 
 
@@ -233,6 +235,7 @@ QUERIES = {
     "/reports/households": {"area": "120801"},
     "/reports/enrolments": {"area": "120801"},
     "/reports/grievances": {"area": "120801"},
+    "/reference/gazetteer/search": {"q": "Mongkol"},
 }
 
 
@@ -262,8 +265,14 @@ def calls(world: dict, *, own: dict | None = None):
 
 
 # Routes whose parameters name no record of an area: programmes are national, code lists
-# and worklist kinds are words.
-UNSCOPED = {"/programmes/{code}", "/code-lists/{list}", "/worklists/{kind}"}
+# and worklist kinds are words, the gazetteer is public reference data.
+UNSCOPED = {
+    "/programmes/{code}",
+    "/code-lists/{list}",
+    "/worklists/{kind}",
+    "/reference/code-lists/{name}",
+    "/reference/gazetteer/{code}",
+}
 
 
 def leaked(text: str, secrets: list[str], asked: str) -> list[str]:

@@ -76,6 +76,26 @@ class IntakeBase(Request):
 class GrievanceIntake(IntakeBase):
     """A grievance recorded by staff at an office, on the hotline, at a meeting ..."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "category": "payment_problem",
+                    "description": "The April payment has not arrived.",
+                    "channel": "commune_office",
+                    "location_code": "120801",
+                    "complainant": {
+                        "name": "Sok Dara",
+                        "phone": "012345678",
+                        "sex": "female",
+                        "age_group": "36_59",
+                    },
+                }
+            ]
+        },
+    )
+
     channel: Channel
     location_code: LocationCode | None = Field(
         None,

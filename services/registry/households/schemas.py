@@ -170,6 +170,25 @@ class MemberCreate(_Input):
     """A person joining a household. Dates are checked against today and against the head
     (see the service); pregnancy only for women, a disability card only with a severity."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "family_name_km": "សុខ",
+                    "given_name_km": "ដារ៉ា",
+                    "family_name_latin": "Sok",
+                    "given_name_latin": "Dara",
+                    "sex": "female",
+                    "birth_date": "1985-03-14",
+                    "relationship": "head",
+                    "national_id": "010203040",
+                    "phone": "012345678",
+                }
+            ]
+        },
+    )
+
     family_name_km: KhmerName
     given_name_km: KhmerName
     family_name_latin: NameLatin
@@ -193,6 +212,10 @@ class MemberUpdate(_Input):
     """Fields to change on a member; fields left out stay as they are, `null` clears an
     optional field. The relationship cannot become or stop being `head` here (change the
     head instead)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"phone": "012345679"}]}
+    )
 
     family_name_km: KhmerName | None = None
     given_name_km: KhmerName | None = None
@@ -301,6 +324,41 @@ class MemberSearchResult(BaseModel):
 class HouseholdCreate(_Input):
     """A household as a commune office registers it: exactly one member is the head."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "village_code": "12080102",
+                    "address": "House 12, Street 271",
+                    "members": [
+                        {
+                            "family_name_km": "សុខ",
+                            "given_name_km": "ដារ៉ា",
+                            "family_name_latin": "Sok",
+                            "given_name_latin": "Dara",
+                            "sex": "female",
+                            "birth_date": "1985-03-14",
+                            "relationship": "head",
+                            "national_id": "010203040",
+                            "phone": "012345678",
+                        },
+                        {
+                            "family_name_km": "ចាន់",
+                            "given_name_km": "វិចិត្រ",
+                            "family_name_latin": "Chan",
+                            "given_name_latin": "Vichet",
+                            "sex": "male",
+                            "birth_date": "2012-09-01",
+                            "relationship": "child",
+                            "school_enrolment": "lower_secondary",
+                        },
+                    ],
+                }
+            ]
+        },
+    )
+
     village_code: VillageCode
     address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
     members: list[MemberCreate] = Field(min_length=1, max_length=40)
@@ -312,6 +370,10 @@ class HouseholdCreate(_Input):
 class HouseholdUpdate(_Input):
     """Direct edits (before verification): the address, or the village within the same
     commune. Moving to another commune is a move (a change request once active)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"address": "House 14, Street 271"}]}
+    )
 
     address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
     village_code: VillageCode | None = None
@@ -325,12 +387,31 @@ class HouseholdUpdate(_Input):
 
 
 class HouseholdReturn(_Input):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"reasons": ["The head's birth date does not match the ID card."]}]
+        },
+    )
+
     reasons: list[
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
     ] = Field(min_length=1, max_length=20, description="What the commune must correct.")
 
 
 class HeadChange(_Input):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "member_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                    "former_head_relationship": "spouse",
+                }
+            ]
+        },
+    )
+
     member_id: uuid.UUID = Field(description="The member who becomes the head.")
     former_head_relationship: Relationship | None = Field(
         None,
