@@ -15,7 +15,16 @@ BenefitStatusName = Literal["scheduled", "paid", "failed", "returned"]
 
 
 class BenefitCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """One benefit of an enrolment: an amount in riel or an item in kind, for one period."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"period": "2026-11", "amount_khr": 40000, "channel": "cash_wing"},
+            ]
+        },
+    )
 
     period: str = Field(
         description="The period paid for, of the programme's kind: YYYY-MM, YYYY-Qn or YYYY.",

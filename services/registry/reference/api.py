@@ -90,7 +90,7 @@ def _index() -> list[tuple[str, str, str]]:
     responses=_CACHED,
     response_description="The 25 provinces, in code order.",
 )
-async def list_provinces(
+async def list_gazetteer_provinces(
     request: Request,
     language: LanguageDep,
     if_none_match: Annotated[str | None, Header(**IF_NONE_MATCH)] = None,
@@ -158,7 +158,7 @@ async def search_gazetteer(
     responses=_CACHED,
     response_description="The unit, the units above it and those directly below it.",
 )
-async def get_unit(
+async def get_gazetteer_unit(
     request: Request,
     language: LanguageDep,
     code: Annotated[
