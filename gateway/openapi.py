@@ -71,6 +71,20 @@ def _problem(status: int) -> dict[str, Any]:
     return problem_response(status)
 
 
+# What the gateway takes in one path segment (gateway/paths.py): no slash or backslash, no
+# control character, not `.` or `..` (a segment starting with a dot is left out, simply).
+PATH_SEGMENT = "^[^/\\\\.\\u0000-\\u001f\\u007f-\\u009f][^/\\\\\\u0000-\\u001f\\u007f-\\u009f]*$"
+
+
+def _path_segments(operation: dict[str, Any]) -> None:
+    """A free-text path parameter says what the gateway takes in a path segment."""
+    for parameter in operation.get("parameters", ()):
+        schema = parameter.get("schema") or {}
+        if parameter.get("in") == "path" and schema.get("type") == "string":
+            if not {"pattern", "format", "enum", "const"} & set(schema):
+                schema["pattern"] = PATH_SEGMENT
+
+
 def _gateway_errors(operation: dict[str, Any], rule: Any) -> None:
     """The statuses the gateway itself answers for this operation: 401/403 only where a token
     is needed, 413 where a body is taken, 429 and 503 everywhere (rate limit, breaker)."""
@@ -141,6 +155,7 @@ def merge_documents(
                         + f". Rate class `{rule.rate.name}`."
                     ).strip()
                 _gateway_errors(operation, rule)
+                _path_segments(operation)
                 operation.setdefault("tags", [service])
                 paths.setdefault(f"/{service}{path}", {})[method] = operation
     security_schemes: dict[str, Any] = {

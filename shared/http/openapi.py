@@ -25,6 +25,7 @@ itself (401, 403, 413, 429, 503).
 from __future__ import annotations
 
 import copy
+import json
 import re
 from typing import Any
 
@@ -189,6 +190,14 @@ def _success_description(route: Any, operation: dict[str, Any], status: str) -> 
     return f"{operation.get('summary', 'The answer')}."
 
 
+def _names_an_area(operation: dict[str, Any]) -> bool:
+    """A query parameter holding a gazetteer code: an area outside the caller's is a 404."""
+    return any(
+        p.get("in") == "query" and '"format": "ncdd-' in json.dumps(p.get("schema"))
+        for p in operation.get("parameters", ())
+    )
+
+
 def _add_parameter(operation: dict[str, Any], parameter: dict[str, Any]) -> None:
     parameters = operation.setdefault("parameters", [])
     lowered = parameter["name"].lower()
@@ -217,8 +226,8 @@ def _finish_operation(document: dict[str, Any], route: APIRoute, operation: dict
         responses.pop(status, None)
     errors = {int(s) for s in responses if s.isdigit() and int(s) >= 400}
     errors.add(400)  # unknown query parameters, malformed bodies, unreadable paths
-    if flat["path"]:
-        errors.add(404)
+    if flat["path"] or _names_an_area(operation):
+        errors.add(404)  # a record named in the path, or an area outside the caller's
     if any(flat.values()):
         errors.add(422)
     if takes_if_match:
@@ -256,6 +265,24 @@ def _finish_operation(document: dict[str, Any], route: APIRoute, operation: dict
             media["example"] = copy.deepcopy(resolved["examples"][0])
         else:
             media["example"] = example_for(document, schema)
+
+
+# What `shared.text.ControlCharacterGuard` refuses in any string of a request: C0 controls
+# but tab, line feed and carriage return, DEL and the C1 controls.
+NO_CONTROL_CHARACTERS = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
+
+
+def _no_control_characters(node: Any) -> None:
+    """Every free-text string (no pattern, format, enum or const of its own) states that it
+    takes no control characters, as the service's guard enforces for every request."""
+    if isinstance(node, dict):
+        if node.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(node):
+            node["pattern"] = NO_CONTROL_CHARACTERS
+        for value in node.values():
+            _no_control_characters(value)
+    elif isinstance(node, list):
+        for value in node:
+            _no_control_characters(value)
 
 
 def _finish_components(document: dict[str, Any]) -> None:
@@ -305,8 +332,48 @@ def _api_routes(app: FastAPI) -> list[Any]:
     return [c for c in iter_route_contexts(app.routes) if isinstance(c.original_route, APIRoute)]
 
 
+def _refs(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = (
+            {node["$ref"][len(SCHEMAS) :]}
+            if str(node.get("$ref", "")).startswith(SCHEMAS)
+            else set()
+        )
+        for value in node.values():
+            found |= _refs(value)
+        return found
+    if isinstance(node, list):
+        return set().union(*(_refs(v) for v in node)) if node else set()
+    return set()
+
+
+def _request_schemas(document: dict[str, Any]) -> set[str]:
+    """The component schemas a request can carry (bodies and parameters, transitively)."""
+    schemas = document.get("components", {}).get("schemas", {})
+    todo = set()
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            todo |= _refs(operation.get("requestBody")) | _refs(operation.get("parameters"))
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in schemas:
+            continue
+        seen.add(name)
+        todo |= _refs(schemas[name])
+    return seen
+
+
 def finish_document(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
     _finish_components(document)
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in _request_schemas(document) - {"ProblemDocument", "FieldError"}:
+        _no_control_characters(schemas[name])
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            # Path segments: the gateway states what it takes there (gateway/openapi.py).
+            params = [p for p in operation.get("parameters", []) if p.get("in") != "path"]
+            _no_control_characters(params)
     for route in _api_routes(app):
         if not route.include_in_schema:
             continue

@@ -32,9 +32,7 @@ def test_the_generated_python_client_imports(sp_client):
     assert not hasattr(models, "Sex"), "schema names carry their service"
 
 
-def test_the_typescript_client_generates_and_compiles_without_warnings(
-    document_file, tmp_path
-):
+def test_the_typescript_client_generates_and_compiles_without_warnings(document_file, tmp_path):
     code, output = generate_typescript_client(document_file, tmp_path)
     assert code == 0, output
     assert not re.search(r"warn|error", output, re.I), output

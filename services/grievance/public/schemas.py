@@ -8,7 +8,12 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from services.grievance.codes import Channel
-from services.grievance.grievances.schemas import IntakeBase, commune_or_village
+from services.grievance.grievances.schemas import (
+    ANONYMITY_RULE,
+    COMMUNE_OR_VILLAGE_SCHEMA,
+    IntakeBase,
+    commune_or_village,
+)
 from shared.gazetteer import LocationCode
 
 HouseholdCode = Annotated[
@@ -22,6 +27,7 @@ class PublicSubmission(IntakeBase):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            **ANONYMITY_RULE,
             "examples": [
                 {
                     "category": "payment_problem",
@@ -30,7 +36,7 @@ class PublicSubmission(IntakeBase):
                     "anonymous": False,
                     "complainant": {"name": "Sok Dara", "phone": "012345678"},
                 }
-            ]
+            ],
         },
     )
 
@@ -38,6 +44,7 @@ class PublicSubmission(IntakeBase):
     location_code: LocationCode = Field(
         description="The commune (6 digits) or village (8 digits) the grievance is about.",
         examples=["120801", "12080102"],
+        json_schema_extra=COMMUNE_OR_VILLAGE_SCHEMA,
     )
     household_code: HouseholdCode | None = Field(
         None,

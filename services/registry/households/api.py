@@ -13,7 +13,7 @@ from datetime import date
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry import workflows
@@ -27,6 +27,7 @@ from services.registry.households.models import (
 )
 from services.registry.households.repository import MEMBER_PREFIX, HouseholdFilters
 from services.registry.households.schemas import (
+    HOUSEHOLD_CODE_SCHEMA,
     HeadChange,
     HouseholdCreate,
     HouseholdPublic,
@@ -431,7 +432,9 @@ async def list_households(
     responses={**_READ},
 )
 async def get_household_by_code(
-    code: str, database: DatabaseDep, principal: PrincipalDep
+    code: Annotated[str, Path(**HOUSEHOLD_CODE_SCHEMA)],
+    database: DatabaseDep,
+    principal: PrincipalDep,
 ) -> HouseholdPublic:
     normalised = service.normalise_household_code(code, field="path.code")
     return await _hot_read(

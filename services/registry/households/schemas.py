@@ -80,7 +80,9 @@ def _phone(value: str | None) -> str | None:
 NationalId = Annotated[
     str,
     Field(
-        description="National ID card number, 9 to 12 digits (sensitive).", examples=["010203040"]
+        description="National ID card number, 9 to 12 digits (sensitive).",
+        examples=["010203040"],
+        json_schema_extra={"pattern": r"^[ \-.()/]*([0-9][ \-.()/]*){9,12}$"},
     ),
     AfterValidator(_national_id),
 ]
@@ -90,6 +92,7 @@ Phone = Annotated[
         description="Cambodian phone number; stored as +855 and the digits after the leading 0 "
         "(sensitive).",
         examples=["012 345 678"],
+        json_schema_extra={"format": "kh-phone", "pattern": r"^\+?[0-9][0-9 \-.()/]{6,22}$"},
     ),
     AfterValidator(_phone),
 ]
@@ -103,13 +106,28 @@ NameLatin = Annotated[
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)]
 
 
+# A household code as a client may type it (any case, spaces around it); its check digit is
+# stated as the `household-code` format, since no pattern can check it.
+HOUSEHOLD_CODE_SCHEMA: dict[str, Any] = {
+    "description": "A household code: HH + 9 digits, the last a check digit (any case).",
+    "examples": ["HH000000013"],
+    "json_schema_extra": {"pattern": r"^\s*[Hh][Hh][0-9]{9}\s*$", "format": "household-code"},
+}
+
+
 def _km_script(value: str) -> str:
     if not re.search(r"[\u1780-\u17ff]", value):
         raise ValueError("a Khmer name is written in Khmer script")
     return value
 
 
-KhmerName = Annotated[NameKm, AfterValidator(_km_script)]
+# Khmer script somewhere, and no control character (shared.text).
+_KHMER_NAME = (
+    "^[^\\u0000-\\u001f\\u007f-\\u009f]*[\\u1780-\\u17ff][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+)
+KhmerName = Annotated[
+    NameKm, AfterValidator(_km_script), Field(json_schema_extra={"pattern": _KHMER_NAME})
+]
 
 
 class _Input(BaseModel):
@@ -214,7 +232,8 @@ class MemberUpdate(_Input):
     head instead)."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"phone": "012345679"}]}
+        extra="forbid",
+        json_schema_extra={"minProperties": 1, "examples": [{"phone": "012345679"}]},
     )
 
     family_name_km: KhmerName | None = None
@@ -372,7 +391,8 @@ class HouseholdUpdate(_Input):
     commune. Moving to another commune is a move (a change request once active)."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"address": "House 14, Street 271"}]}
+        extra="forbid",
+        json_schema_extra={"minProperties": 1, "examples": [{"address": "House 14, Street 271"}]},
     )
 
     address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None

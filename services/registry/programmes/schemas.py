@@ -32,12 +32,27 @@ PERIOD_LABELS = {
 }
 
 
+# The cross-field rule, stated in the schema: an amount in riel or an item in kind, not both.
+ONE_BENEFIT_KIND: dict = {
+    "if": {
+        "properties": {"benefit_amount_khr": {"type": "integer"}},
+        "required": ["benefit_amount_khr"],
+    },
+    "then": {"properties": {"benefit_in_kind_item": {"type": "null"}}},
+    "else": {
+        "required": ["benefit_in_kind_item"],
+        "properties": {"benefit_in_kind_item": {"type": "string"}},
+    },
+}
+
+
 class ProgrammeCreate(BaseModel):
     """A programme and its eligibility rules."""
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            **ONE_BENEFIT_KIND,
             "examples": [
                 {
                     "code": "CASH_PREGNANT",
@@ -58,7 +73,7 @@ class ProgrammeCreate(BaseModel):
                     "benefit_amount_khr": 40000,
                     "benefit_period": "monthly",
                 }
-            ]
+            ],
         },
     )
 
