@@ -80,9 +80,9 @@ def _path_segments(operation: dict[str, Any]) -> None:
     """A free-text path parameter says what the gateway takes in a path segment."""
     for parameter in operation.get("parameters", ()):
         schema = parameter.get("schema") or {}
-        if parameter.get("in") == "path" and schema.get("type") == "string":
-            if not {"pattern", "format", "enum", "const"} & set(schema):
-                schema["pattern"] = PATH_SEGMENT
+        free_text = not {"pattern", "format", "enum", "const"} & set(schema)
+        if parameter.get("in") == "path" and schema.get("type") == "string" and free_text:
+            schema["pattern"] = PATH_SEGMENT
 
 
 def _gateway_errors(operation: dict[str, Any], rule: Any) -> None:

@@ -39,7 +39,9 @@ def gateway_process(platform, tmp_path):
 
 
 @pytest.mark.parametrize("caller", ["national.officer", "cs.phnom-penh-thmei"])
-def test_the_api_keeps_its_contract_under_fuzzing(platform, gateway_process, caller, tmp_path):
+def test_the_api_keeps_its_contract_under_fuzzing(
+    platform, clean_databases, gateway_process, caller, tmp_path
+):
     code, output = st_run(
         gateway_process,
         platform.token(caller),
