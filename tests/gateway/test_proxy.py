@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
@@ -206,3 +207,44 @@ async def test_cors_for_configured_portal_origins(upstream_url, origin):
         )
     assert allowed.headers["access-control-allow-origin"] == origin
     assert "access-control-allow-origin" not in other.headers
+
+
+async def test_make_run_lets_a_local_portal_call_the_stack(upstream_url):
+    """The stack `make run` starts allows the usual dev-server origins: a portal page on
+    localhost:3000 gets through its preflight, and its answer carries the exposed headers."""
+    from devstack.run import LOCAL_PORTAL_ORIGINS
+
+    assert "http://localhost:3000" in LOCAL_PORTAL_ORIGINS
+    app = create_app(gateway_settings(upstream_url, cors_origins=LOCAL_PORTAL_ORIGINS))
+    origin = "http://localhost:3000"
+    async with running(app), gateway_client(app) as client:
+        preflight = await client.options(
+            "/registry/things",
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization, if-match, idempotency-key",
+            },
+        )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == origin
+
+
+def test_production_settings_allow_no_origin():
+    from gateway.config import Settings
+
+    assert Settings.model_fields["cors_origins"].default == []
+
+
+async def test_docs_and_redoc_load_nothing_from_outside(gateway):
+    """Swagger UI and ReDoc come from the gateway itself: an offline network still has docs."""
+    async with gateway_client(gateway) as client:
+        pages = [await client.get("/docs"), await client.get("/redoc")]
+        for page in pages:
+            assert page.status_code == 200
+            sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+            assert sources and all(s.startswith("/") for s in sources), sources
+            for source in sources:
+                asset = await client.get(source)
+                assert asset.status_code == 200, source
+    assert "swagger-ui-bundle.js" in pages[0].text and "redoc.standalone.js" in pages[1].text
