@@ -13,8 +13,8 @@ from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
 from fastapi import Depends, Query
-from pydantic import BaseModel
-from sqlalchemy import Select, tuple_
+from pydantic import BaseModel, Field
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.problems import Problem, field_error
@@ -25,9 +25,25 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
 
+TOTAL_CAP = 10_000
+
+
 class Page(BaseModel, Generic[T]):
+    """One page of a list, in a stable order; follow `next_cursor` for the next."""
+
     items: list[T]
-    next_cursor: str | None = None
+    next_cursor: str | None = Field(
+        None, description="Pass as `cursor` for the next page; null on the last page."
+    )
+    total: int | None = Field(
+        None,
+        description=f"How many items match the filters on all pages, counted up to {TOTAL_CAP:,} "
+        "(`total_capped` is then true); null where the list does not count.",
+        examples=[42],
+    )
+    total_capped: bool | None = Field(
+        None, description=f"True when more than {TOTAL_CAP:,} match: show the total as a floor."
+    )
 
 
 class PageParams(BaseModel):
@@ -105,3 +121,13 @@ async def paginate(
         last = rows[-1]
         next_cursor = encode_cursor([getattr(last, col.key) for col in order_by])
     return rows, next_cursor
+
+
+async def count_up_to(
+    session: AsyncSession, statement: Select, cap: int = TOTAL_CAP
+) -> tuple[int, bool]:
+    """How many rows `statement` gives, counting at most `cap` + 1 of them (a national list
+    must not scan millions to print a number): (total, capped)."""
+    limited = statement.order_by(None).limit(cap + 1).subquery()
+    found = (await session.execute(select(func.count()).select_from(limited))).scalar_one()
+    return min(found, cap), found > cap

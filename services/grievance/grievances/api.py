@@ -43,6 +43,7 @@ from services.grievance.grievances.schemas import (
     TimelineEntryRead,
 )
 from services.grievance.grievances.tracking_code import display
+from services.grievance.grievances.tracking_code import normalise as normalise_tracking_code
 from services.grievance.routing import is_sensitive
 from shared.clock import ClockDep
 from shared.db import SessionDep
@@ -202,9 +203,23 @@ async def list_grievances(
     location: Annotated[LocationCode | None, Query(description="A subtree of your area")] = None,
     submitted_from: IsoDateTime | None = None,
     submitted_to: IsoDateTime | None = None,
+    tracking_code: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            description="The citizen's tracking code, as they read it out (any case, with or "
+            "without dashes): the one grievance it names, if it is in your area.",
+            examples=["K7M-2QX-9PRT"],
+        ),
+    ] = None,
 ) -> Page[GrievanceRead]:
     if location is not None and not principal.covers(location):
         raise Problem.not_found(f"The area {location}")
+    code = None
+    if tracking_code is not None:
+        code = normalise_tracking_code(tracking_code)
+        if code is None:  # not a code we issue: no grievance has it
+            return Page(items=[], next_cursor=None)
     rows, cursor = await grievances.list_visible(
         session,
         principal,
@@ -215,6 +230,7 @@ async def list_grievances(
             location=location,
             submitted_from=submitted_from,
             submitted_to=submitted_to,
+            tracking_code=code,
         ),
         page,
     )

@@ -128,12 +128,15 @@ class GrievanceFilter:
     handling_admin_code: str | None = None
     submitted_from: datetime | None = None
     submitted_to: datetime | None = None
+    tracking_code: str | None = None
 
 
 async def list_visible(
     session: AsyncSession, principal: Principal, filters: GrievanceFilter, page: PageParams
 ) -> tuple[list[Grievance], str | None]:
     statement = select(Grievance).where(visible_to(principal))
+    if filters.tracking_code:
+        statement = statement.where(Grievance.tracking_code == filters.tracking_code)
     if filters.status:
         statement = statement.where(Grievance.status == filters.status)
     if filters.category:

@@ -441,7 +441,7 @@ class HeadChange(_Input):
 
 
 class HouseholdSummary(BaseModel):
-    """A household in a list: no names, no personal data."""
+    """A household's codes, status and poverty status, without members."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -455,6 +455,19 @@ class HouseholdSummary(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+class HouseholdListItem(HouseholdSummary):
+    """A household as a list screen shows it: its codes and status, its head's name, how
+    many live in it and the village's name (in the language asked for)."""
+
+    head_name_km: str | None = Field(description="The head's family and given name, Khmer.")
+    head_name_latin: str | None = Field(description="The head's name in Latin script.")
+    member_count: int = Field(description="Active members.", examples=[4])
+    village_name: str | None = Field(
+        description="The village's name in the language asked for (Accept-Language).",
+        examples=["Phnom Penh Thmei"],
+    )
 
 
 class HouseholdPublic(HouseholdSummary):
