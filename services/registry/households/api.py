@@ -410,7 +410,7 @@ async def list_households(
     poverty_valid_until_after: Annotated[
         date | None, Query(description="Poor households whose card is valid on or after this.")
     ] = None,
-    code: Annotated[str | None, Query(max_length=20)] = None,
+    code: Annotated[str | None, Query(max_length=20, **HOUSEHOLD_CODE_SCHEMA)] = None,
 ) -> Page[HouseholdListItem]:
     rows, next_cursor, (total, capped), display = await service.list_households(
         session,
