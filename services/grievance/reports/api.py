@@ -191,6 +191,11 @@ async def grievance_report(
     location: Annotated[LocationCode | None, Query(description="A subtree of your area")] = None,
     format: Literal["json", "csv"] | None = None,
 ) -> GrievanceReport:
+    """Counts by category, channel, status, handling tier and complainant sex, median hours to
+    acknowledge and to resolve, the share resolved within the SLA, the escalation rate and the
+    average rating, for your area (or `location`, a subtree of it) and a period (`from`/`to`,
+    whole days). Shaped as the registry's reports: `area_detail`, `language`, `columns` and
+    labelled `rows`; as CSV (UTF-8 with BOM) with `?format=csv` or `Accept: text/csv`."""
     if period_to < period_from:
         raise Problem.invalid("to", "must not be before from")
     if (period_to - period_from).days > 3660:
