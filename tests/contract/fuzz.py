@@ -13,6 +13,7 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,9 +102,11 @@ def st_run(
         *(extra or []),
     ]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.contract.fuzz_hooks", "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        command, cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=3600
-    )
+    # Run outside the work tree: schemathesis keeps its caches in the current directory.
+    with tempfile.TemporaryDirectory(prefix="sp-fuzz-") as workdir:
+        done = subprocess.run(
+            command, cwd=workdir, env=env, capture_output=True, text=True, check=False, timeout=3600
+        )
     return done.returncode, done.stdout + done.stderr
 
 

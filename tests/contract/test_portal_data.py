@@ -148,6 +148,7 @@ async def test_handlers_find_a_grievance_by_tracking_code_and_answers_are_utf8(
     assert recorded.status_code == 201, recorded.text
     assert "ប្រាក់ខែ".encode() in recorded.content and b"\\u" not in recorded.content
     assert [g["tracking_code"] for g in by_code.json()["items"]] == [code]
+    assert by_code.json()["total"] == 1
     assert nothing.json()["items"] == []
     assert report.content.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(report.content.decode("utf-8-sig"))))

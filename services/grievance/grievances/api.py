@@ -228,23 +228,20 @@ async def list_grievances(
     if tracking_code is not None:
         code = normalise_tracking_code(tracking_code)
         if code is None:  # not a code we issue: no grievance has it
-            return Page(items=[], next_cursor=None)
-    rows, cursor = await grievances.list_visible(
-        session,
-        principal,
-        grievances.GrievanceFilter(
-            status=status,
-            category=category,
-            channel=channel,
-            location=location,
-            submitted_from=submitted_from,
-            submitted_to=submitted_to,
-            tracking_code=code,
-        ),
-        page,
+            return Page(items=[], next_cursor=None, total=0, total_capped=False)
+    filters = grievances.GrievanceFilter(
+        status=status,
+        category=category,
+        channel=channel,
+        location=location,
+        submitted_from=submitted_from,
+        submitted_to=submitted_to,
+        tracking_code=code,
     )
+    rows, cursor = await grievances.list_visible(session, principal, filters, page)
+    total, capped = await grievances.count_visible(session, principal, filters)
     items = await shown(session, principal, rows, purpose="list_grievances", now=clock.now())
-    return Page(items=items, next_cursor=cursor)
+    return Page(items=items, next_cursor=cursor, total=total, total_capped=capped)
 
 
 @router.get("/grievances/{grievance_id}", responses=_READ, summary="One grievance")

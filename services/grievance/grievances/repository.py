@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, bindparam, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
@@ -25,7 +25,7 @@ from services.grievance.grievances.models import (
     PublicLookupFailure,
     TimelineEntry,
 )
-from shared.http.pagination import PageParams, paginate
+from shared.http.pagination import PageParams, count_up_to, paginate
 from shared.jurisdiction import jurisdiction_filter
 from shared.principal import Principal
 from shared.tiers import tier_for_code
@@ -134,6 +134,22 @@ class GrievanceFilter:
 async def list_visible(
     session: AsyncSession, principal: Principal, filters: GrievanceFilter, page: PageParams
 ) -> tuple[list[Grievance], str | None]:
+    return await paginate(
+        session,
+        _visible(principal, filters),
+        order_by=[Grievance.submitted_at, Grievance.id],
+        page=page,
+    )
+
+
+async def count_visible(
+    session: AsyncSession, principal: Principal, filters: GrievanceFilter
+) -> tuple[int, bool]:
+    """How many grievances the list's filters match (up to the cap), and whether capped."""
+    return await count_up_to(session, _visible(principal, filters))
+
+
+def _visible(principal: Principal, filters: GrievanceFilter) -> Select:
     statement = select(Grievance).where(visible_to(principal))
     if filters.tracking_code:
         statement = statement.where(Grievance.tracking_code == filters.tracking_code)
@@ -151,9 +167,7 @@ async def list_visible(
         statement = statement.where(Grievance.submitted_at >= filters.submitted_from)
     if filters.submitted_to:
         statement = statement.where(Grievance.submitted_at < filters.submitted_to)
-    return await paginate(
-        session, statement, order_by=[Grievance.submitted_at, Grievance.id], page=page
-    )
+    return statement
 
 
 def within(location: str) -> ColumnElement[bool]:
