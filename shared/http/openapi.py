@@ -16,7 +16,8 @@ service, so a new service gets it by using `create_service_app`:
 - Khmer and English labels of every enumeration registered with `shared.http.labels`
   (`x-enum-labels` and `x-enum-descriptions`);
 - an example for every request body: the model's own when it declares one, else one built
-  from the schema (field examples, defaults, the first enum value), always valid against it.
+  from the schema (field examples, defaults, the first enum value), always valid against it;
+  likewise for every required parameter, and an optional one whose schema names values.
 
 The gateway merges the services' documents (gateway/openapi.py) and adds what it answers
 itself (401, 403, 413, 429, 503).
@@ -70,6 +71,11 @@ HEADERS: dict[str, dict[str, Any]] = {
     "Location": {
         "description": "The path of the new resource, through the gateway.",
         "schema": {"type": "string"},
+    },
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the stored answer to an earlier request with the "
+        "same Idempotency-Key (nothing was created again).",
+        "schema": {"type": "string", "enum": ["true"]},
     },
     "Retry-After": {
         "description": "Seconds to wait before trying again.",
@@ -172,7 +178,23 @@ def example_for(
         }
         if schema.get("format") in formats:
             return formats[schema["format"]]
-        return "x" * max(1, int(schema.get("minLength", 1)))
+        return _string_example(schema)
+    return None
+
+
+# Values tried, in order, for a string with a pattern (codes of the gazetteer and of households,
+# periods): the first that fits is the example; none fitting, no example.
+_STRING_CANDIDATES = ("x", "12", "1208", "120801", "12080102", "HH000000013", "2026-11", "1")
+
+
+def _string_example(schema: dict[str, Any]) -> str | None:
+    low, high = int(schema.get("minLength", 1)), int(schema.get("maxLength", 10_000))
+    pattern = schema.get("pattern")
+    if pattern is None or pattern.startswith("^[^"):  # free text (no control characters)
+        return "x" * max(1, low)
+    for candidate in _STRING_CANDIDATES:
+        if low <= len(candidate) <= high and re.search(pattern, candidate):
+            return candidate
     return None
 
 
@@ -249,11 +271,27 @@ def _finish_operation(document: dict[str, Any], route: APIRoute, operation: dict
         headers = response.setdefault("headers", {})
         if status == "201":
             headers.setdefault("Location", dict(HEADERS["Location"]))
+        if any(p.get("name") == "Idempotency-Key" for p in operation.get("parameters", ())):
+            headers.setdefault("Idempotent-Replayed", dict(HEADERS["Idempotent-Replayed"]))
         schema = ((response.get("content") or {}).get("application/json") or {}).get("schema")
         if schema and _has_version(document, schema):
             headers.setdefault("ETag", dict(HEADERS["ETag"]))
         if not headers:
             del response["headers"]
+
+    for parameter in operation.get("parameters", ()):
+        schema = parameter.get("schema") or {}
+        if "example" in parameter or "examples" in parameter:
+            continue
+        # An optional parameter gets one only from what its schema says (its examples, its
+        # enum, a default): an invented filter value would be a request nobody makes.
+        declared = json.dumps(schema)
+        if parameter.get("required") or any(
+            key in declared for key in ('"examples"', '"enum"', '"default": ', '"const"')
+        ):
+            example = example_for(document, schema)
+            if example is not None:
+                parameter["example"] = example
 
     body = (operation.get("requestBody") or {}).get("content") or {}
     for media in body.values():

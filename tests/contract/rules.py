@@ -183,6 +183,24 @@ def examples_valid(document: dict[str, Any]) -> list[str]:
     return broken
 
 
+def every_operation_has_an_example(document: dict[str, Any]) -> list[str]:
+    """Something to copy for every operation: a body, parameter or answer example."""
+    broken = []
+    for method, path, op in operations(document):
+        media = list(((op.get("requestBody") or {}).get("content") or {}).values())
+        for status, response in op.get("responses", {}).items():
+            if status.startswith("2"):
+                media += list((response.get("content") or {}).values())
+        found = any("example" in m or m.get("examples") for m in media)
+        found |= any(
+            "example" in p or p.get("examples") or (p.get("schema") or {}).get("examples")
+            for p in op.get("parameters", [])
+        )
+        if not found:
+            broken.append(f"{method} {path}: no example to copy")
+    return broken
+
+
 RULES = (
     documented,
     problems_only,
@@ -190,4 +208,5 @@ RULES = (
     unique_schema_names,
     enums_labelled,
     examples_valid,
+    every_operation_has_an_example,
 )
