@@ -182,3 +182,18 @@ async def test_grievance_report_json_has_the_registry_reports_shape(platform, cl
         "label": "",
         "value": 0,
     } in body["rows"]
+
+
+async def test_a_public_form_can_list_the_programmes(platform, clean_databases):
+    async with platform.client() as portal:
+        listed = await portal.get(
+            "/registry/reference/programmes", headers={"Accept-Language": "km"}
+        )
+        again = await portal.get(
+            "/registry/reference/programmes",
+            headers={"Accept-Language": "km", "If-None-Match": listed.headers["etag"]},
+        )
+    body = listed.json()
+    assert listed.status_code == 200 and body["total"] == len(body["items"]) > 0
+    assert all(p["name"] == p["name_km"] and p["name_en"] for p in body["items"])
+    assert again.status_code == 304

@@ -3,7 +3,8 @@
 `GET /reference/code-lists[/{name}]` (shared.http.reference) serves the lists registered in
 `codes.py`; the gazetteer is browsed as a tree (`GET /reference/gazetteer` gives the provinces,
 `GET /reference/gazetteer/{code}` a unit with its parents and children) and searched by Khmer
-or Latin name (`GET /reference/gazetteer/search?q=`). Everything here is public, the same for
+or Latin name (`GET /reference/gazetteer/search?q=`); `GET /reference/programmes` names the
+programmes. Everything here is public, the same for
 every caller, and cacheable (`ETag`, `If-None-Match` -> 304).
 """
 
@@ -15,8 +16,11 @@ from typing import Annotated
 
 from fastapi import Header, Path, Query, Request, Response
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
+from services.registry.programmes.models import Programme
 from services.registry.reference import codes  # noqa: F401  (registers the code lists)
+from shared.db import SessionDep
 from shared.gazetteer import AdminUnit, Level, get_gazetteer, normalise_code
 from shared.http.caching import ETAG_HEADERS, IF_NONE_MATCH, NOT_MODIFIED, cached_json
 from shared.http.language import LanguageDep
@@ -183,3 +187,52 @@ async def get_gazetteer_unit(
         "children": [_unit(u, language) for u in gazetteer.children(unit.code)],
     }
     return cached_json(request, body)
+
+
+class ProgrammeItem(BaseModel):
+    """A programme as a form offers it (a grievance about a programme names its code)."""
+
+    code: str = Field(examples=["FAMILY_PACKAGE"])
+    name: str = Field(description="In the language asked for (Accept-Language).")
+    name_km: str
+    name_en: str
+    target: str = Field(description="household or individual (code list programme-targets).")
+    active: bool
+
+
+class Programmes(BaseModel):
+    """The programmes, by code."""
+
+    language: str
+    total: int
+    items: list[ProgrammeItem]
+
+
+@router.get(
+    "/reference/programmes",
+    summary="The social protection programmes, with Khmer and English names",
+    response_model=Programmes,
+    responses=_CACHED,
+    response_description="Every programme by code, active ones and closed ones.",
+)
+async def list_reference_programmes(
+    request: Request,
+    language: LanguageDep,
+    session: SessionDep,
+    if_none_match: Annotated[str | None, Header(**IF_NONE_MATCH)] = None,
+) -> Response:
+    """For the programme choices of a form (the public grievance form included): codes and
+    names only, public; the rules and amounts are at `GET /registry/programmes` for staff."""
+    rows = (await session.execute(select(Programme).order_by(Programme.code))).scalars().all()
+    items = [
+        {
+            "code": p.code,
+            "name": p.name_km if language == "km" else p.name_en,
+            "name_km": p.name_km,
+            "name_en": p.name_en,
+            "target": p.target,
+            "active": p.active,
+        }
+        for p in rows
+    ]
+    return cached_json(request, {"language": language, "total": len(items), "items": items})
