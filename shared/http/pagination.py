@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+from contextvars import ContextVar
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
@@ -26,6 +27,20 @@ MAX_LIMIT = 500
 
 
 TOTAL_CAP = 10_000
+# The total of the list `paginate` last read in this request (each request runs in its own
+# context): `Page` takes it when the route does not give one, so every list counts without
+# each route passing it along.
+_last_total: ContextVar[tuple[int, bool] | None] = ContextVar("sp_page_total", default=None)
+
+
+def _current_total() -> int | None:
+    counted = _last_total.get()
+    return None if counted is None else counted[0]
+
+
+def _current_capped() -> bool | None:
+    counted = _last_total.get()
+    return None if counted is None else counted[1]
 
 
 class Page(BaseModel, Generic[T]):
@@ -36,13 +51,14 @@ class Page(BaseModel, Generic[T]):
         None, description="Pass as `cursor` for the next page; null on the last page."
     )
     total: int | None = Field(
-        None,
+        default_factory=_current_total,
         description=f"How many items match the filters on all pages, counted up to {TOTAL_CAP:,} "
         "(`total_capped` is then true); null where the list does not count.",
         examples=[42],
     )
     total_capped: bool | None = Field(
-        None, description=f"True when more than {TOTAL_CAP:,} match: show the total as a floor."
+        default_factory=_current_capped,
+        description=f"True when more than {TOTAL_CAP:,} match: show the total as a floor.",
     )
 
 
@@ -106,8 +122,10 @@ async def paginate(
 ) -> tuple[list[Any], str | None]:
     """Rows of `statement` ordered by `order_by` (unique together), one page after `cursor`.
 
-    Returns the ORM objects (or rows) and the cursor of the next page, None on the last.
+    Returns the ORM objects (or rows) and the cursor of the next page, None on the last. It
+    also counts the rows of the whole list (up to `TOTAL_CAP`), for the `Page` of this request.
     """
+    _last_total.set(await count_up_to(session, statement))
     if page.cursor:
         after = decode_cursor(page.cursor, len(order_by))
         statement = statement.where(tuple_(*order_by) > tuple_(*after))

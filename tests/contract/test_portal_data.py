@@ -197,3 +197,13 @@ async def test_a_public_form_can_list_the_programmes(platform, clean_databases):
     assert listed.status_code == 200 and body["total"] == len(body["items"]) > 0
     assert all(p["name"] == p["name_km"] and p["name_en"] for p in body["items"])
     assert again.status_code == 304
+
+
+async def test_every_paginated_list_counts_its_total(platform, clean_databases):
+    """`paginate` counts for the `Page` of its request: lists need no code of their own."""
+    async with platform.client("cs.phnom-penh-thmei") as commune:
+        programmes = (await commune.get("/registry/programmes", params={"limit": 1})).json()
+        cases = (await commune.get("/registry/cases")).json()
+    assert programmes["total"] > 1 and len(programmes["items"]) == 1
+    assert programmes["next_cursor"] and programmes["total_capped"] is False
+    assert cases["total"] == 0 and cases["items"] == []

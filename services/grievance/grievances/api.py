@@ -239,9 +239,8 @@ async def list_grievances(
         tracking_code=code,
     )
     rows, cursor = await grievances.list_visible(session, principal, filters, page)
-    total, capped = await grievances.count_visible(session, principal, filters)
     items = await shown(session, principal, rows, purpose="list_grievances", now=clock.now())
-    return Page(items=items, next_cursor=cursor, total=total, total_capped=capped)
+    return Page(items=items, next_cursor=cursor)
 
 
 @router.get("/grievances/{grievance_id}", responses=_READ, summary="One grievance")

@@ -25,7 +25,7 @@ from services.grievance.grievances.models import (
     PublicLookupFailure,
     TimelineEntry,
 )
-from shared.http.pagination import PageParams, count_up_to, paginate
+from shared.http.pagination import PageParams, paginate
 from shared.jurisdiction import jurisdiction_filter
 from shared.principal import Principal
 from shared.tiers import tier_for_code
@@ -140,13 +140,6 @@ async def list_visible(
         order_by=[Grievance.submitted_at, Grievance.id],
         page=page,
     )
-
-
-async def count_visible(
-    session: AsyncSession, principal: Principal, filters: GrievanceFilter
-) -> tuple[int, bool]:
-    """How many grievances the list's filters match (up to the cap), and whether capped."""
-    return await count_up_to(session, _visible(principal, filters))
 
 
 def _visible(principal: Principal, filters: GrievanceFilter) -> Select:

@@ -412,7 +412,7 @@ async def list_households(
     ] = None,
     code: Annotated[str | None, Query(max_length=20, **HOUSEHOLD_CODE_SCHEMA)] = None,
 ) -> Page[HouseholdListItem]:
-    rows, next_cursor, (total, capped), display = await service.list_households(
+    rows, next_cursor, display = await service.list_households(
         session,
         principal=principal,
         filters=HouseholdFilters(
@@ -439,7 +439,7 @@ async def list_households(
                 }
             )
         )
-    return Page(items=items, next_cursor=next_cursor, total=total, total_capped=capped)
+    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.get(

@@ -48,7 +48,7 @@ from services.registry.households.models import (
 from shared import clock
 from shared.context import request_id_var
 from shared.db.compiled import CompiledStatement
-from shared.http.pagination import PageParams, count_up_to, paginate
+from shared.http.pagination import PageParams, paginate
 from shared.jurisdiction import (
     JurisdictionShape,
     jurisdiction_filter,
@@ -110,7 +110,7 @@ async def visible_household(
 
 async def list_households(
     session: AsyncSession, principal: Principal, filters: HouseholdFilters, page: PageParams
-) -> tuple[list[Household], str | None, tuple[int, bool]]:
+) -> tuple[list[Household], str | None]:
     statement = select(Household).where(jurisdiction_filter(principal, Household.village_code))
     if filters.location:
         statement = statement.where(within(filters.location, Household.village_code))
@@ -133,9 +133,7 @@ async def list_households(
         )
     if filters.code:
         statement = statement.where(Household.code == filters.code)
-    rows, next_cursor = await paginate(session, statement, order_by=[Household.code], page=page)
-    total = await count_up_to(session, statement)
-    return rows, next_cursor, total
+    return await paginate(session, statement, order_by=[Household.code], page=page)
 
 
 async def list_display(

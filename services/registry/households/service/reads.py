@@ -138,9 +138,9 @@ async def read_member(
 
 async def list_households(
     session: AsyncSession, *, principal: Principal, filters: HouseholdFilters, page: PageParams
-) -> tuple[list[Household], str | None, tuple[int, bool], dict]:
+) -> tuple[list[Household], str | None, dict]:
     """Households in the principal's area (a `location` filter must overlap that area): the
-    page, the next cursor, the total (counted up to a cap) and each one's display fields."""
+    page, the next cursor and each one's display fields."""
     if filters.location and not _overlaps(principal, filters.location):
         raise Problem(
             403,
@@ -149,8 +149,8 @@ async def list_households(
         )
     if filters.code:
         filters = replace(filters, code=normalise_household_code(filters.code, field="query.code"))
-    rows, next_cursor, total = await repository.list_households(session, principal, filters, page)
-    return rows, next_cursor, total, await repository.list_display(session, rows)
+    rows, next_cursor = await repository.list_households(session, principal, filters, page)
+    return rows, next_cursor, await repository.list_display(session, rows)
 
 
 def _overlaps(principal: Principal, location: str) -> bool:
