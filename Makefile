@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format tokens bench-outbox bench-grievance bench-registry-reads bench-import asyncapi clean-local help
+.PHONY: run test lint format tokens fuzz bench-outbox bench-grievance bench-registry-reads bench-import asyncapi clean-local help
 
 help:
 	@echo "make run      start PostgreSQL, the broker, the four services and the gateway"
@@ -13,6 +13,7 @@ help:
 	@echo "make lint     ruff and import-linter only"
 	@echo "make test-clock-ahead  the suite with the clock a year ahead (DAYS=365)"
 	@echo "make asyncapi write docs/asyncapi.json from the event registry"
+	@echo "make fuzz     schemathesis over the API of a running \`make run\` stack (EXAMPLES=50)"
 	@echo "make bench-outbox  outbox relay throughput benchmark"
 	@echo "make bench-registry-reads  registry reads at the national volume (HOUSEHOLDS=4000000, REUSE=1)"
 	@echo "make bench-import  registry import of a synthetic CSV (MEMBERS=1000000) beside raw COPY"
@@ -57,6 +58,12 @@ test: lint
 test-clock-ahead: lint
 	SP_TEST_CLOCK_SHIFT_DAYS=$(or $(DAYS),365) PYTHONPATH=tests/timeshift \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The long schemathesis run (issue 13) against the stack `make run` started: every phase,
+# national officer, commune officer and anonymous. The suite runs a short one (tests/contract).
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.contract.fuzz --gateway http://127.0.0.1:$${SP_GATEWAY_PORT:-8000} \
+	  --max-examples $(or $(EXAMPLES),50)
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -26,6 +26,13 @@ from devstack.process import die_with_parent
 from gateway.addresses import SERVER_OPTIONS
 from shared.platform import GATEWAY_PORT, SERVICES, default_port
 
+# Where portal teams run their development servers (React, Vite, Angular, Vue CLI).
+LOCAL_PORTAL_ORIGINS = [
+    f"http://{host}:{port}"
+    for port in (3000, 5173, 4200, 8080)
+    for host in ("localhost", "127.0.0.1")
+]
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / ".local"
 
@@ -141,6 +148,9 @@ class Stack:
         # The development identity provider, inside the gateway, with the demo users.
         self.env.setdefault("GATEWAY_DEV_ISSUER_ENABLED", "true")
         self.env.setdefault("GATEWAY_DEV_ISSUER_URL", f"http://127.0.0.1:{gateway_port}/dev/idp")
+        # A portal developed on this machine (another origin) may call the local stack: the
+        # usual dev-server ports. Production sets none (GATEWAY_CORS_ORIGINS, off by default).
+        self.env.setdefault("GATEWAY_CORS_ORIGINS", json.dumps(LOCAL_PORTAL_ORIGINS))
         # The demo DCI clients may be called back on this machine (any port), nowhere else.
         local = ["http://127.0.0.1:*/", "http://localhost:*/"]
         self.env.setdefault(

@@ -1,6 +1,6 @@
 """The gateway's app: `uvicorn gateway.main:app`.
 
-Its own endpoints (`/health`, `/ready`, `/openapi.json`, `/docs`, `/asyncapi.json`,
+Its own endpoints (`/health`, `/ready`, `/openapi.json`, `/docs`, `/redoc`, `/asyncapi.json`,
 `/metrics`, and the development issuer when enabled) are FastAPI routes; everything else goes
 to the proxy, a plain ASGI app mounted last.
 """
@@ -11,12 +11,14 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from functools import cache
+from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.addresses import TrustedProxies
@@ -37,6 +39,7 @@ from shared.problems import install_problem_handlers
 from shared.runtime import settle_heap
 
 VERSION = "0.1.0"
+STATIC_DIR = Path(__file__).parent / "static"
 
 
 @cache
@@ -144,10 +147,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def openapi() -> JSONResponse:
         return JSONResponse(await api_document.document())
 
+    # Swagger UI and ReDoc from the gateway's own files (gateway/static): no CDN, so the
+    # documentation works on an offline network.
+    app.mount("/static/docs", StaticFiles(directory=STATIC_DIR), name="docs-assets")
+
     @app.get("/docs")
     async def docs() -> HTMLResponse:
         return get_swagger_ui_html(
-            openapi_url="/openapi.json", title="Social protection platform API"
+            openapi_url="/openapi.json",
+            title="Social protection platform API",
+            swagger_js_url="/static/docs/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/docs/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/docs/swagger-ui/favicon-32x32.png",
+        )
+
+    @app.get("/redoc")
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title="Social protection platform API",
+            redoc_js_url="/static/docs/redoc/redoc.standalone.js",
+            redoc_favicon_url="/static/docs/swagger-ui/favicon-32x32.png",
+            with_google_fonts=False,
         )
 
     @app.get("/asyncapi.json")

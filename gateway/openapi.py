@@ -2,7 +2,11 @@
 
 Each service's paths appear under its gateway prefix (`/registry/...`); only operations the
 policy table routes are published, each with the security it needs (none for public routes).
-Schema names are prefixed with the service so two services' `Page` never collide. Documents
+Schema names are prefixed with the service (`RegistrySex`, `GrievanceSex`), titles included,
+so two services' `Page` never collide and a generated client has one class per schema; the
+platform's problem schemas appear once. Every error response is a problem document under
+`application/problem+json`, with the statuses the gateway adds itself (401 and 403 only on
+routes that need a token, 413, 429, 503). Documents
 are fetched again when older than a few seconds, so a restarted service shows its new API.
 """
 
@@ -11,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import re
 import time
 from typing import Any
 
@@ -18,28 +23,88 @@ import httpx
 
 from gateway.policy import Policy
 from gateway.upstreams import Upstream
+from shared.http.openapi import problem_response
+from shared.problems import PROBLEM_MEDIA_TYPE
 
 log = logging.getLogger(__name__)
 
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+_SCHEMAS = "#/components/schemas/"
+# The platform's own schemas (shared/problems.py): one copy, under their own name.
+PLATFORM_SCHEMAS = frozenset({"ProblemDocument", "FieldError"})
+_QUALIFIERS = frozenset({"schemas", "models", "api"})
 
 
-def _rename_refs(node: Any, service: str) -> Any:
+def _pascal(text: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", text))
+
+
+def schema_name(service: str, name: str) -> str:
+    """The merged name of a service's schema: `RegistryHousehold`. A name FastAPI qualified
+    with its module path (`services__registry__benefits__schemas__BenefitPublic`, two models
+    of one name) keeps only the module it came from: `RegistryBenefitsBenefitPublic`."""
+    parts = name.split("__")
+    short = parts[-1]
+    if len(parts) > 1:
+        qualifier = parts[-2]
+        if qualifier in _QUALIFIERS and len(parts) > 2:
+            qualifier = parts[-3]
+        short = _pascal(qualifier) + short
+    if short in PLATFORM_SCHEMAS:
+        return short
+    prefix = _pascal(service)
+    return _pascal(short) if short.startswith(prefix) else prefix + _pascal(short)
+
+
+def _rename_refs(node: Any, names: dict[str, str]) -> Any:
     if isinstance(node, dict):
-        out = {}
-        for key, value in node.items():
-            if (
-                key == "$ref"
-                and isinstance(value, str)
-                and value.startswith("#/components/schemas/")
-            ):
-                out[key] = "#/components/schemas/" + service + "__" + value.rsplit("/", 1)[1]
-            else:
-                out[key] = _rename_refs(value, service)
-        return out
+        return {key: _rename_refs(value, names) for key, value in node.items()}
     if isinstance(node, list):
-        return [_rename_refs(v, service) for v in node]
+        return [_rename_refs(v, names) for v in node]
+    if isinstance(node, str) and node.startswith(_SCHEMAS):
+        name = node[len(_SCHEMAS) :]
+        return _SCHEMAS + names.get(name, name)
     return node
+
+
+def _problem(status: int) -> dict[str, Any]:
+    return problem_response(status)
+
+
+# What the gateway takes in one path segment (gateway/paths.py): no slash or backslash, no
+# control character, not `.` or `..` (a segment starting with a dot is left out, simply).
+PATH_SEGMENT = "^[^/\\\\.\\u0000-\\u001f\\u007f-\\u009f][^/\\\\\\u0000-\\u001f\\u007f-\\u009f]*$"
+
+
+def _path_segments(operation: dict[str, Any]) -> None:
+    """A free-text path parameter says what the gateway takes in a path segment."""
+    for parameter in operation.get("parameters", ()):
+        schema = parameter.get("schema") or {}
+        free_text = not {"pattern", "format", "enum", "const"} & set(schema)
+        if parameter.get("in") == "path" and schema.get("type") == "string" and free_text:
+            schema["pattern"] = PATH_SEGMENT
+
+
+def _gateway_errors(operation: dict[str, Any], rule: Any) -> None:
+    """The statuses the gateway itself answers for this operation: 401/403 only where a token
+    is needed, 413 where a body is taken, 429 and 503 everywhere (rate limit, breaker)."""
+    responses = operation.setdefault("responses", {})
+    if rule.public:
+        responses.pop("401", None)
+        responses.pop("403", None)
+    else:
+        responses["401"] = _problem(401)
+        responses.setdefault("403", _problem(403))
+    if "requestBody" in operation:
+        responses["413"] = _problem(413)
+    responses.setdefault("429", _problem(429))
+    responses.setdefault("503", _problem(503))
+    for status, response in responses.items():
+        if status.isdigit() and int(status) >= 400:
+            # Only problem documents leave the platform, whatever a service declared.
+            schema = {"$ref": _SCHEMAS + "ProblemDocument"}
+            response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": schema}}
+    operation["responses"] = dict(sorted(responses.items()))
 
 
 def merge_documents(
@@ -53,9 +118,14 @@ def merge_documents(
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
     for service, document in sorted(documents.items()):
-        document = _rename_refs(copy.deepcopy(document), service)
+        own = (document.get("components", {}).get("schemas") or {}).keys()
+        names = {name: schema_name(service, name) for name in own}
+        document = _rename_refs(copy.deepcopy(document), names)
         for name, schema in (document.get("components", {}).get("schemas") or {}).items():
-            schemas[f"{service}__{name}"] = schema
+            merged_name = names[name]
+            if merged_name in schemas and schemas[merged_name] != {**schema, "title": merged_name}:
+                log.warning("schema %s of %s differs from another service's", name, service)
+            schemas[merged_name] = {**schema, "title": merged_name}
         for path, item in (document.get("paths") or {}).items():
             for method in _METHODS:
                 operation = item.get(method)
@@ -84,6 +154,8 @@ def merge_documents(
                         )
                         + f". Rate class `{rule.rate.name}`."
                     ).strip()
+                _gateway_errors(operation, rule)
+                _path_segments(operation)
                 operation.setdefault("tags", [service])
                 paths.setdefault(f"/{service}{path}", {})[method] = operation
     security_schemes: dict[str, Any] = {

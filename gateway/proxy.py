@@ -3,12 +3,15 @@
 A plain ASGI app (no framework routing or dependency injection on the hot path). Order of
 checks: route known (404/405) -> identity (401) -> policy (403) -> rate (429) -> body size
 (413) -> breaker (503) -> forward, mapping upstream failures to 502/504. Every refusal is a
-problem document, and nothing about the service's internals leaks into it.
+problem document, and nothing about the service's internals leaks into it: a service's own
+problem document leaves with `instance` set to the path the client called, and `Location`
+headers point through the gateway.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -69,6 +72,8 @@ IDENTITY_PREFIXES = (b"x-principal-", b"x-user-", b"x-sp-", b"x-auth-")
 _OWN_RESPONSE_HEADERS = frozenset({b"x-request-id", b"traceparent", b"server", b"date"})
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 SMALL_BODY = 64 * 1024
+# A problem document is small; a larger one is relayed as it came.
+MAX_PROBLEM_BYTES = 256 * 1024
 ANONYMOUS = Principal.anonymous()
 
 
@@ -260,7 +265,10 @@ class ProxyApp:
                 raise Problem(502, "The service failed to answer this request.")
         else:
             upstream.breaker.record_success()
-        await self._relay_response(send, response, upstream)
+        if response.headers.get("content-type", "").startswith(PROBLEM_MEDIA_TYPE):
+            await self._relay_problem(scope, send, response, upstream)
+        else:
+            await self._relay_response(send, response, upstream)
 
     async def _send(
         self,
@@ -292,22 +300,43 @@ class ProxyApp:
                 raise Problem(502, "The service's answer could not be read.") from exc
         raise AssertionError("unreachable")
 
+    async def _relay_problem(
+        self, scope: Scope, send: Send, response: httpx.Response, upstream: Upstream
+    ) -> None:
+        """A service's problem document, its `instance` made the path the client called: the
+        service knows only its own (`/households/<id>`), which 404s at the gateway."""
+        try:
+            body = b"".join([chunk async for chunk in response.stream])  # type: ignore[union-attr]
+        except httpx.HTTPError as exc:
+            log.warning("%s broke off its problem document: %s", upstream.name, exc)
+            upstream.breaker.record_failure()
+            raise Problem(502, "The service's answer could not be read.") from exc
+        finally:
+            await response.stream.aclose()  # type: ignore[union-attr]
+        try:
+            document = json.loads(body) if len(body) <= MAX_PROBLEM_BYTES else None
+        except ValueError:
+            document = None
+        if isinstance(document, dict) and "instance" in document:
+            document["instance"] = (scope.get("raw_path") or b"").decode("latin-1") or None
+            body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+        headers = [
+            (k.lower(), public_location(v, upstream) if k.lower() == b"location" else v)
+            for k, v in _relayed_headers(response)
+            if k.lower() != b"content-length"
+        ]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send(
+            {"type": "http.response.start", "status": response.status_code, "headers": headers}
+        )
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
     async def _relay_response(
         self, send: Send, response: httpx.Response, upstream: Upstream
     ) -> None:
-        raw = response.headers.raw
-        named = {
-            v.strip().lower()
-            for k, value in raw
-            if k.lower() == b"connection"
-            for v in value.split(b",")
-        }
         headers = [
             (k.lower(), public_location(v, upstream) if k.lower() == b"location" else v)
-            for k, v in raw
-            if k.lower() not in HOP_BY_HOP
-            and k.lower() not in named
-            and k.lower() not in _OWN_RESPONSE_HEADERS
+            for k, v in _relayed_headers(response)
         ]
         await send(
             {"type": "http.response.start", "status": response.status_code, "headers": headers}
@@ -323,6 +352,25 @@ class ProxyApp:
         finally:
             await stream.aclose()  # type: ignore[union-attr]
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _relayed_headers(response: httpx.Response) -> list[tuple[bytes, bytes]]:
+    """The service's response headers a client may see: no hop-by-hop ones, none the gateway
+    sets itself."""
+    raw = response.headers.raw
+    named = {
+        v.strip().lower()
+        for k, value in raw
+        if k.lower() == b"connection"
+        for v in value.split(b",")
+    }
+    return [
+        (k, v)
+        for k, v in raw
+        if k.lower() not in HOP_BY_HOP
+        and k.lower() not in named
+        and k.lower() not in _OWN_RESPONSE_HEADERS
+    ]
 
 
 def public_location(value: bytes, upstream: Upstream) -> bytes:

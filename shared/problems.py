@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.context import request_id_var
@@ -250,22 +250,32 @@ def problem_type(status: int, slug: str | ProblemType | None = None) -> ProblemT
 
 
 class FieldError(BaseModel):
-    field: str  # dotted path, e.g. "members.0.birth_date"
-    pointer: str  # JSON Pointer into the request, e.g. "#/members/0/birth_date"
-    reason: str
-    code: str | None = None
+    """One invalid field: where it is and why."""
+
+    field: str = Field(description="Dotted path, e.g. `members.0.birth_date`.")
+    pointer: str = Field(
+        description="JSON Pointer into the request, e.g. `#/members/0/birth_date`."
+    )
+    reason: str = Field(description="Why the value was refused.")
+    code: str | None = Field(None, description="A machine-readable reason, e.g. `missing`.")
 
 
 class ProblemDocument(BaseModel):
-    """The shape of every error response (documented in OpenAPI)."""
+    """An RFC 9457 problem document: the shape of every error response."""
 
-    type: str
-    title: str
-    status: int
-    detail: str | None = None
-    instance: str | None = None
-    request_id: str | None = None
-    errors: list[FieldError] | None = None
+    type: str = Field(
+        description="The problem's kind, `urn:kh-sp:problem:<slug>` (see README, Errors): "
+        "clients branch on it.",
+        examples=["urn:kh-sp:problem:validation"],
+    )
+    title: str = Field(description="The kind's short title.", examples=["Validation failed"])
+    status: int = Field(description="The HTTP status.", examples=[422])
+    detail: str | None = Field(None, description="What went wrong with this request.")
+    instance: str | None = Field(
+        None, description="The path of the request, as the client sent it to the gateway."
+    )
+    request_id: str | None = Field(None, description="Quote it when asking support.")
+    errors: list[FieldError] | None = Field(None, description="Each invalid field.")
 
 
 class Problem(Exception):
@@ -416,14 +426,17 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
 
-# For `responses=` in route declarations, so OpenAPI shows the problem shape.
+# For `responses=` in route declarations: the statuses a route gives beyond those the platform
+# adds by itself (shared/http/openapi.py puts each under `application/problem+json`, with the
+# ProblemDocument schema, and nowhere else).
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {
-        "model": ProblemDocument,
-        "content": {PROBLEM_MEDIA_TYPE: {}},
-        "description": GENERIC[status].title,
+        "content": {
+            PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDocument"}}
+        },
+        "description": f"{GENERIC[status].title}: {GENERIC[status].description}",
     }
-    for status in (400, 401, 403, 404, 409, 412, 422, 428)
+    for status in (400, 401, 403, 404, 409, 412, 422, 428, 429)
 }
 
 

@@ -23,12 +23,13 @@ from shared.consumer import ConsumerContext, ConsumerRunner, EventConsumer
 from shared.db.engine import Database
 from shared.db.server_version import UnsupportedServerVersion
 from shared.http.idempotency import RETENTION_SQL as IDEMPOTENCY_RETENTION_SQL
+from shared.http.openapi import install_openapi
+from shared.http.params import refuse_unknown_query
 from shared.kafka import BrokerProbe
 from shared.observability import RequestContextMiddleware, configure_logging, metrics_endpoint
 from shared.outbox.relay import OutboxRelay
 from shared.principal import InternalTokenGuard, InternalTokenVerifier, current_principal
 from shared.problems import (
-    PROBLEM_RESPONSES,
     install_problem_handlers,
     install_storage_problem_handlers,
 )
@@ -136,8 +137,8 @@ def create_service_app(
         version=version,
         lifespan=lifespan,
         generate_unique_id_function=operation_id(service),
-        responses={k: v for k, v in PROBLEM_RESPONSES.items() if k in (401, 403, 422)},
     )
+    install_openapi(app)
     app.state.settings = settings
     app.state.clock = clock or SYSTEM_CLOCK
     verifier = InternalTokenVerifier(settings.internal_token_public_key, audience=service)
@@ -165,7 +166,9 @@ def create_service_app(
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
 
     for router in routers:
-        app.include_router(router, dependencies=[Depends(current_principal)])
+        app.include_router(
+            router, dependencies=[Depends(current_principal), Depends(refuse_unknown_query)]
+        )
     return app
 
 

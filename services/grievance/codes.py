@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import enum
 
+from shared.http.labels import code_list
+
 
 class Category(enum.StrEnum):
     EXCLUSION_ERROR = "exclusion_error"
@@ -174,3 +176,70 @@ CODE_LISTS = tuple(LABELS)
 def label(code_list: str, code: str, language: str) -> str:
     english, khmer = LABELS[code_list][code]
     return khmer if language == "km" else english
+
+
+# Registered code lists: their labels go into the OpenAPI document (`x-enum-labels`) and are
+# served at `GET /grievance/reference/code-lists` (shared.http.labels).
+def _pairs(code_list_name: str) -> dict[str, tuple[str, str]]:
+    return dict(LABELS[code_list_name])
+
+
+CATEGORY = code_list(
+    "categories", Category, _pairs("categories"), description="What a grievance is about."
+)
+CHANNEL = code_list(
+    "channels", Channel, _pairs("channels"), description="How a grievance reached us."
+)
+STATUS = code_list("statuses", Status, _pairs("statuses"), description="Where a grievance stands.")
+DECISION = code_list(
+    "decisions", Decision, _pairs("decisions"), description="How a grievance was resolved."
+)
+SEX = code_list(
+    "sex",
+    Sex,
+    {"female": ("Female", "ស្រី"), "male": ("Male", "ប្រុស"), "other": ("Other", "ផ្សេងៗ")},
+    description="The complainant's sex, as they give it.",
+)
+AGE_GROUP = code_list(
+    "age-groups",
+    AgeGroup,
+    {
+        "under_18": ("Under 18", "ក្រោម ១៨ ឆ្នាំ"),
+        "18_35": ("18 to 35", "១៨ ដល់ ៣៥ ឆ្នាំ"),
+        "36_59": ("36 to 59", "៣៦ ដល់ ៥៩ ឆ្នាំ"),
+        "60_plus": ("60 and over", "៦០ ឆ្នាំឡើងទៅ"),
+    },
+    description="The complainant's age group.",
+)
+VULNERABILITY = code_list(
+    "vulnerabilities",
+    Vulnerability,
+    {
+        "disability": ("Person with disability", "ជនមានពិការភាព"),
+        "idpoor": ("IDPoor household", "គ្រួសារក្រីក្រ (IDPoor)"),
+        "ethnic_minority": ("Ethnic minority", "ជនជាតិដើមភាគតិច"),
+        "older_person": ("Older person", "មនុស្សចាស់"),
+        "female_headed_household": ("Female-headed household", "គ្រួសារមានស្ត្រីជាមេគ្រួសារ"),
+    },
+    description="What makes the complainant vulnerable, as they say.",
+)
+TIMELINE_KIND = code_list(
+    "timeline-kinds",
+    TimelineKind,
+    {
+        "submitted": ("Submitted", "បានដាក់ស្នើ"),
+        "acknowledged": ("Acknowledged", "បានទទួលស្គាល់"),
+        "in_progress": ("Work started", "បានចាប់ផ្តើមដោះស្រាយ"),
+        "escalated": ("Escalated", "បានបញ្ជូនទៅថ្នាក់លើ"),
+        "sla_breached": ("Answer overdue", "ហួសពេលកំណត់ឆ្លើយតប"),
+        "resolved": ("Resolved", "បានដោះស្រាយ"),
+        "closed": ("Closed", "បានបិទ"),
+        "rejected": ("Rejected", "បានបដិសេធ"),
+        "reopened": ("Reopened", "បានបើកឡើងវិញ"),
+        "rated": ("Rated by the complainant", "អ្នកប្តឹងបានវាយតម្លៃ"),
+        "public_response": ("Answer to the complainant", "ចម្លើយជូនអ្នកប្តឹង"),
+        "internal_note": ("Internal note", "កំណត់ចំណាំផ្ទៃក្នុង"),
+        "household_linked": ("Household linked", "បានភ្ជាប់គ្រួសារ"),
+    },
+    description="What a timeline entry records.",
+)

@@ -6,6 +6,7 @@ from services.grievance.config import Settings, get_settings
 from services.grievance.consumers import CONSUMERS
 from services.grievance.grievances.api import router as grievances_router
 from services.grievance.public.api import router as public_router
+from services.grievance.reference import router as reference_router
 from services.grievance.reports.api import router as reports_router
 from services.grievance.sla.scheduler import SlaScheduler
 from services.grievance.snapshots.api import router as snapshots_router
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             reports_router,
             public_router,
             snapshots_router,
+            reference_router,
         ],
         consumers=CONSUMERS,
         background=[run_sla_scheduler],

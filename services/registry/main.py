@@ -14,6 +14,7 @@ from services.registry.households.api import router as households_router
 from services.registry.imports.api import router as imports_router
 from services.registry.imports.service import import_worker
 from services.registry.programmes.api import router as programmes_router
+from services.registry.reference.api import router as reference_router
 from services.registry.reports.api import router as reports_router
 from services.registry.retention.service import retention_worker
 from services.registry.snapshots.api import router as snapshots_router
@@ -41,6 +42,7 @@ ROUTERS = [
     reports_router,
     imports_router,
     snapshots_router,
+    reference_router,
 ]
 # Work the service process runs beside its requests (imports resume after a restart; what is
 # kept only for a while is purged).

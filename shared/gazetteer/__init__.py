@@ -15,7 +15,9 @@ which loads in a few milliseconds. Rebuild and commit both whenever the YAML cha
 Request schemas use the annotated types ``LocationCode``, ``ProvinceCode``,
 ``DistrictCode``, ``CommuneCode`` and ``VillageCode``: they restore the leading zero that
 spreadsheet exports drop, check the code exists at the right level, and show the code
-pattern in OpenAPI.
+pattern in OpenAPI, with a `format` naming the gazetteer (`ncdd-code`, `ncdd-province`,
+`ncdd-district`, `ncdd-commune`, `ncdd-village`): a pattern alone would promise that any
+digits are a place, and a client (or a fuzzer) would send codes that do not exist.
 """
 
 import functools
@@ -305,32 +307,54 @@ LocationCode = Annotated[
     StringConstraints(pattern=CODE_PATTERN),
     Field(
         description="NCDD gazetteer code of a province (2 digits), district (4), "
-        "commune (6) or village (8)",
+        "commune (6) or village (8); it must exist in the gazetteer "
+        "(GET /registry/reference/gazetteer)",
         examples=["1208"],
+        json_schema_extra={"format": "ncdd-code"},
     ),
     _validator(None),
 ]
 ProvinceCode = Annotated[
     str,
     StringConstraints(pattern=r"^[0-9]{2}$"),
-    Field(description="NCDD gazetteer code of a province or the capital", examples=["12"]),
+    Field(
+        description="NCDD gazetteer code of a province or the capital; it must exist in the "
+        "gazetteer (GET /registry/reference/gazetteer)",
+        examples=["12"],
+        json_schema_extra={"format": "ncdd-province"},
+    ),
     _validator({Level.PROVINCE}),
 ]
 DistrictCode = Annotated[
     str,
     StringConstraints(pattern=r"^[0-9]{4}$"),
-    Field(description="NCDD gazetteer code of a district, municipality or khan", examples=["1208"]),
+    Field(
+        description="NCDD gazetteer code of a district, municipality or khan; it must exist in "
+        "the gazetteer (GET /registry/reference/gazetteer)",
+        examples=["1208"],
+        json_schema_extra={"format": "ncdd-district"},
+    ),
     _validator({Level.DISTRICT}),
 ]
 CommuneCode = Annotated[
     str,
     StringConstraints(pattern=r"^[0-9]{6}$"),
-    Field(description="NCDD gazetteer code of a commune or sangkat", examples=["120801"]),
+    Field(
+        description="NCDD gazetteer code of a commune or sangkat; it must exist in the gazetteer "
+        "(GET /registry/reference/gazetteer)",
+        examples=["120801"],
+        json_schema_extra={"format": "ncdd-commune"},
+    ),
     _validator({Level.COMMUNE}),
 ]
 VillageCode = Annotated[
     str,
     StringConstraints(pattern=r"^[0-9]{8}$"),
-    Field(description="NCDD gazetteer code of a village", examples=["12080102"]),
+    Field(
+        description="NCDD gazetteer code of a village; it must exist in the gazetteer "
+        "(GET /registry/reference/gazetteer)",
+        examples=["12080102"],
+        json_schema_extra={"format": "ncdd-village"},
+    ),
     _validator({Level.VILLAGE}),
 ]

@@ -53,4 +53,6 @@ def for_change(find: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[A
         require_if_match(request, record.version)
         return record
 
+    # Tells the OpenAPI document that the route takes a required If-Match (shared.http.openapi).
+    checked.__sp_if_match__ = True  # type: ignore[attr-defined]
     return checked

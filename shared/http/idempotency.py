@@ -43,7 +43,10 @@ class Idempotency:
         self, status_code: int, content: Any, headers: dict[str, str] | None = None
     ) -> JSONResponse:
         """The response to send, remembered under the key when there is one."""
-        body = json.dumps(jsonable_encoder(content), separators=(",", ":")).encode()
+        # UTF-8 as written, like every other answer: Khmer stays Khmer, not \uXXXX escapes.
+        body = json.dumps(
+            jsonable_encoder(content), separators=(",", ":"), ensure_ascii=False
+        ).encode()
         response = Response(
             body, status_code=status_code, headers=headers, media_type="application/json"
         )
@@ -116,5 +119,8 @@ async def idempotency(
     )
     return Idempotency(session, principal.sub, key, replay=replay)
 
+
+# Tells the OpenAPI document that the route takes Idempotency-Key (shared.http.openapi).
+idempotency.__sp_idempotency__ = True  # type: ignore[attr-defined]
 
 IdempotencyDep = Annotated[Idempotency, Depends(idempotency)]

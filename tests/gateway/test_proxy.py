@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
 from devstack.postgres import free_port
 from gateway.main import create_app
+from gateway.openapi import PLATFORM_SCHEMAS
 from shared.principal import InternalTokenVerifier
 from shared.settings import DEV_INTERNAL_TOKEN_PUBLIC_KEY
 from tests.gateway.conftest import gateway_client, gateway_settings
@@ -175,7 +177,9 @@ async def test_the_merged_openapi_publishes_routed_operations_under_their_prefix
     assert len(operation_ids) == len(set(operation_ids))
     assert all(op.startswith("registry_") for op in operation_ids)
     assert "bearer" in document["components"]["securitySchemes"]
-    assert all(name.startswith("registry__") for name in document["components"]["schemas"])
+    schemas = document["components"]["schemas"]
+    assert all(name.startswith("Registry") for name in schemas if name not in PLATFORM_SCHEMAS)
+    assert all(schema["title"] == name for name, schema in schemas.items())
     assert "/registry/health" not in paths, "only routes in the policy are published"
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
 
@@ -203,3 +207,44 @@ async def test_cors_for_configured_portal_origins(upstream_url, origin):
         )
     assert allowed.headers["access-control-allow-origin"] == origin
     assert "access-control-allow-origin" not in other.headers
+
+
+async def test_make_run_lets_a_local_portal_call_the_stack(upstream_url):
+    """The stack `make run` starts allows the usual dev-server origins: a portal page on
+    localhost:3000 gets through its preflight, and its answer carries the exposed headers."""
+    from devstack.run import LOCAL_PORTAL_ORIGINS
+
+    assert "http://localhost:3000" in LOCAL_PORTAL_ORIGINS
+    app = create_app(gateway_settings(upstream_url, cors_origins=LOCAL_PORTAL_ORIGINS))
+    origin = "http://localhost:3000"
+    async with running(app), gateway_client(app) as client:
+        preflight = await client.options(
+            "/registry/things",
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization, if-match, idempotency-key",
+            },
+        )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == origin
+
+
+def test_production_settings_allow_no_origin():
+    from gateway.config import Settings
+
+    assert Settings.model_fields["cors_origins"].default == []
+
+
+async def test_docs_and_redoc_load_nothing_from_outside(gateway):
+    """Swagger UI and ReDoc come from the gateway itself: an offline network still has docs."""
+    async with gateway_client(gateway) as client:
+        pages = [await client.get("/docs"), await client.get("/redoc")]
+        for page in pages:
+            assert page.status_code == 200
+            sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+            assert sources and all(s.startswith("/") for s in sources), sources
+            for source in sources:
+                asset = await client.get(source)
+                assert asset.status_code == 200, source
+    assert "swagger-ui-bundle.js" in pages[0].text and "redoc.standalone.js" in pages[1].text

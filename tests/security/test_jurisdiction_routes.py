@@ -423,6 +423,8 @@ def path_values(world: dict) -> dict[tuple[str, str], str]:
         ("budget", "run_id"): world["budget"]["run"]["id"],
         ("budget", "release_id"): world["budget"]["release"]["id"],
         ("budget", "request_id"): world["budget"]["support_request"]["id"],
+        ("/reference/code-lists/{name}", "name"): "sex",
+        ("/reference/gazetteer/{code}", "code"): "01",
     }
 
 
@@ -446,6 +448,7 @@ QUERIES = {
     "/public/budget": {"fiscal_year": None, "area": "120801"},
     "/public/allocations": {"fiscal_year": None, "admin_code": "120801"},
     "/indicators": {"fiscal_year": None, "area": "1208"},
+    "/reference/gazetteer/search": {"q": "Mongkol"},
 }  # fmt: skip
 
 
@@ -477,8 +480,14 @@ def calls(world: dict, *, own: dict | None = None):
 
 
 # Routes whose parameters name no record of an area: programmes are national, code lists
-# and worklist kinds are words.
-UNSCOPED = {"/programmes/{code}", "/code-lists/{list}", "/worklists/{kind}"}
+# and worklist kinds are words, the gazetteer is public reference data.
+UNSCOPED = {
+    "/programmes/{code}",
+    "/code-lists/{list}",
+    "/worklists/{kind}",
+    "/reference/code-lists/{name}",
+    "/reference/gazetteer/{code}",
+}
 # Budget: years, lines and formulas are national reference data; a dataset is national too.
 UNSCOPED |= {
     "/fiscal-years/{year}/envelopes",

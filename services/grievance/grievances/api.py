@@ -43,6 +43,7 @@ from services.grievance.grievances.schemas import (
     TimelineEntryRead,
 )
 from services.grievance.grievances.tracking_code import display
+from services.grievance.grievances.tracking_code import normalise as normalise_tracking_code
 from services.grievance.routing import is_sensitive
 from shared.clock import ClockDep
 from shared.db import SessionDep
@@ -178,6 +179,10 @@ async def record_grievance(
     idempotency: IdempotencyDep,
     clock: ClockDep,
 ) -> GrievanceRead:
+    """Staff record a grievance received in person, by phone or at a meeting. It is routed to the
+    handling unit of its location (or of the household's commune), gets a tracking code for the
+    complainant and starts its SLA clock. Send `Idempotency-Key` so a retry does not record it
+    twice."""
     if idempotency.replay is not None:
         return idempotency.replay  # type: ignore[return-value]
     now = clock.now()
@@ -202,22 +207,38 @@ async def list_grievances(
     location: Annotated[LocationCode | None, Query(description="A subtree of your area")] = None,
     submitted_from: IsoDateTime | None = None,
     submitted_to: IsoDateTime | None = None,
+    tracking_code: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            description="The citizen's tracking code, as they read it out (any case, with or "
+            "without dashes): the one grievance it names, if it is in your area.",
+            examples=["K7M-2QX-9PRT"],
+        ),
+    ] = None,
 ) -> Page[GrievanceRead]:
+    """Grievances handled in your area, newest first, one cursor page at a time. Filters: `status`,
+    `category`, `channel`, `location` (a subtree of your area; outside it 404),
+    `submitted_from`/`submitted_to`, and `tracking_code` (the code a citizen reads out).
+    Complainant details are shown only to handlers of sensitive categories where the category is
+    sensitive."""
     if location is not None and not principal.covers(location):
         raise Problem.not_found(f"The area {location}")
-    rows, cursor = await grievances.list_visible(
-        session,
-        principal,
-        grievances.GrievanceFilter(
-            status=status,
-            category=category,
-            channel=channel,
-            location=location,
-            submitted_from=submitted_from,
-            submitted_to=submitted_to,
-        ),
-        page,
+    code = None
+    if tracking_code is not None:
+        code = normalise_tracking_code(tracking_code)
+        if code is None:  # not a code we issue: no grievance has it
+            return Page(items=[], next_cursor=None, total=0, total_capped=False)
+    filters = grievances.GrievanceFilter(
+        status=status,
+        category=category,
+        channel=channel,
+        location=location,
+        submitted_from=submitted_from,
+        submitted_to=submitted_to,
+        tracking_code=code,
     )
+    rows, cursor = await grievances.list_visible(session, principal, filters, page)
     items = await shown(session, principal, rows, purpose="list_grievances", now=clock.now())
     return Page(items=items, next_cursor=cursor)
 
@@ -230,6 +251,7 @@ async def get_grievance(
     response: Response,
     clock: ClockDep,
 ) -> GrievanceRead:
+    """One grievance in your area, with its `ETag` to send as `If-Match` when acting on it."""
     grievance = await grievances.get_visible(session, principal, grievance_id)
     if grievance is None:
         raise Problem.not_found("The grievance")
@@ -246,6 +268,8 @@ async def get_grievance(
 async def get_timeline(
     grievance_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, page: PageDep
 ) -> Page[TimelineEntryRead]:
+    """Everything that happened to the grievance, oldest first: status changes, public responses
+    and, for staff, internal notes."""
     grievance = await grievances.get_visible(session, principal, grievance_id)
     if grievance is None:
         raise Problem.not_found("The grievance")
@@ -257,8 +281,12 @@ def _entry(entry: TimelineEntry) -> TimelineEntryRead:
     return TimelineEntryRead.model_validate(entry, from_attributes=True)
 
 
-@router.post("/grievances/{grievance_id}/acknowledge", responses=_WRITE)
+@router.post(
+    "/grievances/{grievance_id}/acknowledge", responses=_WRITE, summary="Acknowledge a grievance"
+)
 async def acknowledge_grievance(body: Acknowledge, change: ChangeDep) -> GrievanceRead:
+    """The handling unit confirms it has the grievance (stops the acknowledgement clock); an
+    optional public message is shown to the complainant."""
     return await change.apply(
         service.acknowledge,
         "acknowledge_grievance",
@@ -266,8 +294,11 @@ async def acknowledge_grievance(body: Acknowledge, change: ChangeDep) -> Grievan
     )
 
 
-@router.post("/grievances/{grievance_id}/start", responses=_WRITE)
+@router.post(
+    "/grievances/{grievance_id}/start", responses=_WRITE, summary="Start work on a grievance"
+)
 async def start_work_on_grievance(body: StartWork, change: ChangeDep) -> GrievanceRead:
+    """Mark an acknowledged grievance as being worked on."""
     return await change.apply(
         service.start_work,
         "start_work_on_grievance",
@@ -275,8 +306,14 @@ async def start_work_on_grievance(body: StartWork, change: ChangeDep) -> Grievan
     )
 
 
-@router.post("/grievances/{grievance_id}/resolve", responses=_WRITE)
+@router.post(
+    "/grievances/{grievance_id}/resolve",
+    responses=_WRITE,
+    summary="Resolve a grievance with a decision",
+)
 async def resolve_grievance(body: Resolve, request: Request, change: ChangeDep) -> GrievanceRead:
+    """Record the decision (upheld, partly upheld, not upheld, referred) and the answer the
+    complainant reads. An upheld exclusion error asks the registry for a reassessment."""
     return await change.apply(
         service.resolve,
         "resolve_grievance",
@@ -286,18 +323,26 @@ async def resolve_grievance(body: Resolve, request: Request, change: ChangeDep) 
     )
 
 
-@router.post("/grievances/{grievance_id}/reject", responses=_WRITE)
+@router.post("/grievances/{grievance_id}/reject", responses=_WRITE, summary="Reject a grievance")
 async def reject_grievance(body: Reject, change: ChangeDep) -> GrievanceRead:
+    """Refuse a grievance that is out of scope or abusive, with the reason the complainant reads."""
     return await change.apply(service.reject, "reject_grievance", reason=body.reason)
 
 
-@router.post("/grievances/{grievance_id}/close", responses=_WRITE)
+@router.post("/grievances/{grievance_id}/close", responses=_WRITE, summary="Close a grievance")
 async def close_grievance(body: Close, change: ChangeDep) -> GrievanceRead:
+    """Close a resolved or rejected grievance for good (the reopening period no longer applies)."""
     return await change.apply(service.close, "close_grievance", public_message=body.public_message)
 
 
-@router.post("/grievances/{grievance_id}/escalate", responses=_WRITE)
+@router.post(
+    "/grievances/{grievance_id}/escalate",
+    responses=_WRITE,
+    summary="Escalate a grievance to the next level",
+)
 async def escalate_grievance(body: Escalate, change: ChangeDep) -> GrievanceRead:
+    """Send the grievance to the next administrative level up (district, province, national), with
+    a reason."""
     return await change.apply(service.escalate, "escalate_grievance", reason=body.reason)
 
 
@@ -336,6 +381,8 @@ async def add_timeline_entry(
     idempotency: IdempotencyDep,
     clock: ClockDep,
 ) -> TimelineEntryRead:
+    """Add a public response (the complainant reads it with the tracking code) or an
+    internal note."""
     if idempotency.replay is not None:
         return idempotency.replay  # type: ignore[return-value]
     grievance = await service.get_for_change(session, grievance_id)
@@ -360,6 +407,8 @@ async def get_code_list(
     response: Response,
     language: LanguageDep,
 ) -> CodeList:
+    """Kept for existing clients; `GET /grievance/reference/code-lists` serves every grievance code
+    list with both labels and an ETag."""
     assert code_list in CODE_LISTS
     response.headers["Vary"] = "Accept-Language"
     items = [

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, bindparam, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
@@ -128,12 +128,24 @@ class GrievanceFilter:
     handling_admin_code: str | None = None
     submitted_from: datetime | None = None
     submitted_to: datetime | None = None
+    tracking_code: str | None = None
 
 
 async def list_visible(
     session: AsyncSession, principal: Principal, filters: GrievanceFilter, page: PageParams
 ) -> tuple[list[Grievance], str | None]:
+    return await paginate(
+        session,
+        _visible(principal, filters),
+        order_by=[Grievance.submitted_at, Grievance.id],
+        page=page,
+    )
+
+
+def _visible(principal: Principal, filters: GrievanceFilter) -> Select:
     statement = select(Grievance).where(visible_to(principal))
+    if filters.tracking_code:
+        statement = statement.where(Grievance.tracking_code == filters.tracking_code)
     if filters.status:
         statement = statement.where(Grievance.status == filters.status)
     if filters.category:
@@ -148,9 +160,7 @@ async def list_visible(
         statement = statement.where(Grievance.submitted_at >= filters.submitted_from)
     if filters.submitted_to:
         statement = statement.where(Grievance.submitted_at < filters.submitted_to)
-    return await paginate(
-        session, statement, order_by=[Grievance.submitted_at, Grievance.id], page=page
-    )
+    return statement
 
 
 def within(location: str) -> ColumnElement[bool]:

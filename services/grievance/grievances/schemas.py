@@ -15,6 +15,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     ValidationInfo,
     field_validator,
@@ -39,6 +40,13 @@ class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# What `commune_or_village` takes, stated in the schema (the gazetteer format says it exists).
+COMMUNE_OR_VILLAGE_SCHEMA: dict = {
+    "pattern": "^[0-9]{6}([0-9]{2})?$",
+    "format": "ncdd-commune-or-village",
+}
+
+
 def commune_or_village(code: str | None) -> str | None:
     if code is not None and len(code) not in (6, 8):
         raise ValueError("must be a commune (6 digits) or village (8 digits) code")
@@ -53,13 +61,22 @@ class Complainant(Request):
     vulnerabilities: list[Vulnerability] = Field(default_factory=list, max_length=5)
 
 
+# The cross-field rule of IntakeBase, stated in the schema: a complainant unless anonymous,
+# none when anonymous.
+ANONYMITY_RULE: dict = {
+    "if": {"properties": {"anonymous": {"const": True}}, "required": ["anonymous"]},
+    "then": {"properties": {"complainant": {"type": "null"}}},
+    "else": {"required": ["complainant"], "properties": {"complainant": {"type": "object"}}},
+}
+
+
 class IntakeBase(Request):
     category: Category
     description: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)
     ]
     programme_code: ProgrammeCode | None = None
-    anonymous: bool = False
+    anonymous: StrictBool = False
     complainant: Complainant | None = Field(None, validate_default=True)
 
     @field_validator("complainant")
@@ -76,11 +93,34 @@ class IntakeBase(Request):
 class GrievanceIntake(IntakeBase):
     """A grievance recorded by staff at an office, on the hotline, at a meeting ..."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            **ANONYMITY_RULE,
+            "examples": [
+                {
+                    "category": "payment_problem",
+                    "description": "The April payment has not arrived.",
+                    "channel": "commune_office",
+                    "location_code": "120801",
+                    "complainant": {
+                        "name": "Sok Dara",
+                        "phone": "012345678",
+                        "sex": "female",
+                        "age_group": "36_59",
+                    },
+                }
+            ],
+        },
+    )
+
     channel: Channel
     location_code: LocationCode | None = Field(
         None,
         description="Commune or village; may be omitted when household_id is known to the "
         "registry, whose commune then handles it.",
+        examples=["120801"],
+        json_schema_extra=COMMUNE_OR_VILLAGE_SCHEMA,
     )
     household_id: uuid.UUID | None = None
     member_id: uuid.UUID | None = None

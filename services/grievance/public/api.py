@@ -147,6 +147,9 @@ async def submit_grievance(
     idempotency: IdempotencyDep,
     clock: ClockDep,
 ) -> SubmissionReceipt:
+    """A citizen submits a grievance or feedback, with a name and phone or anonymously. The
+    answer's tracking code is the only way to follow it; keep it. Rate-limited per client
+    address."""
     if idempotency.key is not None and len(idempotency.key) < 16:
         # Every citizen is the same anonymous principal: only a random key cannot collide.
         raise Problem(
@@ -199,6 +202,8 @@ async def track_grievance(
     session: SessionDep,
     clock: ClockDep,
 ) -> PublicGrievance:
+    """What a citizen may know about their grievance by its tracking code: status, public responses
+    and the decision. No personal data; an unknown code is 404."""
     grievance = await _find(session, request, tracking_code, clock.now())
     timeline = await grievances.public_timeline(session, grievance.id)
     return public_view(grievance, timeline, _language(request))
@@ -212,6 +217,8 @@ async def track_grievance(
 async def reopen_grievance(
     tracking_code: str, body: Reopen, request: Request, session: SessionDep, clock: ClockDep
 ) -> PublicGrievance:
+    """A complainant not satisfied with the answer reopens a resolved grievance within the
+    reopening period, saying why."""
     now = clock.now()
     grievance = await _find(session, request, tracking_code, now)
     await service.reopen(session, grievance=grievance, reason=body.reason, now=now)
@@ -227,6 +234,8 @@ async def reopen_grievance(
 async def rate_grievance(
     tracking_code: str, body: Rating, request: Request, session: SessionDep, clock: ClockDep
 ) -> PublicGrievance:
+    """Once resolved, the complainant rates the handling once, from 1 (very bad) to 5
+    (very good)."""
     now = clock.now()
     grievance = await _find(session, request, tracking_code, now)
     await service.rate(session, grievance=grievance, rating=body.rating, now=now)

@@ -5,10 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from services.grievance.codes import Channel
-from services.grievance.grievances.schemas import IntakeBase, commune_or_village
+from services.grievance.grievances.schemas import (
+    ANONYMITY_RULE,
+    COMMUNE_OR_VILLAGE_SCHEMA,
+    IntakeBase,
+    commune_or_village,
+)
 from shared.gazetteer import LocationCode
 
 HouseholdCode = Annotated[
@@ -19,9 +24,27 @@ HouseholdCode = Annotated[
 class PublicSubmission(IntakeBase):
     """A citizen's own submission. `anonymous: true` needs no name at all."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            **ANONYMITY_RULE,
+            "examples": [
+                {
+                    "category": "payment_problem",
+                    "description": "My family's April payment has not arrived.",
+                    "location_code": "12080102",
+                    "anonymous": False,
+                    "complainant": {"name": "Sok Dara", "phone": "012345678"},
+                }
+            ],
+        },
+    )
+
     channel: Literal[Channel.WEB, Channel.MOBILE_APP] = Channel.WEB
     location_code: LocationCode = Field(
-        description="The commune (6 digits) or village (8 digits) the grievance is about."
+        description="The commune (6 digits) or village (8 digits) the grievance is about.",
+        examples=["120801", "12080102"],
+        json_schema_extra=COMMUNE_OR_VILLAGE_SCHEMA,
     )
     household_code: HouseholdCode | None = Field(
         None,

@@ -33,6 +33,8 @@ async def worklist(
     clock: ClockDep,
     category: Category | None = None,
 ) -> Page[GrievanceRead]:
+    """The open grievances your unit must act on: `assigned` (all open), `overdue` (past their SLA)
+    or `due-soon` (within a day of it), most urgent first."""
     now = clock.now()
     hours = request.app.state.settings.due_soon_hours
     rows, cursor = await grievances.worklist(

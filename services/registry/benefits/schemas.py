@@ -14,12 +14,31 @@ from services.registry.benefits.periods import period_kind_and_start
 BenefitStatusName = Literal["scheduled", "paid", "failed", "returned"]
 
 
+# The cross-field rule, stated in the schema: an amount in riel or an item in kind, not both.
+ONE_BENEFIT_KIND: dict = {
+    "if": {"properties": {"amount_khr": {"type": "integer"}}, "required": ["amount_khr"]},
+    "then": {"properties": {"in_kind_item": {"type": "null"}}},
+    "else": {"required": ["in_kind_item"], "properties": {"in_kind_item": {"type": "string"}}},
+}
+
+
 class BenefitCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """One benefit of an enrolment: an amount in riel or an item in kind, for one period."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            **ONE_BENEFIT_KIND,
+            "examples": [
+                {"period": "2026-11", "amount_khr": 40000, "channel": "cash_wing"},
+            ],
+        },
+    )
 
     period: str = Field(
         description="The period paid for, of the programme's kind: YYYY-MM, YYYY-Qn or YYYY.",
         examples=["2026-11"],
+        pattern=r"^[1-9][0-9]{3}(-(0[1-9]|1[0-2])|-Q[1-4])?$",
     )
     amount_khr: int | None = Field(None, gt=0, le=1_000_000_000, description="Riel.")
     in_kind_item: str | None = Field(None, min_length=1, max_length=200, validate_default=True)

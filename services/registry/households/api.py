@@ -13,7 +13,7 @@ from datetime import date
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry import workflows
@@ -27,8 +27,10 @@ from services.registry.households.models import (
 )
 from services.registry.households.repository import MEMBER_PREFIX, HouseholdFilters
 from services.registry.households.schemas import (
+    HOUSEHOLD_CODE_SCHEMA,
     HeadChange,
     HouseholdCreate,
+    HouseholdListItem,
     HouseholdPublic,
     HouseholdReturn,
     HouseholdSummary,
@@ -49,14 +51,15 @@ from services.registry.households.schemas import (
 )
 from shared.db.engine import Database
 from shared.db.session import DatabaseDep, SessionDep
-from shared.gazetteer import DistrictCode, LocationCode
+from shared.gazetteer import DistrictCode, LocationCode, get_gazetteer
 from shared.http.concurrency import etag, set_etag
 from shared.http.idempotency import IdempotencyDep
+from shared.http.language import LanguageDep
 from shared.http.pagination import Page, PageDep
 from shared.http.responses import json_response
 from shared.masking import SENSITIVE_FIELDS, mask_value
 from shared.principal import Principal, PrincipalDep
-from shared.problems import PROBLEM_RESPONSES
+from shared.problems import PROBLEM_RESPONSES, Problem
 
 router = APIRouter(tags=["households"])
 
@@ -383,18 +386,21 @@ async def set_household_poverty_status(
 
 @router.get(
     "/households",
-    response_model=Page[HouseholdSummary],
+    response_model=Page[HouseholdListItem],
     summary="List households in your area",
     description="Households whose village lies in your jurisdiction, by code, one cursor page "
     "at a time. Filters: `location` (any gazetteer code overlapping your area), `status`, "
     "`poverty_level`, `poverty_valid_until_before`/`_after` (poor households whose equity "
-    "card expires in a window, e.g. the next 90 days), `code`. No names or personal data.",
+    "card expires in a window, e.g. the next 90 days), `code`. Each item carries what a list "
+    "screen shows: the head's name, the number of active members and the village's name (in "
+    "the Accept-Language language); `total` counts the matches (up to 10,000).",
     responses={**PROBLEM_RESPONSES},
 )
 async def list_households(
     session: SessionDep,
     principal: PrincipalDep,
     page: PageDep,
+    language: LanguageDep,
     location: Annotated[LocationCode | None, Query()] = None,
     status: Annotated[HouseholdStatus | None, Query()] = None,
     poverty_level: Annotated[PovertyLevel | None, Query()] = None,
@@ -404,9 +410,9 @@ async def list_households(
     poverty_valid_until_after: Annotated[
         date | None, Query(description="Poor households whose card is valid on or after this.")
     ] = None,
-    code: Annotated[str | None, Query(max_length=20)] = None,
-) -> Page[HouseholdSummary]:
-    rows, next_cursor = await service.list_households(
+    code: Annotated[str | None, Query(max_length=20, **HOUSEHOLD_CODE_SCHEMA)] = None,
+) -> Page[HouseholdListItem]:
+    rows, next_cursor, display = await service.list_households(
         session,
         principal=principal,
         filters=HouseholdFilters(
@@ -419,7 +425,21 @@ async def list_households(
         ),
         page=page,
     )
-    return Page(items=[_summary(h) for h in rows], next_cursor=next_cursor)
+    gazetteer = get_gazetteer()
+    items = []
+    for household in rows:
+        village = gazetteer.get(household.village_code)
+        name = (village.name_km if language == "km" else village.name_en) if village else None
+        items.append(
+            HouseholdListItem.model_validate(
+                {
+                    **_summary(household).model_dump(),
+                    **display[household.id],
+                    "village_name": name,
+                }
+            )
+        )
+    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.get(
@@ -431,7 +451,9 @@ async def list_households(
     responses={**_READ},
 )
 async def get_household_by_code(
-    code: str, database: DatabaseDep, principal: PrincipalDep
+    code: Annotated[str, Path(**HOUSEHOLD_CODE_SCHEMA)],
+    database: DatabaseDep,
+    principal: PrincipalDep,
 ) -> HouseholdPublic:
     normalised = service.normalise_household_code(code, field="path.code")
     return await _hot_read(
@@ -508,18 +530,33 @@ async def household_history(
     summary="Find members by name in a district",
     description="Fuzzy search on Khmer or Latin names (the script is detected from `q`) in "
     "one district, most similar first, optionally for one birth year. The district must "
-    "overlap your area; a commune officer finds only its commune's members. No sensitive "
+    "overlap your area (a district or commune officer may omit it: their own is searched); a "
+    "commune officer finds only its commune's members. No sensitive "
     "fields; each hit is logged as a read.",
     responses={**PROBLEM_RESPONSES},
 )
 async def search_members(
     database: DatabaseDep,
     principal: PrincipalDep,
-    district: Annotated[DistrictCode, Query()],
     q: Annotated[str, Query(min_length=2, max_length=100, description="A name or part of it.")],
+    district: Annotated[
+        DistrictCode | None,
+        Query(
+            description="The district to search. A district or commune officer may leave it "
+            "out: their own district is searched (a commune officer's results stay in the "
+            "commune). Required from national and provincial callers."
+        ),
+    ] = None,
     birth_year: Annotated[int | None, Query(ge=1900, le=2100)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> MemberSearchResult:
+    if district is None:
+        own = principal.admin_code or ""
+        if len(own) < 4:
+            raise Problem.invalid(
+                "query.district", "required: name the district to search in your area"
+            )
+        district = own[:4]
     hits = await service.search_members(
         database,
         principal=principal,

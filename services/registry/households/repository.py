@@ -41,6 +41,7 @@ from services.registry.households.models import (
     Household,
     Member,
     MemberName,
+    MemberStatus,
     PovertyLevel,
     PovertyStatusRecord,
 )
@@ -133,6 +134,51 @@ async def list_households(
     if filters.code:
         statement = statement.where(Household.code == filters.code)
     return await paginate(session, statement, order_by=[Household.code], page=page)
+
+
+async def list_display(
+    session: AsyncSession, households: list[Household]
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """What a list screen shows of each household beside its codes: the head's names and the
+    number of active members, in one query for the page."""
+    if not households:
+        return {}
+    ids = [h.id for h in households]
+    active = func.count(Member.id).filter(Member.status == MemberStatus.ACTIVE)
+    counts = dict(
+        (
+            await session.execute(
+                select(Member.household_id, active)
+                .where(Member.household_id.in_(ids))
+                .group_by(Member.household_id)
+            )
+        ).all()
+    )
+    heads = {
+        row.household_id: row
+        for row in (
+            await session.execute(
+                select(
+                    Member.household_id,
+                    Member.family_name_km,
+                    Member.given_name_km,
+                    Member.family_name_latin,
+                    Member.given_name_latin,
+                ).where(Member.id.in_([h.head_member_id for h in households if h.head_member_id]))
+            )
+        ).all()
+    }
+    display = {}
+    for household in households:
+        head = heads.get(household.id)
+        display[household.id] = {
+            "member_count": counts.get(household.id, 0),
+            "head_name_km": f"{head.family_name_km} {head.given_name_km}" if head else None,
+            "head_name_latin": (
+                f"{head.family_name_latin} {head.given_name_latin}" if head else None
+            ),
+        }
+    return display
 
 
 # --- a household with its members, in one round trip ------------------------------------------

@@ -80,7 +80,9 @@ def _phone(value: str | None) -> str | None:
 NationalId = Annotated[
     str,
     Field(
-        description="National ID card number, 9 to 12 digits (sensitive).", examples=["010203040"]
+        description="National ID card number, 9 to 12 digits (sensitive).",
+        examples=["010203040"],
+        json_schema_extra={"pattern": r"^[ \-.()/]*([0-9][ \-.()/]*){9,12}$"},
     ),
     AfterValidator(_national_id),
 ]
@@ -90,6 +92,7 @@ Phone = Annotated[
         description="Cambodian phone number; stored as +855 and the digits after the leading 0 "
         "(sensitive).",
         examples=["012 345 678"],
+        json_schema_extra={"format": "kh-phone", "pattern": r"^\+?[0-9][0-9 \-.()/]{6,22}$"},
     ),
     AfterValidator(_phone),
 ]
@@ -103,13 +106,28 @@ NameLatin = Annotated[
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)]
 
 
+# A household code as a client may type it (any case, spaces around it); its check digit is
+# stated as the `household-code` format, since no pattern can check it.
+HOUSEHOLD_CODE_SCHEMA: dict[str, Any] = {
+    "description": "A household code: HH + 9 digits, the last a check digit (any case).",
+    "examples": ["HH000000013"],
+    "json_schema_extra": {"pattern": r"^\s*[Hh][Hh][0-9]{9}\s*$", "format": "household-code"},
+}
+
+
 def _km_script(value: str) -> str:
     if not re.search(r"[\u1780-\u17ff]", value):
         raise ValueError("a Khmer name is written in Khmer script")
     return value
 
 
-KhmerName = Annotated[NameKm, AfterValidator(_km_script)]
+# Khmer script somewhere, and no control character (shared.text).
+_KHMER_NAME = (
+    "^[^\\u0000-\\u001f\\u007f-\\u009f]*[\\u1780-\\u17ff][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+)
+KhmerName = Annotated[
+    NameKm, AfterValidator(_km_script), Field(json_schema_extra={"pattern": _KHMER_NAME})
+]
 
 
 class _Input(BaseModel):
@@ -170,6 +188,25 @@ class MemberCreate(_Input):
     """A person joining a household. Dates are checked against today and against the head
     (see the service); pregnancy only for women, a disability card only with a severity."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "family_name_km": "សុខ",
+                    "given_name_km": "ដារ៉ា",
+                    "family_name_latin": "Sok",
+                    "given_name_latin": "Dara",
+                    "sex": "female",
+                    "birth_date": "1985-03-14",
+                    "relationship": "head",
+                    "national_id": "010203040",
+                    "phone": "012345678",
+                }
+            ]
+        },
+    )
+
     family_name_km: KhmerName
     given_name_km: KhmerName
     family_name_latin: NameLatin
@@ -193,6 +230,11 @@ class MemberUpdate(_Input):
     """Fields to change on a member; fields left out stay as they are, `null` clears an
     optional field. The relationship cannot become or stop being `head` here (change the
     head instead)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"minProperties": 1, "examples": [{"phone": "012345679"}]},
+    )
 
     family_name_km: KhmerName | None = None
     given_name_km: KhmerName | None = None
@@ -301,6 +343,41 @@ class MemberSearchResult(BaseModel):
 class HouseholdCreate(_Input):
     """A household as a commune office registers it: exactly one member is the head."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "village_code": "12080102",
+                    "address": "House 12, Street 271",
+                    "members": [
+                        {
+                            "family_name_km": "សុខ",
+                            "given_name_km": "ដារ៉ា",
+                            "family_name_latin": "Sok",
+                            "given_name_latin": "Dara",
+                            "sex": "female",
+                            "birth_date": "1985-03-14",
+                            "relationship": "head",
+                            "national_id": "010203040",
+                            "phone": "012345678",
+                        },
+                        {
+                            "family_name_km": "ចាន់",
+                            "given_name_km": "វិចិត្រ",
+                            "family_name_latin": "Chan",
+                            "given_name_latin": "Vichet",
+                            "sex": "male",
+                            "birth_date": "2012-09-01",
+                            "relationship": "child",
+                            "school_enrolment": "lower_secondary",
+                        },
+                    ],
+                }
+            ]
+        },
+    )
+
     village_code: VillageCode
     address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
     members: list[MemberCreate] = Field(min_length=1, max_length=40)
@@ -312,6 +389,11 @@ class HouseholdCreate(_Input):
 class HouseholdUpdate(_Input):
     """Direct edits (before verification): the address, or the village within the same
     commune. Moving to another commune is a move (a change request once active)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"minProperties": 1, "examples": [{"address": "House 14, Street 271"}]},
+    )
 
     address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
     village_code: VillageCode | None = None
@@ -325,12 +407,31 @@ class HouseholdUpdate(_Input):
 
 
 class HouseholdReturn(_Input):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"reasons": ["The head's birth date does not match the ID card."]}]
+        },
+    )
+
     reasons: list[
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
     ] = Field(min_length=1, max_length=20, description="What the commune must correct.")
 
 
 class HeadChange(_Input):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "member_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                    "former_head_relationship": "spouse",
+                }
+            ]
+        },
+    )
+
     member_id: uuid.UUID = Field(description="The member who becomes the head.")
     former_head_relationship: Relationship | None = Field(
         None,
@@ -340,7 +441,7 @@ class HeadChange(_Input):
 
 
 class HouseholdSummary(BaseModel):
-    """A household in a list: no names, no personal data."""
+    """A household's codes, status and poverty status, without members."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -354,6 +455,19 @@ class HouseholdSummary(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+class HouseholdListItem(HouseholdSummary):
+    """A household as a list screen shows it: its codes and status, its head's name, how
+    many live in it and the village's name (in the language asked for)."""
+
+    head_name_km: str | None = Field(description="The head's family and given name, Khmer.")
+    head_name_latin: str | None = Field(description="The head's name in Latin script.")
+    member_count: int = Field(description="Active members.", examples=[4])
+    village_name: str | None = Field(
+        description="The village's name in the language asked for (Accept-Language).",
+        examples=["Phnom Penh Thmei"],
+    )
 
 
 class HouseholdPublic(HouseholdSummary):

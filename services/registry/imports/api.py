@@ -122,7 +122,12 @@ async def list_imports(
     summary="Download the import template",
     description="A CSV with every column of the import format and an example household.",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}, "description": "The template"}},
+    responses={
+        200: {
+            "content": {"text/csv": {"example": template_csv()}},
+            "description": "The template: the header row and an example household.",
+        }
+    },
 )
 async def get_import_template(principal: PrincipalDep) -> Response:
     return Response(

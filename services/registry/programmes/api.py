@@ -15,8 +15,8 @@ from services.registry.programmes.rules import parse_rules
 from services.registry.programmes.schemas import (
     PERIOD_LABELS,
     TARGET_LABELS,
-    BenefitPublic,
     Label,
+    ProgrammeBenefit,
     ProgrammeCreate,
     ProgrammePublic,
     ProgrammeUpdate,
@@ -52,7 +52,7 @@ def to_public(programme: Programme, language: Language) -> ProgrammePublic:
         target=label(TARGET_LABELS, programme.target, language),
         eligibility=programme.eligibility,
         eligibility_summary=describe(parse_rules(programme.eligibility)),
-        benefit=BenefitPublic(
+        benefit=ProgrammeBenefit(
             amount_khr=programme.benefit_amount_khr,
             in_kind_item=programme.benefit_in_kind_item,
             period=label(PERIOD_LABELS, programme.benefit_period, language),

@@ -32,8 +32,50 @@ PERIOD_LABELS = {
 }
 
 
+# The cross-field rule, stated in the schema: an amount in riel or an item in kind, not both.
+ONE_BENEFIT_KIND: dict = {
+    "if": {
+        "properties": {"benefit_amount_khr": {"type": "integer"}},
+        "required": ["benefit_amount_khr"],
+    },
+    "then": {"properties": {"benefit_in_kind_item": {"type": "null"}}},
+    "else": {
+        "required": ["benefit_in_kind_item"],
+        "properties": {"benefit_in_kind_item": {"type": "string"}},
+    },
+}
+
+
 class ProgrammeCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A programme and its eligibility rules."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            **ONE_BENEFIT_KIND,
+            "examples": [
+                {
+                    "code": "CASH_PREGNANT",
+                    "name_km": "កម្មវិធីឧបត្ថម្ភសាច់ប្រាក់សម្រាប់ស្ត្រីមានផ្ទៃពោះ",
+                    "name_en": "Cash transfer for pregnant women and children under 2",
+                    "owner_ministry": "Ministry of Social Affairs",
+                    "target": "household",
+                    "eligibility": {
+                        "kind": "all",
+                        "rules": [
+                            {"kind": "poverty_level", "levels": ["POOR_1", "POOR_2"]},
+                            {
+                                "kind": "has_member",
+                                "where": {"kind": "age", "unit": "months", "max": 23},
+                            },
+                        ],
+                    },
+                    "benefit_amount_khr": 40000,
+                    "benefit_period": "monthly",
+                }
+            ],
+        },
+    )
 
     code: ProgrammeCode
     name_km: str = Field(min_length=1, max_length=200)
@@ -105,7 +147,9 @@ class Label(BaseModel):
     label: str = Field(description="In the language asked for with Accept-Language (km|en).")
 
 
-class BenefitPublic(BaseModel):
+class ProgrammeBenefit(BaseModel):
+    """What a programme gives each period (in riel, or in kind)."""
+
     amount_khr: int | None
     in_kind_item: str | None
     period: Label
@@ -122,6 +166,6 @@ class ProgrammePublic(BaseModel):
     target: Label
     eligibility: dict[str, Any]
     eligibility_summary: str = Field(description="The rules in one English sentence.")
-    benefit: BenefitPublic
+    benefit: ProgrammeBenefit
     active: bool
     version: int

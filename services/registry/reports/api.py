@@ -6,6 +6,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Response
+from pydantic import Field
 
 from services.registry.households.models import HouseholdStatus
 from services.registry.reports import service
@@ -25,8 +26,13 @@ NOT_ACCEPTABLE = {
     "description": "The Accept header allows neither JSON nor CSV",
 }
 
+# A report is by area: a province, district or commune (a village has no smaller units).
+ReportArea = Annotated[
+    LocationCode,
+    Field(json_schema_extra={"pattern": "^[0-9]{2}([0-9]{2}){0,2}$", "format": "ncdd-area"}),
+]
 LocationQuery = Annotated[
-    LocationCode | None,
+    ReportArea | None,
     Query(
         description="Narrow the report to this province, district or commune inside your own "
         "area (outside it: 404). Default: your whole area."

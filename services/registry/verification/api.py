@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from asyncpg import Record
 from fastapi import APIRouter, Query
 
+from services.registry.households.schemas import HOUSEHOLD_CODE_SCHEMA
 from services.registry.verification import service
 from services.registry.verification.schemas import (
     BenefitSummary,
@@ -115,7 +116,7 @@ async def verify_beneficiary(
     database: DatabaseDep,
     principal: PrincipalDep,
     language: LanguageDep,
-    household_code: Annotated[str | None, Query(max_length=20, examples=["HH000000011"])] = None,
+    household_code: Annotated[str | None, Query(max_length=20, **HOUSEHOLD_CODE_SCHEMA)] = None,
     national_id: Annotated[str | None, Query(max_length=40)] = None,
     family_name_latin: Annotated[str | None, Query(max_length=100)] = None,
     given_name_latin: Annotated[str | None, Query(max_length=100)] = None,

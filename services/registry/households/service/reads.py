@@ -138,8 +138,9 @@ async def read_member(
 
 async def list_households(
     session: AsyncSession, *, principal: Principal, filters: HouseholdFilters, page: PageParams
-) -> tuple[list[Household], str | None]:
-    """Households in the principal's area; a `location` filter must overlap that area."""
+) -> tuple[list[Household], str | None, dict]:
+    """Households in the principal's area (a `location` filter must overlap that area): the
+    page, the next cursor and each one's display fields."""
     if filters.location and not _overlaps(principal, filters.location):
         raise Problem(
             403,
@@ -148,7 +149,8 @@ async def list_households(
         )
     if filters.code:
         filters = replace(filters, code=normalise_household_code(filters.code, field="query.code"))
-    return await repository.list_households(session, principal, filters, page)
+    rows, next_cursor = await repository.list_households(session, principal, filters, page)
+    return rows, next_cursor, await repository.list_display(session, rows)
 
 
 def _overlaps(principal: Principal, location: str) -> bool:
