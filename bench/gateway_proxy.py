@@ -46,6 +46,7 @@ import jwt
 
 from devstack.postgres import free_port
 from devstack.process import die_with_parent
+from gateway.addresses import SERVER_OPTIONS
 from gateway.identity.claims import principal_from_claims
 from gateway.identity.dev_issuer import DevIssuer
 from shared.principal import INTERNAL_TOKEN_HEADER, InternalTokenSigner
@@ -461,7 +462,9 @@ def start_servers(children: Children, tmp: Path, *, compare_stacks: bool) -> dic
     for key, label, stack in stacks:
         port = free_port()
         print(f"==> starting {label} on :{port}", flush=True)
-        proc = children.start(key, uvicorn_argv("gateway.main:app", port, stack=stack), gateway_env)
+        # The gateway runs as it is deployed (Dockerfile, devstack): with SERVER_OPTIONS.
+        argv = [*uvicorn_argv("gateway.main:app", port, stack=stack), *SERVER_OPTIONS]
+        proc = children.start(key, argv, gateway_env)
         wait_until_up(children, key, proc, f"http://{HOST}:{port}/ready")
         targets[key] = Target(
             label,
