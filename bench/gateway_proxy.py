@@ -116,6 +116,7 @@ class Result:
     p99_ms: float
     errors: str = ""
     cpu: dict[str, float] = field(default_factory=dict)  # process -> CPU % during the run
+    kernel: dict[str, float] = field(default_factory=dict)  # process -> its share in the kernel
 
 
 @dataclass
@@ -187,6 +188,16 @@ def uvicorn_argv(app: str, port: int, *, stack: str = "fast") -> list[str]:
     else:  # uvicorn's pure-Python stack, for comparison
         argv += ["--loop", "asyncio", "--http", "h11"]
     return argv
+
+
+def granian_argv(app: str, port: int) -> list[str]:
+    """Granian (a Rust HTTP stack) serving the same ASGI app, for comparison only."""
+    return [
+        sys.executable, "-m", "granian", "--interface", "asgi",
+        "--host", HOST, "--port", str(port), "--workers", "1", "--no-ws",
+        "--loop", "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        "--log-level", "warning", "--no-access-log", app,
+    ]  # fmt: skip
 
 
 def wait_until_up(children: Children, name: str, proc: subprocess.Popen, url: str) -> None:
@@ -263,27 +274,37 @@ def wrk(target: Target, *, duration: int, connections: int) -> str:
     return done.stdout
 
 
+def cpu_times(pid: int) -> tuple[float, float]:
+    """User and system CPU time of a process so far, in seconds (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return sum(cpu_times(pid))
 
 
 def measure(target: Target, *, duration: int, connections: int) -> Result:
     print(f"==> warming up {target.label} ({WARMUP_SECONDS} s)", flush=True)
     wrk(target, duration=WARMUP_SECONDS, connections=connections)
     print(f"==> measuring {target.label} ({duration} s, {connections} connections)", flush=True)
-    before = {name: cpu_seconds(pid) for name, pid in target.pids.items()}
+    before = {name: cpu_times(pid) for name, pid in target.pids.items()}
     started = time.monotonic()
     output = wrk(target, duration=duration, connections=connections)
     elapsed = time.monotonic() - started
-    cpu = {
-        name: 100 * (cpu_seconds(pid) - before[name]) / elapsed for name, pid in target.pids.items()
-    }
+    after = {name: cpu_times(pid) for name, pid in target.pids.items()}
+    cpu, kernel = {}, {}
+    for name in target.pids:
+        user = after[name][0] - before[name][0]
+        system = after[name][1] - before[name][1]
+        cpu[name] = 100 * (user + system) / elapsed
+        kernel[name] = system / (user + system) if user + system else 0.0
     rps, p50, p99, errors = parse_wrk(output)
     if errors:
         print(f"    !! wrk reported errors: {errors}", flush=True)
-    return Result(target.label, rps, p50, p99, errors, cpu)
+    return Result(target.label, rps, p50, p99, errors, cpu, kernel)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -459,18 +480,27 @@ def start_servers(children: Children, tmp: Path, *, compare_stacks: bool) -> dic
     stacks = [("gateway", "gateway (auth+policy)", "fast")]
     if compare_stacks:
         stacks.append(("gateway-h11", "gateway asyncio+h11", "python"))
+        if importlib.util.find_spec("granian"):
+            stacks.append(("gateway-granian", "gateway on granian", "granian"))
+        else:
+            print("    (granian is not installed: its comparison is skipped)")
     for key, label, stack in stacks:
         port = free_port()
         print(f"==> starting {label} on :{port}", flush=True)
-        # The gateway runs as it is deployed (Dockerfile, devstack): with SERVER_OPTIONS.
-        argv = [*uvicorn_argv("gateway.main:app", port, stack=stack), *SERVER_OPTIONS]
+        if stack == "granian":
+            argv = granian_argv("gateway.main:app", port)
+        else:
+            # The gateway runs as it is deployed (Dockerfile, devstack): with SERVER_OPTIONS.
+            argv = [*uvicorn_argv("gateway.main:app", port, stack=stack), *SERVER_OPTIONS]
         proc = children.start(key, argv, gateway_env)
         wait_until_up(children, key, proc, f"http://{HOST}:{port}/ready")
+        # Granian serves from a worker process of its own: its CPU is the worker's.
+        pid = (_child_process(proc.pid) or proc.pid) if stack == "granian" else proc.pid
         targets[key] = Target(
             label,
             f"http://{HOST}:{port}/{SERVICE}{THING}",
             {"Authorization": f"Bearer {bearer}"},
-            {"gateway": proc.pid, "service": service.pid},
+            {"gateway": pid, "service": service.pid},
         )
 
     nginx_port = free_port()
@@ -484,7 +514,7 @@ def start_servers(children: Children, tmp: Path, *, compare_stacks: bool) -> dic
     nginx = children.start("nginx", ["nginx", "-p", str(tmp), "-c", str(conf), "-g", "daemon off;"])
     wait_until_up(children, "nginx", nginx, f"http://{HOST}:{nginx_port}/{SERVICE}/health")
     nginx_pids = {"nginx": nginx.pid, "service": service.pid}
-    worker = _nginx_worker(nginx.pid)
+    worker = _child_process(nginx.pid)
     if worker:
         nginx_pids["nginx"] = worker
     targets["nginx"] = Target(
@@ -500,7 +530,7 @@ def start_servers(children: Children, tmp: Path, *, compare_stacks: bool) -> dic
     return targets
 
 
-def _nginx_worker(master: int) -> int | None:
+def _child_process(master: int) -> int | None:
     with contextlib.suppress(OSError, ValueError):
         children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
         return int(children[0]) if children else None
@@ -530,7 +560,8 @@ def print_table(results: list[Result]) -> None:
     )
     for r in results:
         used = ", ".join(
-            f"{name} {pct:.0f}% ({pct * 10_000 / r.rps:.0f} us/request)"
+            f"{name} {pct:.0f}% ({pct * 10_000 / r.rps:.0f} us/request, "
+            f"{100 * r.kernel.get(name, 0):.0f}% in the kernel)"
             for name, pct in r.cpu.items()
         )
         print(f"  {r.label:<24}{used}")
@@ -556,7 +587,8 @@ def main() -> None:
     parser.add_argument(
         "--compare-stacks",
         action="store_true",
-        help="also measure the gateway on asyncio+h11 (uvicorn's pure-Python stack)",
+        help="also measure the gateway on asyncio+h11 (uvicorn's pure-Python stack) and, when "
+        "it is installed, on granian (a Rust HTTP stack)",
     )
     parser.add_argument(
         "--unloaded",
