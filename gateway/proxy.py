@@ -16,6 +16,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator
+from itertools import chain
 
 import aiohttp
 import httpx
@@ -70,6 +71,7 @@ IDENTITY_HEADERS = frozenset(
     }
 )
 IDENTITY_PREFIXES = (b"x-principal-", b"x-user-", b"x-sp-", b"x-auth-")
+_NOT_FORWARDED = HOP_BY_HOP | IDENTITY_HEADERS
 # The gateway sets its own request id and trace context; server and date come from uvicorn.
 _OWN_RESPONSE_HEADERS = frozenset({b"x-request-id", b"traceparent", b"server", b"date"})
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -202,22 +204,21 @@ class ProxyApp:
     def _upstream_headers(
         self, scope: Scope, principal: Principal, upstream: Upstream
     ) -> CIMultiDict[str]:
-        incoming: list[tuple[bytes, bytes]] = scope["headers"]
         named_in_connection: set[bytes] = set()
         host = None
-        for name, value in incoming:
-            if name == b"connection":
-                named_in_connection.update(v.strip().lower() for v in value.split(b","))
-            elif name == b"host":
-                host = value
-        out = [
-            (name, value)
-            for name, value in incoming
-            if name not in HOP_BY_HOP
-            and name not in IDENTITY_HEADERS
-            and name not in named_in_connection
-            and not name.startswith(IDENTITY_PREFIXES)
-        ]
+        out = []
+        # One pass: what a client may not send on (hop-by-hop, identity, the gateway's own) is
+        # dropped, noting Connection's list and Host on the way.
+        for name, value in scope["headers"]:
+            if name in _NOT_FORWARDED:
+                if name == b"connection":
+                    named_in_connection.update(v.strip().lower() for v in value.split(b","))
+                elif name == b"host":
+                    host = value
+            elif not name.startswith(IDENTITY_PREFIXES):
+                out.append((name, value))
+        if named_in_connection:
+            out = [(name, value) for name, value in out if name not in named_in_connection]
         # One address the gateway vouches for: the client as seen through the trusted proxies
         # (gateway/addresses.py); a chain the client wrote itself never reaches a service.
         client = scope.get("sp.client") or self.trusted_proxies.client_address(scope)
@@ -438,7 +439,7 @@ def _text_headers(host: str, pairs: list[tuple[bytes, bytes]]) -> CIMultiDict[st
     case, each name once (repeated ones joined with ", "), all decoded as ASCII, else UTF-8,
     else ISO-8859-1 (httpx's rule, chosen for the whole set)."""
     encoding = "ascii"
-    if not all(k.isascii() and v.isascii() for k, v in pairs):
+    if not b"".join(chain.from_iterable(pairs)).isascii():
         encoding = "utf-8"
         try:
             for k, v in pairs:
