@@ -7,13 +7,17 @@
 Needs `wrk` and `nginx` on PATH (Debian: `apt-get install nginx wrk`). Every server is a child
 process on 127.0.0.1 with one worker: the service is bench/_upstream_app.py (the platform's
 service factory, internal-token check included, one trivial route), the gateway is
-`uvicorn gateway.main:app` with the development issuer and a policy allowing the route, and
-nginx runs `worker_processes 1` (one worker, like the single uvicorn worker of the gateway) with
-a keep-alive upstream pool. Each target is checked to answer 200, warmed up for 2 s, then
-measured with `wrk -t1 -c<connections> -d<duration> --latency`.
+`uvicorn gateway.main:app` with SERVER_OPTIONS (as deployed), the development issuer and the
+real policy table (gateway/policy.yml) with the bench route appended and rate classes that never
+limit, and nginx runs `worker_processes 1` (one worker, like the single uvicorn worker of the
+gateway) with a keep-alive upstream pool. Each target is checked to answer 200, warmed up for
+2 s, then measured with `wrk -t1 -c<connections> -d<duration> --latency` and a Lua script that
+asks for a different thing per request (10,000 in turn), as real traffic asks for different
+households, so no cache keyed on the URL flatters the figures.
 
 `--compare-stacks` also measures the gateway on uvicorn's pure-Python stack (asyncio loop, h11
-parser); uvicorn's defaults already pick uvloop and httptools when they are installed.
+parser) and, when it is installed, on granian (a Rust HTTP server); uvicorn's defaults already
+pick uvloop and httptools when they are installed.
 With 32 connections every target is saturated, so its p50 is mostly queueing (about
 connections / req/s); `--unloaded 5` also measures each target over ONE connection, which shows
 the latency a hop itself adds. The CPU lines give each server's CPU per request, the steadiest
@@ -37,16 +41,19 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jwt
+import yaml
 
 from devstack.postgres import free_port
 from devstack.process import die_with_parent
 from gateway.addresses import SERVER_OPTIONS
+from gateway.config import DEFAULT_POLICY
 from gateway.identity.claims import principal_from_claims
 from gateway.identity.dev_issuer import DevIssuer
 from shared.principal import INTERNAL_TOKEN_HEADER, InternalTokenSigner
@@ -62,14 +69,37 @@ WARMUP_SECONDS = 2
 TARGET_RATIO = 0.60
 TARGET_ADDED_P50_MS = 2.0
 
-POLICY = """\
-# Written by bench/gateway_proxy.py: one route, a rate class that never limits the benchmark.
-rate_classes:
-  standard: {per_second: 1000000, burst: 1000000}
-routes:
-  - {service: registry, path: "/things/{thing_id}", methods: [GET],
-     tiers: [national, cp, dmk, cs], roles: [viewer, registry.officer]}
+# The bench route, appended to the gateway's real policy table (gateway/policy.yml) so the
+# policy matcher works through every rule of the service as a real request's may, with every
+# rate class made one that never limits the benchmark.
+BENCH_ROUTE = {
+    "service": "registry",
+    "path": "/things/{thing_id}",
+    "methods": ["GET"],
+    "tiers": ["national", "cp", "dmk", "cs"],
+    "roles": ["viewer", "registry.officer"],
+}
+# Each connection asks for a different thing in turn (wrk's Lua hook), as real traffic asks
+# for different households: caches keyed on the URL must not flatter the figures.
+DISTINCT_THINGS = 10_000
+WRK_SCRIPT = """\
+-- Written by bench/gateway_proxy.py: a different thing per request.
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format(nil, "{prefix}/things/" .. (4711 + n % {count}))
+end
 """
+
+
+def bench_policy() -> str:
+    document = yaml.safe_load(DEFAULT_POLICY.read_text())
+    document["rate_classes"] = {
+        name: {"per_second": 1_000_000, "burst": 1_000_000} for name in document["rate_classes"]
+    }
+    document["routes"].append(BENCH_ROUTE)
+    return "# Written by bench/gateway_proxy.py.\n" + yaml.safe_dump(document, sort_keys=False)
+
 
 NGINX_CONF = """\
 # Written by bench/gateway_proxy.py: a plain reverse proxy in front of the service.
@@ -125,6 +155,7 @@ class Target:
     url: str
     headers: dict[str, str]
     pids: dict[str, int]  # the server processes whose CPU use is reported
+    script: Path | None = None  # wrk's Lua script asking for a different thing per request
 
 
 # ---------------------------------------------------------------------------------------------
@@ -266,6 +297,8 @@ def wrk(target: Target, *, duration: int, connections: int) -> str:
     argv = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
     for name, value in target.headers.items():
         argv += ["-H", f"{name}: {value}"]
+    if target.script is not None:
+        argv += ["-s", str(target.script)]
     done = subprocess.run(
         [*argv, target.url], capture_output=True, text=True, timeout=duration + 60, check=False
     )
@@ -458,7 +491,7 @@ def start_servers(children: Children, tmp: Path, *, compare_stacks: bool) -> dic
         principal, audience=SERVICE
     )
     policy = tmp / "policy.yml"
-    policy.write_text(POLICY)
+    policy.write_text(bench_policy())
     gateway_env = {
         **quiet,
         "GATEWAY_REGISTRY_URL": service_url,
@@ -525,8 +558,11 @@ def start_servers(children: Children, tmp: Path, *, compare_stacks: bool) -> dic
     )
 
     print("==> checking that every target answers 200", flush=True)
-    for target in targets.values():
+    for key, target in targets.items():
         check_ok(target)
+        prefix = urllib.parse.urlsplit(target.url).path.removesuffix(THING)
+        target.script = tmp / f"wrk-{key}.lua"
+        target.script.write_text(WRK_SCRIPT.format(prefix=prefix, count=DISTINCT_THINGS))
     return targets
 
 

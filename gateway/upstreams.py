@@ -16,6 +16,7 @@ from enum import StrEnum
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
+from yarl import URL
 
 
 class BreakerState(StrEnum):
@@ -76,6 +77,11 @@ class Upstream:
         self.base_url = base_url.rstrip("/")
         # The Host header the service gets, as httpx derived it from the URL.
         self.host = httpx.URL(self.base_url).netloc.decode("ascii")
+        # The base parsed once, for proxy URLs built without parsing (gateway/proxy.py); None
+        # when it has more than scheme, host and port (then every URL is parsed from text).
+        base = URL(self.base_url)
+        plain = base.raw_path in ("", "/") and not (base.raw_query_string or base.raw_fragment)
+        self.url: URL | None = base if plain and not base.raw_user else None
         self.breaker = breaker or CircuitBreaker()
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
