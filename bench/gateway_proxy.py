@@ -7,13 +7,17 @@
 Needs `wrk` and `nginx` on PATH (Debian: `apt-get install nginx wrk`). Every server is a child
 process on 127.0.0.1 with one worker: the service is bench/_upstream_app.py (the platform's
 service factory, internal-token check included, one trivial route), the gateway is
-`uvicorn gateway.main:app` with the development issuer and a policy allowing the route, and
-nginx runs `worker_processes 1` (one worker, like the single uvicorn worker of the gateway) with
-a keep-alive upstream pool. Each target is checked to answer 200, warmed up for 2 s, then
-measured with `wrk -t1 -c<connections> -d<duration> --latency`.
+`uvicorn gateway.main:app` with SERVER_OPTIONS (as deployed), the development issuer and the
+real policy table (gateway/policy.yml) with the bench route appended and rate classes that never
+limit, and nginx runs `worker_processes 1` (one worker, like the single uvicorn worker of the
+gateway) with a keep-alive upstream pool. Each target is checked to answer 200, warmed up for
+2 s, then measured with `wrk -t1 -c<connections> -d<duration> --latency` and a Lua script that
+asks for a different thing per request (10,000 in turn), as real traffic asks for different
+households, so no cache keyed on the URL flatters the figures.
 
 `--compare-stacks` also measures the gateway on uvicorn's pure-Python stack (asyncio loop, h11
-parser); uvicorn's defaults already pick uvloop and httptools when they are installed.
+parser) and, when it is installed, on granian (a Rust HTTP server); uvicorn's defaults already
+pick uvloop and httptools when they are installed.
 With 32 connections every target is saturated, so its p50 is mostly queueing (about
 connections / req/s); `--unloaded 5` also measures each target over ONE connection, which shows
 the latency a hop itself adds. The CPU lines give each server's CPU per request, the steadiest
@@ -37,15 +41,19 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jwt
+import yaml
 
 from devstack.postgres import free_port
 from devstack.process import die_with_parent
+from gateway.addresses import SERVER_OPTIONS
+from gateway.config import DEFAULT_POLICY
 from gateway.identity.claims import principal_from_claims
 from gateway.identity.dev_issuer import DevIssuer
 from shared.principal import INTERNAL_TOKEN_HEADER, InternalTokenSigner
@@ -61,14 +69,37 @@ WARMUP_SECONDS = 2
 TARGET_RATIO = 0.60
 TARGET_ADDED_P50_MS = 2.0
 
-POLICY = """\
-# Written by bench/gateway_proxy.py: one route, a rate class that never limits the benchmark.
-rate_classes:
-  standard: {per_second: 1000000, burst: 1000000}
-routes:
-  - {service: registry, path: "/things/{thing_id}", methods: [GET],
-     tiers: [national, cp, dmk, cs], roles: [viewer, registry.officer]}
+# The bench route, appended to the gateway's real policy table (gateway/policy.yml) so the
+# policy matcher works through every rule of the service as a real request's may, with every
+# rate class made one that never limits the benchmark.
+BENCH_ROUTE = {
+    "service": "registry",
+    "path": "/things/{thing_id}",
+    "methods": ["GET"],
+    "tiers": ["national", "cp", "dmk", "cs"],
+    "roles": ["viewer", "registry.officer"],
+}
+# Each connection asks for a different thing in turn (wrk's Lua hook), as real traffic asks
+# for different households: caches keyed on the URL must not flatter the figures.
+DISTINCT_THINGS = 10_000
+WRK_SCRIPT = """\
+-- Written by bench/gateway_proxy.py: a different thing per request.
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format(nil, "{prefix}/things/" .. (4711 + n % {count}))
+end
 """
+
+
+def bench_policy() -> str:
+    document = yaml.safe_load(DEFAULT_POLICY.read_text())
+    document["rate_classes"] = {
+        name: {"per_second": 1_000_000, "burst": 1_000_000} for name in document["rate_classes"]
+    }
+    document["routes"].append(BENCH_ROUTE)
+    return "# Written by bench/gateway_proxy.py.\n" + yaml.safe_dump(document, sort_keys=False)
+
 
 NGINX_CONF = """\
 # Written by bench/gateway_proxy.py: a plain reverse proxy in front of the service.
@@ -115,6 +146,7 @@ class Result:
     p99_ms: float
     errors: str = ""
     cpu: dict[str, float] = field(default_factory=dict)  # process -> CPU % during the run
+    kernel: dict[str, float] = field(default_factory=dict)  # process -> its share in the kernel
 
 
 @dataclass
@@ -123,6 +155,7 @@ class Target:
     url: str
     headers: dict[str, str]
     pids: dict[str, int]  # the server processes whose CPU use is reported
+    script: Path | None = None  # wrk's Lua script asking for a different thing per request
 
 
 # ---------------------------------------------------------------------------------------------
@@ -186,6 +219,16 @@ def uvicorn_argv(app: str, port: int, *, stack: str = "fast") -> list[str]:
     else:  # uvicorn's pure-Python stack, for comparison
         argv += ["--loop", "asyncio", "--http", "h11"]
     return argv
+
+
+def granian_argv(app: str, port: int) -> list[str]:
+    """Granian (a Rust HTTP stack) serving the same ASGI app, for comparison only."""
+    return [
+        sys.executable, "-m", "granian", "--interface", "asgi",
+        "--host", HOST, "--port", str(port), "--workers", "1", "--no-ws",
+        "--loop", "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        "--log-level", "warning", "--no-access-log", app,
+    ]  # fmt: skip
 
 
 def wait_until_up(children: Children, name: str, proc: subprocess.Popen, url: str) -> None:
@@ -254,6 +297,8 @@ def wrk(target: Target, *, duration: int, connections: int) -> str:
     argv = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
     for name, value in target.headers.items():
         argv += ["-H", f"{name}: {value}"]
+    if target.script is not None:
+        argv += ["-s", str(target.script)]
     done = subprocess.run(
         [*argv, target.url], capture_output=True, text=True, timeout=duration + 60, check=False
     )
@@ -262,27 +307,37 @@ def wrk(target: Target, *, duration: int, connections: int) -> str:
     return done.stdout
 
 
+def cpu_times(pid: int) -> tuple[float, float]:
+    """User and system CPU time of a process so far, in seconds (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return sum(cpu_times(pid))
 
 
 def measure(target: Target, *, duration: int, connections: int) -> Result:
     print(f"==> warming up {target.label} ({WARMUP_SECONDS} s)", flush=True)
     wrk(target, duration=WARMUP_SECONDS, connections=connections)
     print(f"==> measuring {target.label} ({duration} s, {connections} connections)", flush=True)
-    before = {name: cpu_seconds(pid) for name, pid in target.pids.items()}
+    before = {name: cpu_times(pid) for name, pid in target.pids.items()}
     started = time.monotonic()
     output = wrk(target, duration=duration, connections=connections)
     elapsed = time.monotonic() - started
-    cpu = {
-        name: 100 * (cpu_seconds(pid) - before[name]) / elapsed for name, pid in target.pids.items()
-    }
+    after = {name: cpu_times(pid) for name, pid in target.pids.items()}
+    cpu, kernel = {}, {}
+    for name in target.pids:
+        user = after[name][0] - before[name][0]
+        system = after[name][1] - before[name][1]
+        cpu[name] = 100 * (user + system) / elapsed
+        kernel[name] = system / (user + system) if user + system else 0.0
     rps, p50, p99, errors = parse_wrk(output)
     if errors:
         print(f"    !! wrk reported errors: {errors}", flush=True)
-    return Result(target.label, rps, p50, p99, errors, cpu)
+    return Result(target.label, rps, p50, p99, errors, cpu, kernel)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -436,7 +491,7 @@ def start_servers(children: Children, tmp: Path, *, compare_stacks: bool) -> dic
         principal, audience=SERVICE
     )
     policy = tmp / "policy.yml"
-    policy.write_text(POLICY)
+    policy.write_text(bench_policy())
     gateway_env = {
         **quiet,
         "GATEWAY_REGISTRY_URL": service_url,
@@ -458,16 +513,27 @@ def start_servers(children: Children, tmp: Path, *, compare_stacks: bool) -> dic
     stacks = [("gateway", "gateway (auth+policy)", "fast")]
     if compare_stacks:
         stacks.append(("gateway-h11", "gateway asyncio+h11", "python"))
+        if importlib.util.find_spec("granian"):
+            stacks.append(("gateway-granian", "gateway on granian", "granian"))
+        else:
+            print("    (granian is not installed: its comparison is skipped)")
     for key, label, stack in stacks:
         port = free_port()
         print(f"==> starting {label} on :{port}", flush=True)
-        proc = children.start(key, uvicorn_argv("gateway.main:app", port, stack=stack), gateway_env)
+        if stack == "granian":
+            argv = granian_argv("gateway.main:app", port)
+        else:
+            # The gateway runs as it is deployed (Dockerfile, devstack): with SERVER_OPTIONS.
+            argv = [*uvicorn_argv("gateway.main:app", port, stack=stack), *SERVER_OPTIONS]
+        proc = children.start(key, argv, gateway_env)
         wait_until_up(children, key, proc, f"http://{HOST}:{port}/ready")
+        # Granian serves from a worker process of its own: its CPU is the worker's.
+        pid = (_child_process(proc.pid) or proc.pid) if stack == "granian" else proc.pid
         targets[key] = Target(
             label,
             f"http://{HOST}:{port}/{SERVICE}{THING}",
             {"Authorization": f"Bearer {bearer}"},
-            {"gateway": proc.pid, "service": service.pid},
+            {"gateway": pid, "service": service.pid},
         )
 
     nginx_port = free_port()
@@ -481,7 +547,7 @@ def start_servers(children: Children, tmp: Path, *, compare_stacks: bool) -> dic
     nginx = children.start("nginx", ["nginx", "-p", str(tmp), "-c", str(conf), "-g", "daemon off;"])
     wait_until_up(children, "nginx", nginx, f"http://{HOST}:{nginx_port}/{SERVICE}/health")
     nginx_pids = {"nginx": nginx.pid, "service": service.pid}
-    worker = _nginx_worker(nginx.pid)
+    worker = _child_process(nginx.pid)
     if worker:
         nginx_pids["nginx"] = worker
     targets["nginx"] = Target(
@@ -492,12 +558,15 @@ def start_servers(children: Children, tmp: Path, *, compare_stacks: bool) -> dic
     )
 
     print("==> checking that every target answers 200", flush=True)
-    for target in targets.values():
+    for key, target in targets.items():
         check_ok(target)
+        prefix = urllib.parse.urlsplit(target.url).path.removesuffix(THING)
+        target.script = tmp / f"wrk-{key}.lua"
+        target.script.write_text(WRK_SCRIPT.format(prefix=prefix, count=DISTINCT_THINGS))
     return targets
 
 
-def _nginx_worker(master: int) -> int | None:
+def _child_process(master: int) -> int | None:
     with contextlib.suppress(OSError, ValueError):
         children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
         return int(children[0]) if children else None
@@ -527,7 +596,8 @@ def print_table(results: list[Result]) -> None:
     )
     for r in results:
         used = ", ".join(
-            f"{name} {pct:.0f}% ({pct * 10_000 / r.rps:.0f} us/request)"
+            f"{name} {pct:.0f}% ({pct * 10_000 / r.rps:.0f} us/request, "
+            f"{100 * r.kernel.get(name, 0):.0f}% in the kernel)"
             for name, pct in r.cpu.items()
         )
         print(f"  {r.label:<24}{used}")
@@ -553,7 +623,8 @@ def main() -> None:
     parser.add_argument(
         "--compare-stacks",
         action="store_true",
-        help="also measure the gateway on asyncio+h11 (uvicorn's pure-Python stack)",
+        help="also measure the gateway on asyncio+h11 (uvicorn's pure-Python stack) and, when "
+        "it is installed, on granian (a Rust HTTP stack)",
     )
     parser.add_argument(
         "--unloaded",

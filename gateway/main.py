@@ -1,8 +1,9 @@
 """The gateway's app: `uvicorn gateway.main:app`.
 
 Its own endpoints (`/health`, `/ready`, `/openapi.json`, `/docs`, `/redoc`, `/asyncapi.json`,
-`/metrics`, and the development issuer when enabled) are FastAPI routes; everything else goes
-to the proxy, a plain ASGI app mounted last.
+`/metrics`, and the development issuer when enabled) are FastAPI routes; `/<service>/...` goes
+to the proxy, a plain ASGI app that the app hands each such request before FastAPI's own
+middleware stack (GatewayApp).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.addresses import TrustedProxies
@@ -116,7 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.gather(*(u.aclose() for u in upstreams.values()))
             await jwks_client.aclose()
 
-    app = FastAPI(
+    app = GatewayApp(
         title="Social protection platform gateway",
         lifespan=lifespan,
         openapi_url=None,
@@ -179,8 +181,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if dev_issuer is not None:
         app.include_router(dev_issuer_router(dev_issuer))
 
-    # Proxied requests skip FastAPI's router and middleware stack: the proxy has its own
-    # problem handling, and each layer costs CPU on the hot path (bench/gateway_proxy.py).
+    # Proxied requests skip FastAPI's router and its whole middleware stack: the proxy has its
+    # own problem handling, and each layer costs CPU on the hot path (bench/gateway_proxy.py).
+    # What they keep: the request context (ids, metrics), CORS, and the last-resort 500 problem.
     proxied: ASGIApp = proxy
     if settings.cors_origins:
         cors = {
@@ -192,27 +195,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         proxied = CORSMiddleware(proxied, **cors)
         app.add_middleware(CORSMiddleware, **cors)
     app.add_middleware(RequestContextMiddleware, service="gateway")
-    app.add_middleware(
-        ProxyDispatch,
-        proxied=RequestContextMiddleware(proxied, service="gateway"),
-        prefixes=tuple(f"/{name}/" for name in upstreams),
+    app.proxied = ServerErrorMiddleware(
+        RequestContextMiddleware(proxied, service="gateway"),
+        handler=app.exception_handlers[Exception],
     )
+    app.proxied_prefixes = tuple(f"/{name}/" for name in upstreams)
     return app
 
 
-class ProxyDispatch:
-    """Sends `/<service>/...` to the proxy, everything else to the gateway's own routes."""
+class GatewayApp(FastAPI):
+    """FastAPI for the gateway's own routes; `/<service>/...` goes straight to the proxy.
 
-    def __init__(self, app: ASGIApp, *, proxied: ASGIApp, prefixes: tuple[str, ...]) -> None:
-        self.app = app
-        self.proxied = proxied
-        self.prefixes = prefixes
+    The dispatch happens before FastAPI's middleware stack (server errors, telemetry, body
+    limit, the middleware added above), which a proxied request would otherwise cross for
+    nothing: the proxied stack has its own request context and server-error layer."""
+
+    proxied: ASGIApp | None = None
+    proxied_prefixes: tuple[str, ...] = ()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(self.prefixes):
+        if (
+            self.proxied is not None
+            and scope["type"] == "http"
+            and scope["path"].startswith(self.proxied_prefixes)
+        ):
+            scope["app"] = self
             await self.proxied(scope, receive, send)
         else:
-            await self.app(scope, receive, send)
+            await super().__call__(scope, receive, send)
 
 
 async def upstream_readiness(upstream: Upstream) -> dict:

@@ -14,6 +14,7 @@ C1 range), and bytes that are not UTF-8.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote_to_bytes
 
@@ -21,6 +22,10 @@ from shared.problems import Problem
 
 # What a segment may carry unescaped (RFC 3986 pchar); everything else is percent-encoded.
 _SEGMENT_SAFE = "!$&'()*+,;=:@-._~"
+# A path of such characters only (no escape, no control character, no backslash, no
+# non-ASCII byte) decodes to itself and re-encodes to itself: the common case skips the
+# per-segment decoding and encoding. Dot segments are still looked for.
+_PLAIN = re.compile(rb"[A-Za-z0-9!$&'()*+,;=:@\-._~/]*")
 
 
 def _bad(detail: str) -> Problem:
@@ -44,6 +49,11 @@ def read_path(raw_path: bytes | None, path: str) -> RequestPath:
     raw = raw.split(b"?", 1)[0]
     if not raw.startswith(b"/"):
         raise _bad("it must start with /")
+    if _PLAIN.fullmatch(raw):
+        if b"." in raw and any(s in (b".", b"..") for s in raw[1:].split(b"/")):
+            raise _bad("dot segments are not allowed")
+        text = raw.decode("ascii")
+        return RequestPath(decoded=text, forwarded=text)
     decoded_segments: list[str] = []
     for piece in raw[1:].split(b"/"):
         try:

@@ -60,7 +60,9 @@ class Match:
     errors: str = "problem"  # on a known path: the format its rules answer refusals in
 
 
-def _pattern(path: str) -> re.Pattern[str]:
+def _pattern_source(path: str) -> str:
+    """The regular expression (without anchors) a rule's path matches: `{name}` is one
+    non-empty segment, a trailing slash is optional."""
     if not path.startswith("/"):
         raise PolicyError(f"path {path!r} must start with /")
     parts = []
@@ -71,18 +73,51 @@ def _pattern(path: str) -> re.Pattern[str]:
             parts.append(re.escape(segment))
         else:
             raise PolicyError(f"path {path!r}: segment {segment!r} is neither literal nor {{name}}")
-    return re.compile("^/" + "/".join(parts) + "/?$")
+    return "/" + "/".join(parts) + "/?"
+
+
+def _pattern(path: str) -> re.Pattern[str]:
+    return re.compile("^" + _pattern_source(path) + "$")
 
 
 class Policy:
+    """Rules in file order; the first rule whose path and method match a request is its rule.
+
+    Matching runs once per proxied request, so it is compiled: per service and method, one
+    regular expression alternating the paths of the rules that take the method (GET rules for
+    HEAD too), in file order; the name of the alternative that matched is the rule. Python's
+    regex engine tries alternatives in order, so this is the first matching rule, exactly as
+    trying each rule's own pattern in turn (`_match_slowly`, which also serves the 404/405
+    answers, where every rule of the path is needed for `Allow`)."""
+
     def __init__(self, rules: list[Rule], rate_classes: dict[str, RateClass]) -> None:
         self.rules = rules
         self.rate_classes = rate_classes
         self._by_service: dict[str, list[tuple[re.Pattern[str], Rule]]] = {}
         for rule in rules:
             self._by_service.setdefault(rule.service, []).append((_pattern(rule.path), rule))
+        self._compiled: dict[tuple[str, str], tuple[re.Pattern[str], dict[str, Match]]] = {}
+        for service, entries in self._by_service.items():
+            for method in _METHODS:
+                alternatives = []
+                matches: dict[str, Match] = {}
+                for i, (_, rule) in enumerate(entries):
+                    if method in rule.methods or (method == "HEAD" and "GET" in rule.methods):
+                        alternatives.append(f"(?P<r{i}>{_pattern_source(rule.path)})")
+                        matches[f"r{i}"] = Match(rule, True)
+                if alternatives:
+                    combined = re.compile("^(?:" + "|".join(alternatives) + ")$")
+                    self._compiled[(service, method)] = (combined, matches)
 
     def match(self, service: str, method: str, path: str) -> Match:
+        compiled = self._compiled.get((service, method))
+        if compiled is not None:
+            found = compiled[0].match(path)
+            if found is not None:
+                return compiled[1][found.lastgroup]  # type: ignore[index]
+        return self._match_slowly(service, method, path)
+
+    def _match_slowly(self, service: str, method: str, path: str) -> Match:
         allowed: set[str] = set()
         errors = "problem"
         for pattern, rule in self._by_service.get(service, ()):

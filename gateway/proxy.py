@@ -13,12 +13,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
+from itertools import chain
 
 import aiohttp
 import httpx
+from aiohttp.client_exceptions import InvalidUrlClientError, NonHttpUrlClientError
+from multidict import CIMultiDict
 from starlette.types import Receive, Scope, Send
+from yarl import URL
 
 from gateway.addresses import TrustedProxies
 from gateway.identity.tokens import TokenVerifier
@@ -68,6 +73,7 @@ IDENTITY_HEADERS = frozenset(
     }
 )
 IDENTITY_PREFIXES = (b"x-principal-", b"x-user-", b"x-sp-", b"x-auth-")
+_NOT_FORWARDED = HOP_BY_HOP | IDENTITY_HEADERS
 # The gateway sets its own request id and trace context; server and date come from uvicorn.
 _OWN_RESPONSE_HEADERS = frozenset({b"x-request-id", b"traceparent", b"server", b"date"})
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -75,6 +81,28 @@ SMALL_BODY = 64 * 1024
 # A problem document is small; a larger one is relayed as it came.
 MAX_PROBLEM_BYTES = 256 * 1024
 ANONYMOUS = Principal.anonymous()
+# A query made only of these characters is one httpx's URL parsing leaves exactly as it is, so
+# it goes to the service as sent without that parsing; any other is normalised by httpx first,
+# as every query was before (bench/gateway_proxy.py measured the parsing per request).
+_PLAIN_QUERY = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*")
+# A path and query (joined by "?") that httpx and yarl both leave exactly as they are (no
+# escape at all; read_path has refused dot segments): the URL is built from the upstream's
+# parsed base instead of parsing the whole text per request, which costs ~10-20 us when the
+# URL differs from the last ones (yarl caches parsed URLs; real traffic has many).
+_PLAIN_URL = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*\?[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*")
+# The aiohttp errors that mean "the service's answer failed" (what httpx-aiohttp turned into
+# httpx errors before; anything else is a bug of ours and goes to the 500 handler).
+UPSTREAM_ERRORS = (
+    aiohttp.ClientConnectionError,
+    aiohttp.ClientPayloadError,
+    NonHttpUrlClientError,
+    InvalidUrlClientError,
+)
+# Timeouts: aiohttp raised these where httpx-aiohttp reported an httpx timeout. A connection
+# the service dropped was reported as one too (ConnectTimeout): it stays a 504.
+_TIMEOUTS = (aiohttp.ServerTimeoutError, aiohttp.ClientConnectionError)
+RELAY_CHUNK = 16 * 1024
+_INTERNAL_TOKEN = INTERNAL_TOKEN_HEADER.encode()
 
 
 class BodyTooLarge(Exception):
@@ -185,24 +213,23 @@ class ProxyApp:
         return token
 
     def _upstream_headers(
-        self, scope: Scope, principal: Principal, audience: str
-    ) -> list[tuple[bytes, bytes]]:
-        incoming: list[tuple[bytes, bytes]] = scope["headers"]
+        self, scope: Scope, principal: Principal, upstream: Upstream
+    ) -> CIMultiDict[str]:
         named_in_connection: set[bytes] = set()
         host = None
-        for name, value in incoming:
-            if name == b"connection":
-                named_in_connection.update(v.strip().lower() for v in value.split(b","))
-            elif name == b"host":
-                host = value
-        out = [
-            (name, value)
-            for name, value in incoming
-            if name not in HOP_BY_HOP
-            and name not in IDENTITY_HEADERS
-            and name not in named_in_connection
-            and not name.startswith(IDENTITY_PREFIXES)
-        ]
+        out = []
+        # One pass: what a client may not send on (hop-by-hop, identity, the gateway's own) is
+        # dropped, noting Connection's list and Host on the way.
+        for name, value in scope["headers"]:
+            if name in _NOT_FORWARDED:
+                if name == b"connection":
+                    named_in_connection.update(v.strip().lower() for v in value.split(b","))
+                elif name == b"host":
+                    host = value
+            elif not name.startswith(IDENTITY_PREFIXES):
+                out.append((name, value))
+        if named_in_connection:
+            out = [(name, value) for name, value in out if name not in named_in_connection]
         # One address the gateway vouches for: the client as seen through the trusted proxies
         # (gateway/addresses.py); a chain the client wrote itself never reaches a service.
         client = scope.get("sp.client") or self.trusted_proxies.client_address(scope)
@@ -212,10 +239,8 @@ class ProxyApp:
             out.append((b"x-forwarded-host", host))
         out.append((b"x-request-id", (request_id_var.get() or "").encode()))
         out.append((b"traceparent", (traceparent_var.get() or "").encode()))
-        out.append(
-            (INTERNAL_TOKEN_HEADER.encode(), self._internal_token(principal, audience).encode())
-        )
-        return out
+        out.append((_INTERNAL_TOKEN, self._internal_token(principal, upstream.name).encode()))
+        return _text_headers(upstream.host, out)
 
     async def _forward(
         self,
@@ -243,29 +268,39 @@ class ProxyApp:
                 "The service is unavailable; try again shortly.",
                 headers={"Retry-After": str(int(upstream.breaker.reset_after))},
             )
-        query = scope.get("query_string", b"")
-        url = upstream.base_url + service_path + ("?" + query.decode("latin-1") if query else "")
+        query = scope.get("query_string", b"").decode("latin-1")
+        url: str | URL
+        if upstream.url is not None and _PLAIN_URL.fullmatch(service_path + "?" + query):
+            # What both httpx and yarl would leave as it is: built, not parsed and requoted.
+            url = upstream.url.with_path(service_path, encoded=True).with_query(query or None)
+        else:
+            url = upstream.base_url + service_path
+            if query:
+                url += "?" + query
+                if not _PLAIN_QUERY.fullmatch(query):
+                    url = str(httpx.URL(url))
         timeout = rule.timeout or self.default_timeout
-        request = httpx.Request(
+        can_retry = scope["method"] in IDEMPOTENT and not isinstance(content, _BodyStream)
+        response = await self._send(
+            upstream,
             scope["method"],
             url,
-            headers=self._upstream_headers(scope, principal, upstream.name),
-            content=content,
-            extensions={
-                "timeout": {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
-            },
+            self._upstream_headers(scope, principal, upstream),
+            content,
+            _client_timeout(timeout),
+            limit,
+            retries=int(can_retry),
         )
-        can_retry = scope["method"] in IDEMPOTENT and not isinstance(content, _BodyStream)
-        response = await self._send(upstream, request, content, limit, retries=int(can_retry))
-        if response.status_code >= 500:
+        content_type = response.headers.get("Content-Type", "")
+        if response.status >= 500:
             upstream.breaker.record_failure()
-            if not response.headers.get("content-type", "").startswith(PROBLEM_MEDIA_TYPE):
+            if not content_type.startswith(PROBLEM_MEDIA_TYPE):
                 # Not one of our problem documents: it may carry internals, so it stays here.
-                await response.stream.aclose()  # type: ignore[union-attr]
+                await response.__aexit__(None, None, None)
                 raise Problem(502, "The service failed to answer this request.")
         else:
             upstream.breaker.record_success()
-        if response.headers.get("content-type", "").startswith(PROBLEM_MEDIA_TYPE):
+        if content_type.startswith(PROBLEM_MEDIA_TYPE):
             await self._relay_problem(scope, send, response, upstream)
         else:
             await self._relay_response(send, response, upstream)
@@ -273,20 +308,36 @@ class ProxyApp:
     async def _send(
         self,
         upstream: Upstream,
-        request: httpx.Request,
+        method: str,
+        url: str | URL,
+        headers: CIMultiDict[str],
         content: bytes | _BodyStream | None,
+        timeouts: aiohttp.ClientTimeout,
         limit: int,
         retries: int,
-    ) -> httpx.Response:
+    ) -> aiohttp.ClientResponse:
+        """The service's response, its body not read yet, straight from aiohttp's pool: no
+        httpx Request or Response per call (bench/gateway_proxy.py measured those)."""
         for attempt in range(retries + 1):
             try:
-                return await upstream.transport.handle_async_request(request)
+                return await upstream.session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    data=content or None,
+                    allow_redirects=False,
+                    auto_decompress=False,
+                    compress=False,
+                    timeout=timeouts,
+                )
             except Exception as exc:
                 if isinstance(content, _BodyStream) and content.exceeded:
                     raise Problem(413, f"The request body is larger than {limit} bytes.") from exc
-                if not isinstance(exc, httpx.HTTPError):
+                if not isinstance(exc, UPSTREAM_ERRORS):
                     raise
-                refused = _connection_refused(exc)
+                refused = isinstance(exc, aiohttp.ClientConnectorError) and not isinstance(
+                    exc, aiohttp.ServerTimeoutError
+                )
                 # Only a refused connection is retried: the request cannot have been processed.
                 if refused and attempt < retries:
                     await asyncio.sleep(0.05)
@@ -295,24 +346,24 @@ class ProxyApp:
                 log.warning("%s failed: %s: %s", upstream.name, type(exc).__name__, exc)
                 if refused:
                     raise Problem(502, "The service could not be reached.") from exc
-                if isinstance(exc, httpx.TimeoutException):
+                if isinstance(exc, _TIMEOUTS):
                     raise Problem(504, "The service did not answer in time.") from exc
                 raise Problem(502, "The service's answer could not be read.") from exc
         raise AssertionError("unreachable")
 
     async def _relay_problem(
-        self, scope: Scope, send: Send, response: httpx.Response, upstream: Upstream
+        self, scope: Scope, send: Send, response: aiohttp.ClientResponse, upstream: Upstream
     ) -> None:
         """A service's problem document, its `instance` made the path the client called: the
         service knows only its own (`/households/<id>`), which 404s at the gateway."""
         try:
-            body = b"".join([chunk async for chunk in response.stream])  # type: ignore[union-attr]
-        except httpx.HTTPError as exc:
+            body = b"".join([chunk async for chunk in response.content.iter_chunked(RELAY_CHUNK)])
+        except UPSTREAM_ERRORS as exc:
             log.warning("%s broke off its problem document: %s", upstream.name, exc)
             upstream.breaker.record_failure()
             raise Problem(502, "The service's answer could not be read.") from exc
         finally:
-            await response.stream.aclose()  # type: ignore[union-attr]
+            await response.__aexit__(None, None, None)
         try:
             document = json.loads(body) if len(body) <= MAX_PROBLEM_BYTES else None
         except ValueError:
@@ -326,38 +377,45 @@ class ProxyApp:
             if k.lower() != b"content-length"
         ]
         headers.append((b"content-length", str(len(body)).encode()))
-        await send(
-            {"type": "http.response.start", "status": response.status_code, "headers": headers}
-        )
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
     async def _relay_response(
-        self, send: Send, response: httpx.Response, upstream: Upstream
+        self, send: Send, response: aiohttp.ClientResponse, upstream: Upstream
     ) -> None:
         headers = [
             (k.lower(), public_location(v, upstream) if k.lower() == b"location" else v)
             for k, v in _relayed_headers(response)
         ]
-        await send(
-            {"type": "http.response.start", "status": response.status_code, "headers": headers}
-        )
-        stream = response.stream
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
         try:
-            async for chunk in stream:  # type: ignore[union-attr]
+            async for chunk in response.content.iter_chunked(RELAY_CHUNK):
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        except httpx.HTTPError as exc:
+        except UPSTREAM_ERRORS as exc:
             # The status is already sent; all we can do is cut the body short and say so.
             log.warning("%s broke off its response: %s", upstream.name, exc)
             upstream.breaker.record_failure()
         finally:
-            await stream.aclose()  # type: ignore[union-attr]
+            await response.__aexit__(None, None, None)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-def _relayed_headers(response: httpx.Response) -> list[tuple[bytes, bytes]]:
+_TIMEOUT_CACHE: dict[float, aiohttp.ClientTimeout] = {}
+
+
+def _client_timeout(seconds: float) -> aiohttp.ClientTimeout:
+    """Connect, read and pool timeouts of `seconds`, built once per value."""
+    timeout = _TIMEOUT_CACHE.get(seconds)
+    if timeout is None:
+        timeout = aiohttp.ClientTimeout(sock_connect=seconds, sock_read=seconds, connect=seconds)
+        _TIMEOUT_CACHE[seconds] = timeout
+    return timeout
+
+
+def _relayed_headers(response: aiohttp.ClientResponse) -> list[tuple[bytes, bytes]]:
     """The service's response headers a client may see: no hop-by-hop ones, none the gateway
     sets itself."""
-    raw = response.headers.raw
+    raw = response.raw_headers
     named = {
         v.strip().lower()
         for k, value in raw
@@ -391,12 +449,25 @@ def public_location(value: bytes, upstream: Upstream) -> bytes:
     return f"/{upstream.name}{text}".encode("latin-1")
 
 
-def _connection_refused(exc: httpx.HTTPError) -> bool:
-    """httpx-aiohttp reports a refused connection as ConnectTimeout; the cause tells."""
-    cause = exc.__cause__
-    if isinstance(cause, aiohttp.ClientConnectorError):
-        return not isinstance(cause, aiohttp.ServerTimeoutError)
-    return isinstance(exc, httpx.ConnectError)
+def _text_headers(host: str, pairs: list[tuple[bytes, bytes]]) -> CIMultiDict[str]:
+    """The headers as the service got them through httpx before: `host` first, names in lower
+    case, each name once (repeated ones joined with ", "), all decoded as ASCII, else UTF-8,
+    else ISO-8859-1 (httpx's rule, chosen for the whole set)."""
+    encoding = "ascii"
+    if not b"".join(chain.from_iterable(pairs)).isascii():
+        encoding = "utf-8"
+        try:
+            for k, v in pairs:
+                k.decode(encoding)
+                v.decode(encoding)
+        except UnicodeDecodeError:
+            encoding = "iso-8859-1"
+    merged: dict[str, str] = {"host": host}
+    for k, v in pairs:
+        key = k.decode(encoding).lower()
+        value = v.decode(encoding)
+        merged[key] = f"{merged[key]}, {value}" if key in merged else value
+    return CIMultiDict(merged)
 
 
 def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:

@@ -1,9 +1,11 @@
 """The services behind the gateway: pooled keep-alive connections and a circuit breaker each.
 
-Requests are httpx `Request`/`Response` objects handed straight to an aiohttp-backed transport
-(`httpx-aiohttp`): the httpx API, but aiohttp's connection pool, which costs far less CPU
-under concurrency than httpx's own, and none of the client layer (cookie jar, redirects,
-URL merging) a reverse proxy must not have anyway. bench/gateway_proxy.py measures it.
+Forwarded requests go straight to an aiohttp session (`Upstream.session`): aiohttp's
+connection pool costs far less CPU under concurrency than httpx's own, and calling it directly
+saves the httpx Request/Response built around every call (gateway/proxy.py keeps the headers
+and URL exactly as httpx gave them). No cookie jar, no redirects, no decompression: nothing a
+reverse proxy must not have. The gateway's own calls (readiness, OpenAPI) use an httpx client
+over the same session (`httpx-aiohttp`). bench/gateway_proxy.py measures it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from enum import StrEnum
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
+from yarl import URL
 
 
 class BreakerState(StrEnum):
@@ -72,23 +75,37 @@ class Upstream:
     ) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/")
+        # The Host header the service gets, as httpx derived it from the URL.
+        self.host = httpx.URL(self.base_url).netloc.decode("ascii")
+        # The base parsed once, for proxy URLs built without parsing (gateway/proxy.py); None
+        # when it has more than scheme, host and port (then every URL is parsed from text).
+        base = URL(self.base_url)
+        plain = base.raw_path in ("", "/") and not (base.raw_query_string or base.raw_fragment)
+        self.url: URL | None = base if plain and not base.raw_user else None
         self.breaker = breaker or CircuitBreaker()
         self._max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
         self._transport: AiohttpTransport | None = None
         self._client: httpx.AsyncClient | None = None
 
     @property
-    def transport(self) -> AiohttpTransport:
+    def session(self) -> aiohttp.ClientSession:
         # Created on first use, inside the running event loop that aiohttp binds to.
-        if self._transport is None:
-            session = aiohttp.ClientSession(
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._max_connections, keepalive_timeout=30),
                 # A shared proxy must never keep one caller's cookies for the next caller.
                 cookie_jar=aiohttp.DummyCookieJar(),
                 auto_decompress=False,
                 skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept"),
             )
-            self._transport = AiohttpTransport(client=session)
+        return self._session
+
+    @property
+    def transport(self) -> AiohttpTransport:
+        """httpx over the same session, for the gateway's own calls."""
+        if self._transport is None:
+            self._transport = AiohttpTransport(client=self.session)
         return self._transport
 
     @property
@@ -99,5 +116,5 @@ class Upstream:
         return self._client
 
     async def aclose(self) -> None:
-        if self._transport is not None:
-            await self._transport.aclose()
+        if self._session is not None:
+            await self._session.close()
