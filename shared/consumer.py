@@ -185,6 +185,7 @@ class ConsumerRunner:
         self.lag: dict[str, int] = {}
         self.last_progress = time.monotonic()
         self.transient_failures = 0
+        self._pending: dict[TopicPartition, int] = {}
         self._restart: str | None = None
         SINCE_PROGRESS.labels(consumer.group).set_function(self.seconds_since_progress)
         self.revoked: set[TopicPartition] = set()
@@ -312,10 +313,11 @@ class ConsumerRunner:
             if position is None:
                 committed = await kafka.committed(tp)
                 position = committed if committed is not None and committed <= end else 0
-            elif end < position:
+            elif end < position and not await watch.holds(tp, position - 1):
                 rewind.append(tp)
                 position = 0
-            lag[tp.topic] += max(0, end - position)
+            # Messages fetched and not handled yet count too (the end offset may be low).
+            lag[tp.topic] += max(end - position, self._pending.get(tp, 0), 0)
         if rewind:
             log.warning(
                 "consumer %s: %s end behind what it handled (re-created); reading again",
@@ -334,14 +336,19 @@ class ConsumerRunner:
         self, kafka: AIOKafkaConsumer, tp: TopicPartition, messages: list
     ) -> None:
         last_done: int | None = None
-        for message in messages:
-            if tp in self.revoked or self._restart is not None:
-                break
-            if not await self._handle(message):
-                break
-            last_done = message.offset
-            self.next_offsets[tp] = message.offset + 1
-            self.last_progress = time.monotonic()
+        self._pending[tp] = len(messages)
+        try:
+            for message in messages:
+                if tp in self.revoked or self._restart is not None:
+                    break
+                if not await self._handle(message):
+                    break
+                last_done = message.offset
+                self.next_offsets[tp] = message.offset + 1
+                self.last_progress = time.monotonic()
+                self._pending[tp] -= 1
+        finally:
+            self._pending.pop(tp, None)
         if last_done is None:
             return
         try:

@@ -9,7 +9,7 @@ import logging
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.client import AIOKafkaClient
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, OffsetOutOfRangeError
 
 from shared.kafka_security import client_options
 
@@ -128,6 +128,7 @@ class TopicWatch:
         self.timeout = timeout
         self._client: AIOKafkaClient | None = None
         self._offsets: AIOKafkaConsumer | None = None
+        self._reader: AIOKafkaConsumer | None = None
 
     async def partitions(self) -> dict[str, int]:
         """Every topic the broker has, with its number of partitions."""
@@ -174,12 +175,40 @@ class TopicWatch:
             await self.close()
             raise
 
+    async def holds(self, tp: TopicPartition, offset: int) -> bool:
+        """Whether the partition still has a record at `offset`. End offsets alone cannot tell
+        that a topic lost data: Tansu reports as a partition's end the first offset of its last
+        record batch plus one, below the true end."""
+        if self._reader is None:
+            reader = AIOKafkaConsumer(
+                bootstrap_servers=self.bootstrap_servers,
+                group_id=None,
+                enable_auto_commit=False,
+                auto_offset_reset="none",
+                request_timeout_ms=int(self.timeout * 1000),
+            )
+            try:
+                await asyncio.wait_for(reader.start(), self.timeout)
+            except BaseException:
+                await reader.stop()
+                raise
+            self._reader = reader
+        self._reader.assign([tp])
+        self._reader.seek(tp, offset)
+        try:
+            batch = await self._reader.getmany(tp, timeout_ms=int(self.timeout * 1000))
+        except OffsetOutOfRangeError:
+            return False
+        return any(record.offset == offset for record in batch.get(tp, ()))
+
     async def close(self) -> None:
         client, self._client = self._client, None
         offsets, self._offsets = self._offsets, None
+        reader, self._reader = self._reader, None
         if client is not None:
             with contextlib.suppress(Exception):
                 await client.close()
-        if offsets is not None:
-            with contextlib.suppress(Exception):
-                await offsets.stop()
+        for consumer in (offsets, reader):
+            if consumer is not None:
+                with contextlib.suppress(Exception):
+                    await consumer.stop()

@@ -104,8 +104,12 @@ class OutboxRelay:
         self.check_interval = check_interval
         self.is_leader = False
         self.healed: list[tuple[str, str]] = []  # (topic, what the broker lost), for tests/logs
-        # The highest offset the broker acknowledged per partition, since this relay started.
+        # Per partition, since this relay started: the highest offset the broker acknowledged,
+        # and the lowest of the latest batch that wrote to it. A partition that ends at or
+        # before the latter lost data. (Not the former: Tansu reports as a partition's end the
+        # first offset of its last record batch plus one, which can be below what it acked.)
         self._acked: dict[tuple[str, int], int] = {}
+        self._batch_first: dict[tuple[str, int], int] = {}
         self._watch: TopicWatch | None = None
         self._checked_at_start = False
         self._went_back: dict[str, str] = {}
@@ -217,12 +221,14 @@ class OutboxRelay:
         # Mark only the acknowledged prefix: what follows a failure is sent again, in order.
         done: list[int] = []
         failure: BaseException | None = None
+        firsts: dict[tuple[str, int], int] = {}
         for row, result in zip(rows, results, strict=True):
             if isinstance(result, BaseException):
                 failure = result
                 break
             done.append(row["seq"])
             key = (result.topic, result.partition)
+            firsts.setdefault(key, result.offset)
             previous = self._acked.get(key, -1)
             if result.offset > previous:
                 self._acked[key] = result.offset
@@ -231,6 +237,7 @@ class OutboxRelay:
                     f"partition {result.partition} acknowledged offset {result.offset} "
                     f"after offset {previous}"
                 )
+        self._batch_first.update(firsts)
         if done:
             await conn.execute(
                 "UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])", done
@@ -297,12 +304,12 @@ class OutboxRelay:
             if topic not in present:
                 lost[topic] = "the topic is missing"
         ends = await self._watch.end_offsets({t: present[t] for t in topics if t not in lost})
-        for (topic, partition), acked in self._acked.items():
+        for (topic, partition), first in self._batch_first.items():
             end = ends.get(TopicPartition(topic, partition))
-            if topic not in lost and (end is None or end <= acked):
+            if topic not in lost and (end is None or end <= first):
                 lost[topic] = (
                     f"partition {partition} ends at offset {end}, "
-                    f"but the broker acknowledged offset {acked} to this relay"
+                    f"but the broker acknowledged offset {first} to this relay"
                 )
         for topic in sorted(at_start - set(lost)):
             if all(end == 0 for tp, end in ends.items() if tp.topic == topic):
@@ -337,6 +344,7 @@ class OutboxRelay:
         count = int(status.split()[-1])
         REPUBLISHED.labels(self.service, topic).inc(count)
         self._acked = {k: v for k, v in self._acked.items() if k[0] != topic}
+        self._batch_first = {k: v for k, v in self._batch_first.items() if k[0] != topic}
         self._known_topics.add(topic)
         self.healed.append((topic, reason))
         log.error(
