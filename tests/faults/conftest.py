@@ -88,20 +88,29 @@ class FaultStack:
     def start_service(self, **settings: str) -> subprocess.Popen:
         """The fault-test service as a process; waits until it answers /health."""
         self.port = free_port()
+        return self.start_process(
+            "tests.faults.worker:app", "FAULTTEST", self.database_url, self.port, **settings
+        )
+
+    def start_process(
+        self, app: str, prefix: str, database_url: str, port: int, **settings: str
+    ) -> subprocess.Popen:
+        """A service (`services.registry.main:app`, env prefix `REGISTRY`) as a process on
+        this stack's broker; waits until it answers /health."""
         env = {
             **os.environ,
-            "FAULTTEST_DATABASE_URL": self.database_url,
+            f"{prefix}_DATABASE_URL": database_url,
             "KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap_servers,
-            "FAULTTEST_LOG_JSON": "false",
-            "FAULTTEST_OUTBOX_POLL_INTERVAL_SECONDS": "0.2",
+            f"{prefix}_LOG_JSON": "false",
+            f"{prefix}_OUTBOX_POLL_INTERVAL_SECONDS": "0.2",
             "SP_ENVIRONMENT": "test",
-            **{f"FAULTTEST_{k.upper()}": v for k, v in settings.items()},
+            **{f"{prefix}_{k.upper()}": v for k, v in settings.items()},
         }
-        log = open(LOGS / f"service-{len(self.processes)}.log", "ab")  # noqa: SIM115
+        log = open(LOGS / f"{prefix.lower()}-{len(self.processes)}.log", "ab")  # noqa: SIM115
         process = subprocess.Popen(
             [
-                *(sys.executable, "-m", "uvicorn", "tests.faults.worker:app"),
-                *("--host", "127.0.0.1", "--port", str(self.port), "--no-access-log"),
+                *(sys.executable, "-m", "uvicorn", app),
+                *("--host", "127.0.0.1", "--port", str(port), "--no-access-log"),
             ],
             cwd=ROOT,
             env=env,
@@ -114,13 +123,13 @@ class FaultStack:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise RuntimeError(f"the fault-test service exited with {process.returncode}")
+                raise RuntimeError(f"{app} exited with {process.returncode}")
             try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
                     return process
             except httpx.HTTPError:
                 time.sleep(0.1)
-        raise TimeoutError("the fault-test service did not start")
+        raise TimeoutError(f"{app} did not start")
 
     async def metric(self, name: str, **labels: str) -> float:
         """A sample of the service's /metrics (0 when absent)."""
@@ -215,6 +224,19 @@ class FaultStack:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+
+
+@pytest.fixture(scope="session")
+def service_databases(fault_postgres: EmbeddedPostgres) -> dict[str, str]:
+    """The registry's and the grievance service's databases on the fault tests' PostgreSQL."""
+    from tests.conftest import snapshot_reference_rows
+
+    urls = {s: fault_postgres.database_url(f"fault_{s}") for s in ("registry", "grievance")}
+    asyncio.run(create_databases(fault_postgres.url, [f"fault_{s}" for s in urls], recreate=True))
+    for service, url in urls.items():
+        upgrade(ROOT / "services" / service, url)
+        asyncio.run(snapshot_reference_rows(asyncpg_dsn(url)))
+    return urls
 
 
 async def _clean(dsn: str) -> None:
