@@ -19,7 +19,9 @@ import sys
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from shared import kafka_security
 from shared.kafka import TopicWatch, new_producer
+from shared.kafka_security import KafkaSecurity, client_options
 
 DLQ_MARK = ".dlq."
 
@@ -51,6 +53,7 @@ async def move_back(
         group_id=f"{dead_letter_topic}.replay",
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        **client_options(),
     )
     producer = new_producer(bootstrap_servers)
     await reader.start()
@@ -87,7 +90,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--bootstrap-servers", required=True, help="the Kafka brokers")
     parser.add_argument("topic", help="the dead-letter topic, <topic>.dlq.<service>.<consumer>")
+    # It writes to another service's topic: with broker ACLs, log in as the admin user.
+    parser.add_argument("--security-protocol", default="PLAINTEXT", help="e.g. SASL_SSL")
+    parser.add_argument("--sasl-mechanism", default="SCRAM-SHA-512")
+    parser.add_argument("--sasl-username", default="")
+    parser.add_argument("--sasl-password-file", help="a file holding the password")
+    parser.add_argument("--ssl-cafile", default="", help="the cluster's CA certificate")
     args = parser.parse_args(argv)
+    password = ""
+    if args.sasl_password_file:
+        with open(args.sasl_password_file, encoding="utf-8") as file:
+            password = file.read().strip()
+    kafka_security.use(
+        KafkaSecurity(
+            protocol=args.security_protocol,
+            mechanism=args.sasl_mechanism,
+            username=args.sasl_username,
+            password=password,
+            cafile=args.ssl_cafile,
+        )
+    )
     moved = asyncio.run(move_back(args.bootstrap_servers, args.topic))
     print(f"{moved} messages moved from {args.topic} back to their topic.")
     return 0

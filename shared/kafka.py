@@ -100,7 +100,9 @@ async def recreate_topics(
     one that holds data nothing else has."""
     if not topics:
         return
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000, **client_options()
+    )
     await admin.start()
     try:
         await admin.delete_topics(topics)
@@ -136,6 +138,7 @@ class TopicWatch:
             client = AIOKafkaClient(
                 bootstrap_servers=self.bootstrap_servers,
                 request_timeout_ms=int(self.timeout * 1000),
+                **client_options(),
             )
             try:
                 await asyncio.wait_for(client.bootstrap(), self.timeout)
@@ -161,6 +164,7 @@ class TopicWatch:
                 group_id=None,
                 enable_auto_commit=False,
                 request_timeout_ms=int(self.timeout * 1000),
+                **client_options(),
             )
             try:
                 await asyncio.wait_for(consumer.start(), self.timeout)
@@ -186,6 +190,7 @@ class TopicWatch:
                 enable_auto_commit=False,
                 auto_offset_reset="none",
                 request_timeout_ms=int(self.timeout * 1000),
+                **client_options(),
             )
             try:
                 await asyncio.wait_for(reader.start(), self.timeout)

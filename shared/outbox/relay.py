@@ -326,13 +326,18 @@ class OutboxRelay:
     ) -> None:
         if partitions is not None and partitions != self.topic_partitions:
             # Auto-created by the broker when some client named it: re-created as declared
-            # (it holds nothing that the outbox will not publish again).
-            await recreate_topics(
-                self.bootstrap_servers,
-                [topic],
-                partitions=self.topic_partitions,
-                replication=self.topic_replication,
-            )
+            # (it holds nothing that the outbox will not publish again). Without the right to
+            # delete topics (broker ACLs) it stays as it is: ordering per aggregate holds in it.
+            try:
+                await recreate_topics(
+                    self.bootstrap_servers,
+                    [topic],
+                    partitions=self.topic_partitions,
+                    replication=self.topic_replication,
+                )
+            except KafkaError as exc:
+                log.error("%s has %d partitions and cannot be re-created: %s", topic,
+                          partitions, exc)  # fmt: skip
         else:
             await ensure_topics(
                 self.bootstrap_servers,
