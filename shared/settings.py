@@ -124,7 +124,7 @@ class ServiceSettings(ProcessSettings):
     consumers_enabled: bool = True
     # /ready is 503 "degraded" when a consumer has made no progress for this long while its
     # topic has messages for it (sp_consumer_seconds_since_progress shows the same).
-    consumer_stall_seconds: float = 60.0
+    consumer_stall_seconds: float = 45.0
 
     def kafka_security(self) -> KafkaSecurity:
         return KafkaSecurity(
