@@ -15,7 +15,9 @@ import time
 import httpx
 import pytest
 
+from shared.kafka import TopicWatch
 from tests.harness import unique, wait_for
+from tests.shared.sample_events import ThingHappened
 
 THINGS = 6
 
@@ -43,6 +45,16 @@ async def test_broker_killed_and_restarted_mid_workload_loses_nothing(stack):
     await stack.assert_same_as_fault_free()
     # The relay noticed that the broker lost its topic and published the retained rows again.
     assert await stack.metric("sp_outbox_republished_total") >= 3 * THINGS
+    # The topics are back as the platform declares them, not as the broker would auto-create
+    # them (4 partitions, no dead-letter topic).
+    watch = TopicWatch(stack.broker.bootstrap_servers)
+    try:
+        partitions = await watch.partitions()
+    finally:
+        await watch.close()
+    topic = ThingHappened.topic()
+    assert partitions[topic] == 3
+    assert partitions[f"{topic}.dlq.platformtest.faults"] == 3
 
 
 async def test_broker_paused_mid_workload_loses_nothing(stack):
