@@ -29,6 +29,7 @@ from shared.db.engine import Database, asyncpg_dsn
 from shared.kafka import TopicWatch
 from shared.migrations import upgrade
 from shared.outbox import emit
+from tests.conftest import add_outbox_revisions
 from tests.faults.worker import metadata
 from tests.harness import ROOT, wait_for
 from tests.shared.sample_events import ThingHappened
@@ -43,8 +44,10 @@ def fault_postgres() -> Iterator[EmbeddedPostgres]:
     postgres.start()
     url = postgres.database_url("faults")
     asyncio.run(create_databases(postgres.url, ["faults"], recreate=True))
-    # The platform tables (outbox, inbox, idempotency keys) and the consumer's table.
+    # The platform tables (outbox, inbox, idempotency keys; as tests/conftest.py makes them)
+    # and the consumer's table.
     upgrade(ROOT / "services" / "registry", url, revision="0001")
+    asyncio.run(add_outbox_revisions(asyncpg_dsn(url)))
 
     async def create_table() -> None:
         database = Database(url)
