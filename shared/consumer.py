@@ -311,8 +311,10 @@ class ConsumerRunner:
             end = ends.get(tp, 0)
             position = self.next_offsets.get(tp)
             if position is None:
+                # Nothing handled here since the assignment: the group's committed offset (which
+                # may pass the end the broker reports: Tansu reports it low).
                 committed = await kafka.committed(tp)
-                position = committed if committed is not None and committed <= end else 0
+                position = committed if committed is not None else 0
             elif end < position and not await watch.holds(tp, position - 1):
                 rewind.append(tp)
                 position = 0
