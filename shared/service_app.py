@@ -158,8 +158,11 @@ def create_service_app(
     async def ready() -> JSONResponse:
         checks = await readiness_checks(app)
         ok = all(v == "ok" for v in checks.values())
+        status = "ready" if ok else "not ready"
+        if not ok and checks["database"] == checks["broker"] == "ok":
+            status = "degraded"  # reachable, but a consumer is stuck
         return JSONResponse(
-            {"status": "ready" if ok else "not ready", "service": service, "checks": checks},
+            {"status": status, "service": service, "checks": checks},
             status_code=200 if ok else 503,
         )
 
@@ -206,4 +209,17 @@ async def readiness_checks(app: FastAPI) -> dict[str, str]:
             return f"unavailable: {type(exc).__name__}"
 
     db_state, broker_state = await asyncio.gather(database(), broker())
-    return {"database": db_state, "broker": broker_state}
+    return {"database": db_state, "broker": broker_state, "consumers": consumer_progress(app)}
+
+
+def consumer_progress(app: FastAPI) -> str:
+    """ "ok", or which consumers handled nothing for `consumer_stall_seconds` while messages
+    wait for them (lag and seconds since progress are also metrics)."""
+    limit = app.state.settings.consumer_stall_seconds
+    stalled = [
+        f"{runner.consumer.group} (lag {sum(runner.lag.values())}, "
+        f"no progress for {runner.seconds_since_progress():.0f}s)"
+        for runner in getattr(app.state, "consumer_runners", ())
+        if runner.stalled(limit)
+    ]
+    return "ok" if not stalled else "stalled: " + ", ".join(stalled)

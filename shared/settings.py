@@ -122,6 +122,9 @@ class ServiceSettings(ProcessSettings):
     outbox_poll_interval_seconds: float = 1.0
     outbox_retention_hours: float = 72.0
     consumers_enabled: bool = True
+    # /ready is 503 "degraded" when a consumer has made no progress for this long while its
+    # topic has messages for it (sp_consumer_seconds_since_progress shows the same).
+    consumer_stall_seconds: float = 45.0
 
     def kafka_security(self) -> KafkaSecurity:
         return KafkaSecurity(

@@ -53,7 +53,7 @@ def test_the_stack_starts_every_process_ready_and_stops_them_all(infrastructure,
     for service in SERVICES:
         assert health["services"][service] == {
             "status": "ready",
-            "checks": {"database": "ok", "broker": "ok"},
+            "checks": {"database": "ok", "broker": "ok", "consumers": "ok"},
         }
     assert direct.status_code == 200
     assert registry.process.pid != first_pid and registry.restarts == 1

@@ -34,7 +34,7 @@ async def test_service_is_live_and_ready_with_database_and_broker(name, infrastr
             tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
     assert health.json() == {"status": "ok", "service": name}
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+    assert ready.json()["checks"] == {"database": "ok", "broker": "ok", "consumers": "ok"}
     assert "sp_http_requests_total" in metrics.text
     assert {"outbox", "inbox", "idempotency_key", "alembic_version"} <= tables
 

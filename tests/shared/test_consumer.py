@@ -28,6 +28,8 @@ effects = sa.Table(
     sa.Column("n", sa.Integer, nullable=False),
 )
 attempts: Counter = Counter()
+# Things whose handler meets "connection refused" this many more times (a database outage).
+outages: Counter = Counter()
 consumer = EventConsumer("platformtest", "library-tests")
 
 
@@ -35,6 +37,9 @@ consumer = EventConsumer("platformtest", "library-tests")
 async def record_thing(session, event: ThingHappened, envelope: CloudEvent) -> None:
     attempts[envelope.id] += 1
     await session.execute(sa.insert(effects).values(thing_id=event.thing_id, n=event.n))
+    if outages[event.thing_id] > 0:
+        outages[event.thing_id] -= 1
+        raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
     if event.fail:
         # After the insert, so the test also shows that a failed attempt leaves no effect.
         raise RuntimeError("the handler refuses this event")
@@ -197,3 +202,31 @@ async def test_a_handler_declaring_a_context_gets_the_runners_settings_and_clock
     envelope, model, handler = with_context._decode(raw, TOPIC)
     await with_context._apply(envelope, model, handler)
     assert seen == [(settings, moment)]
+
+
+async def test_an_outage_is_waited_out_beyond_the_attempts_and_never_dead_lettered(
+    infrastructure, runner
+):
+    key = unique("outage").encode()
+    waited, after = unique("waits"), unique("after-outage")
+    event_id = str(uuid.uuid4())
+    outages[waited] = runner.max_attempts + 2  # more failures than a faulty message gets
+    await produce(
+        infrastructure.bootstrap_servers,
+        TOPIC,
+        envelope_for(waited, 1, event_id=event_id),
+        key=key,
+    )
+    await produce(infrastructure.bootstrap_servers, TOPIC, envelope_for(after, 1), key=key)
+
+    await wait_for(lambda: effect_count(runner, after), timeout=30)
+    assert attempts[event_id] == runner.max_attempts + 3, "tried until the outage ended"
+    assert await effect_count(runner, waited) == 1, "applied once, after the outage"
+    # Nothing of this key reached the dead-letter topic (a marker sent there shows the end).
+    dlq = dead_letter_topic(TOPIC, consumer.group)
+    marker = unique("marker").encode()
+    await produce(infrastructure.bootstrap_servers, dlq, b"marker", key=marker)
+    records = await read_topic(
+        infrastructure.bootstrap_servers, dlq, until=lambda rs: any(r.key == marker for r in rs)
+    )
+    assert [r for r in records if r.key == key] == []
