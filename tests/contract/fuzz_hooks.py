@@ -46,6 +46,22 @@ for name, levels in _LEVELS_EXTRA.items():
     home = [c for c in _HOME if c in set(codes)]
     schemathesis.openapi.format(name, st.sampled_from(home) | st.sampled_from(codes))
 
+# Where an I-SAF cycle can be: a commune/sangkat or an urban khan (services/isaf/areas.py).
+_CYCLE_AREAS = sorted(
+    {
+        *_codes(Level.COMMUNE),
+        *(
+            u.code
+            for u in get_gazetteer().descendants("", Level.DISTRICT)
+            if u.unit_type_en == "Section"
+        ),
+    }
+)
+schemathesis.openapi.format(
+    "ncdd-cycle-area",
+    st.sampled_from([c for c in _HOME if c in set(_CYCLE_AREAS)]) | st.sampled_from(_CYCLE_AREAS),
+)
+
 # A Cambodian phone number as people write it: 0, then 8 or 9 digits.
 schemathesis.openapi.format("kh-phone", st.from_regex(r"\A0[1-9][0-9]{7,8}\Z").map(str))
 
@@ -70,11 +86,18 @@ def before_call(context, case, kwargs):
 @schemathesis.hook
 def map_query(context, query):
     """What a client sends as the document describes it: a `cursor` only as a list returned it
-    (`next_cursor`; no client invents one), and a period's end not before its start."""
+    (`next_cursor`; no client invents one), a period's end not before its start, and a period of
+    years no longer than its parameter's description allows."""
     if not query:
         return query
     query.pop("cursor", None)
     for start, end in (("from", "to"), ("submitted_from", "submitted_to")):
         if query.get(start) and query.get(end) and str(query[end]) < str(query[start]):
             query[start], query[end] = query[end], query[start]
+    for start, end in (("from_year", "to_year"),):
+        if query.get(start) and query.get(end) and int(query[end]) < int(query[start]):
+            query[start], query[end] = query[end], query[start]
+        # An I-SAF report covers at most 21 years (its `to_year` says so).
+        if query.get(start) and query.get(end) and int(query[end]) - int(query[start]) > 20:
+            query[end] = int(query[start]) + 20
     return query

@@ -13,7 +13,13 @@ from shared.gazetteer import CommuneCode, LocationCode
 from shared.text import Line
 
 Name = Annotated[Line, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Phone = Annotated[Line, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ]{6,20}$")]
+# The document states the pattern a client's value keeps after trimming (`Line`'s own pattern
+# would otherwise hide it), and `kh-phone`, the format of our phone numbers.
+Phone = Annotated[
+    Line,
+    StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ]{6,20}$"),
+    Field(json_schema_extra={"format": "kh-phone", "pattern": r"^\+?[0-9][0-9 ]{4,18}[0-9]$"}),
+]
 Topic = Annotated[Line, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 

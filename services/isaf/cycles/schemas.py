@@ -8,8 +8,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from services.isaf.areas import CycleAreaCode
 from services.isaf.codes import FacilityType, Stage
-from shared.gazetteer import LocationCode, VillageCode
+from shared.gazetteer import VillageCode
 from shared.text import Line, Text
 
 Name = Annotated[Line, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -21,7 +22,7 @@ class Request(BaseModel):
 
 
 class FacilityCreate(Request):
-    location_code: LocationCode = Field(
+    location_code: CycleAreaCode = Field(
         description="The commune/sangkat it serves (6 digits); the urban khan (4) for a khan "
         "administration.",
         examples=["120801"],
@@ -45,7 +46,7 @@ class FacilityRead(BaseModel):
 
 
 class CycleCreate(Request):
-    location_code: LocationCode = Field(
+    location_code: CycleAreaCode = Field(
         description="Commune/sangkat (6 digits) or urban khan (4 digits).", examples=["120801"]
     )
     year: int = Field(ge=2015, le=2100, examples=[2026])
