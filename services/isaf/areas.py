@@ -28,6 +28,17 @@ CycleAreaCode = Annotated[
         json_schema_extra={"format": CYCLE_AREA_FORMAT},
     ),
 ]
+URBAN_KHAN_FORMAT = "ncdd-urban-khan"
+UrbanKhanCode = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9]{4}$"),
+    Field(
+        description="NCDD gazetteer code of an urban khan (4 digits, gazetteer type Section; "
+        "a rural district is refused, 422)",
+        examples=["1208"],
+        json_schema_extra={"format": URBAN_KHAN_FORMAT},
+    ),
+]
 
 
 def is_cycle_area(code: str) -> bool:
