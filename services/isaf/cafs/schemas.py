@@ -59,7 +59,9 @@ class CafRead(BaseModel):
 
 class TrainingCreate(Request):
     location_code: LocationCode = Field(
-        description="The area that organised it (commune, district/khan or province)."
+        description="The area that organised it (commune, district/khan or province); inside "
+        "your area (403 otherwise).",
+        examples=["120801"],
     )
     audience: Audience
     topics: list[Topic] = Field(min_length=1, max_length=30)
