@@ -69,7 +69,12 @@ class TrainingCreate(Request):
     ends_on: date
     venue: Name
     attendees_total: int = Field(ge=0, le=10_000)
-    attendees_female: int = Field(ge=0, le=10_000)
+    attendees_female: int = Field(
+        ge=0,
+        le=10_000,
+        description="With attendees_male at most attendees_total (422 naming this field "
+        "otherwise); the rest are of another sex or did not say.",
+    )
     attendees_male: int = Field(ge=0, le=10_000)
     caf_ids: list[uuid.UUID] = Field(
         default_factory=list,
