@@ -3,6 +3,9 @@ own providers); everything recorded in a cycle lies in its area."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
 from sqlalchemy import ColumnElement
 
 from shared.gazetteer import get_gazetteer
@@ -10,6 +13,39 @@ from shared.jurisdiction import jurisdiction_filter
 from shared.principal import Principal
 from shared.problems import Problem
 from shared.tiers import tier_for_code
+
+# Where a cycle can be: the document says so (`format: ncdd-cycle-area`, 4 or 6 digits), and the
+# service checks the rest (it exists; 4 digits only for an urban khan) with `require_cycle_area`.
+CYCLE_AREA_FORMAT = "ncdd-cycle-area"
+CycleAreaCode = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9]{4}([0-9]{2})?$"),
+    Field(
+        description="NCDD gazetteer code of a commune/sangkat (6 digits) or of an urban khan "
+        "(4 digits, gazetteer type Section; a rural district is refused, 422); it must exist in "
+        "the gazetteer (GET /registry/reference/gazetteer)",
+        examples=["120801"],
+        json_schema_extra={"format": CYCLE_AREA_FORMAT},
+    ),
+]
+URBAN_KHAN_FORMAT = "ncdd-urban-khan"
+UrbanKhanCode = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9]{4}$"),
+    Field(
+        description="NCDD gazetteer code of an urban khan (4 digits, gazetteer type Section; "
+        "a rural district is refused, 422)",
+        examples=["1208"],
+        json_schema_extra={"format": URBAN_KHAN_FORMAT},
+    ),
+]
+
+
+def is_cycle_area(code: str) -> bool:
+    unit = get_gazetteer().get(code)
+    return unit is not None and (
+        len(code) == 6 or (len(code) == 4 and unit.unit_type_en == "Section")
+    )
 
 
 def require_cycle_area(code: str, *, field: str = "location_code") -> None:

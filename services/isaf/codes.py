@@ -1,13 +1,18 @@
 """Code lists of the I-SAF service and their Khmer and English labels.
 
 Stored values are these codes; responses give labels in the caller's language, and reports
-carry both. A code list is a `StrEnum` (the OpenAPI document lists its values) and a
-`LABELS` entry.
+carry both. A code list is a `StrEnum` (the OpenAPI document lists its values), registered
+below with its labels (`shared.http.labels`), so the document carries them (`x-enum-labels`)
+and `GET /isaf/reference/code-lists` serves them to portals.
 """
 
 from __future__ import annotations
 
 import enum
+from typing import get_args
+
+from shared.events.catalog.isaf import SupportRequestType
+from shared.http.labels import code_list
 
 
 class FacilityType(enum.StrEnum):
@@ -181,3 +186,131 @@ def label(code: str, language: str = "en") -> str:
 
 def labels(code: str) -> dict[str, str]:
     return {"km": label(code, "km"), "en": label(code, "en")}
+
+
+# Registered code lists: their labels go into the OpenAPI document (`x-enum-labels`) and are
+# served at `GET /isaf/reference/code-lists` (shared.http.labels, shared.http.reference).
+def _pairs(codes: tuple[str, ...] | type[enum.Enum]) -> dict[str, tuple[str, str]]:
+    values = [str(c.value) for c in codes] if isinstance(codes, type) else list(codes)
+    return {code: (LABELS[code]["en"], LABELS[code]["km"]) for code in values}
+
+
+FACILITY_TYPE = code_list(
+    "facility-types",
+    FacilityType,
+    _pairs(FacilityType),
+    description="The service providers an I-SAF cycle covers.",
+)
+STAGE = code_list(
+    "stages", Stage, _pairs(Stage), description="Where an I-SAF cycle stands, in order."
+)
+ACTIVITY_TYPE = code_list(
+    "activity-types",
+    ActivityType,
+    _pairs(ActivityType),
+    description="The meetings and visits of a cycle.",
+)
+AUDIENCE = code_list("audiences", Audience, _pairs(Audience), description="Who a training was for.")
+SEX = code_list(
+    "sex",
+    Sex,
+    {"female": ("Female", "ស្រី"), "male": ("Male", "ប្រុស"), "other": ("Other", "ផ្សេងៗ")},
+    description="A person's sex, as they give it.",
+)
+AGE_BAND = code_list(
+    "age-bands",
+    AgeBand,
+    {
+        "under_18": ("Under 18", "ក្រោម ១៨ ឆ្នាំ"),
+        "18_24": ("18 to 24", "១៨ ដល់ ២៤ ឆ្នាំ"),
+        "25_44": ("25 to 44", "២៥ ដល់ ៤៤ ឆ្នាំ"),
+        "45_64": ("45 to 64", "៤៥ ដល់ ៦៤ ឆ្នាំ"),
+        "65_plus": ("65 and over", "៦៥ ឆ្នាំឡើងទៅ"),
+    },
+    description="A participant's age band.",
+)
+SCORECARD_KIND = code_list(
+    "scorecard-kinds",
+    ScorecardKind,
+    _pairs(ScorecardKind),
+    description="A community scorecard (demand side) or a provider's self-assessment.",
+)
+SCORECARD_STATUS = code_list(
+    "scorecard-statuses",
+    ScorecardStatus,
+    {
+        "planned": ("Planned", "បានគ្រោងទុក"),
+        "in_progress": ("In progress", "កំពុងអនុវត្ត"),
+        "in_review": ("In review", "កំពុងពិនិត្យ"),
+        "completed": ("Completed", "បានបញ្ចប់"),
+    },
+    description="Where a scorecard stands.",
+)
+INDICATOR_SOURCE = code_list(
+    "indicator-sources",
+    IndicatorSource,
+    {
+        "standard": ("Standard indicator", "សូចនាករស្តង់ដារ"),
+        "participant": ("Raised by the participants", "លើកឡើងដោយអ្នកចូលរួម"),
+    },
+    description="Whether an indicator is from the catalogue or raised at the sitting.",
+)
+ACTION_STATUS = code_list(
+    "action-statuses",
+    ActionStatus,
+    _pairs(ActionStatus),
+    description="Where a JAAP action stands.",
+)
+RESPONSIBLE_TIER = code_list(
+    "responsible-tiers",
+    ResponsibleTier,
+    {
+        "provider": ("The service provider", "អ្នកផ្តល់សេវា"),
+        "cs": ("Commune/Sangkat", "ឃុំ/សង្កាត់"),
+        "dmk": ("District/Municipality/Khan", "ស្រុក/ក្រុង/ខណ្ឌ"),
+        "cp": ("Capital/Province", "រាជធានី/ខេត្ត"),
+        "national": ("National", "ថ្នាក់ជាតិ"),
+    },
+    description="Who carries out a JAAP action; a support request goes to dmk or cp.",
+)
+FORUM_ITEM_KIND = code_list(
+    "forum-item-kinds",
+    ForumItemKind,
+    {"question": ("Question", "សំណួរ"), "issue": ("Issue", "បញ្ហា")},
+    description="What a citizen raised at a public forum.",
+)
+GRIEVANCE_CATEGORY = code_list(
+    "grievance-categories",
+    GrievanceCategory,
+    {
+        "exclusion_error": ("Left out of a programme (exclusion error)", "កំហុសដកចេញពីកម្មវិធី"),
+        "inclusion_error": ("Wrongly included (inclusion error)", "កំហុសដាក់បញ្ចូលខុស"),
+        "payment_problem": ("Payment problem", "បញ្ហាការទូទាត់ប្រាក់"),
+        "data_correction": ("Data correction", "កែតម្រូវទិន្នន័យ"),
+        "service_quality_commune": ("Service quality: commune/sangkat", "គុណភាពសេវា៖ ឃុំ/សង្កាត់"),
+        "service_quality_health_centre": ("Service quality: health centre", "គុណភាពសេវា៖ មណ្ឌលសុខភាព"),
+        "service_quality_school": ("Service quality: school", "គុណភាពសេវា៖ សាលារៀន"),
+        "staff_conduct": ("Staff conduct", "អាកប្បកិរិយារបស់មន្ត្រី"),
+        "information_request": ("Request for information", "ស្នើសុំព័ត៌មាន"),
+        "suggestion": ("Suggestion", "សំណូមពរ"),
+        "other": ("Other", "ផ្សេងៗ"),
+    },
+    description="The grievance categories a forum issue may be sent under.",
+)
+SUPPORT_REQUEST_TYPE = code_list(
+    "support-request-types",
+    get_args(SupportRequestType),
+    {
+        "training_workshop": ("Training or workshop", "វគ្គបណ្តុះបណ្តាល ឬសិក្ខាសាលា"),
+        "incentive": ("Incentive", "ប្រាក់លើកទឹកចិត្ត"),
+        "budget": ("Budget", "ថវិកា"),
+        "dissemination_material": ("Dissemination material", "សម្ភារៈផ្សព្វផ្សាយ"),
+        "equipment": ("Equipment", "សម្ភារៈបរិក្ខារ"),
+        "transport": ("Transport", "ការធ្វើដំណើរ"),
+        "internet": ("Internet", "អ៊ីនធឺណិត"),
+        "staff": ("Staff", "បុគ្គលិក"),
+    },
+    description="The support a JAAP action may ask a higher tier for.",
+    enum_name="SupportRequestType",
+    owner="isaf",
+)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from types import SimpleNamespace
 
+from pydantic import TypeAdapter
 from sqlalchemy import func, select
 
 from services.isaf import roles
@@ -72,8 +73,10 @@ async def _sangkat(session, code: str, name: str, year: int, now) -> None:
     for facility_type, km, en in PROVIDERS:
         facilities[facility_type] = await cycles.create_facility(
             session, principal=p, now=now,
-            body=FacilityCreate(location_code=code, facility_type=facility_type,
-                                name_km=km.format(km=code), name_en=en.format(en=name)),
+            body=TypeAdapter(FacilityCreate).validate_python(
+                {"location_code": code, "facility_type": facility_type,
+                 "name_km": km.format(km=code), "name_en": en.format(en=name)}
+            ),
         )  # fmt: skip
     helpers = [
         await cafs.register_caf(

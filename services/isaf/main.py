@@ -11,6 +11,7 @@ from services.isaf.forums.api import router as forums_router
 from services.isaf.indicators.api import router as indicators_router
 from services.isaf.jaaps.api import router as jaaps_router
 from services.isaf.public.api import router as public_router
+from services.isaf.reference import router as reference_router
 from services.isaf.reports.api import router as reports_router
 from services.isaf.scorecards.api import router as scorecards_router
 from shared.clock import Clock
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         routers=[
             cycles_router, cafs_router, activities_router, indicators_router,
             scorecards_router, jaaps_router, forums_router, reports_router, public_router,
+            reference_router,
         ],
         consumers=CONSUMERS,
         clock=clock,

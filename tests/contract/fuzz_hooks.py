@@ -46,6 +46,20 @@ for name, levels in _LEVELS_EXTRA.items():
     home = [c for c in _HOME if c in set(codes)]
     schemathesis.openapi.format(name, st.sampled_from(home) | st.sampled_from(codes))
 
+# Where an I-SAF cycle can be: a commune/sangkat or an urban khan (services/isaf/areas.py).
+_URBAN_KHANS = sorted(
+    u.code for u in get_gazetteer().descendants("", Level.DISTRICT) if u.unit_type_en == "Section"
+)
+schemathesis.openapi.format(
+    "ncdd-urban-khan",
+    st.sampled_from([c for c in _HOME if c in set(_URBAN_KHANS)]) | st.sampled_from(_URBAN_KHANS),
+)
+_CYCLE_AREAS = sorted({*_codes(Level.COMMUNE), *_URBAN_KHANS})
+schemathesis.openapi.format(
+    "ncdd-cycle-area",
+    st.sampled_from([c for c in _HOME if c in set(_CYCLE_AREAS)]) | st.sampled_from(_CYCLE_AREAS),
+)
+
 # A Cambodian phone number as people write it: 0, then 8 or 9 digits.
 schemathesis.openapi.format("kh-phone", st.from_regex(r"\A0[1-9][0-9]{7,8}\Z").map(str))
 
@@ -67,14 +81,33 @@ def before_call(context, case, kwargs):
             case.headers[name] = "*"
 
 
+_YEARS = range(2000, 2101)
+
+
+def _year(value: object) -> int | None:
+    """A year as generated (an integer, or its digits), else None (negative cases: left)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
 @schemathesis.hook
 def map_query(context, query):
     """What a client sends as the document describes it: a `cursor` only as a list returned it
-    (`next_cursor`; no client invents one), and a period's end not before its start."""
+    (`next_cursor`; no client invents one), a period's end not before its start, and a period of
+    years no longer than its parameter's description allows."""
     if not query:
         return query
     query.pop("cursor", None)
     for start, end in (("from", "to"), ("submitted_from", "submitted_to")):
         if query.get(start) and query.get(end) and str(query[end]) < str(query[start]):
             query[start], query[end] = query[end], query[start]
+    # An I-SAF report's years: `to_year` not before `from_year`, at most 20 years after it.
+    # Only years inside the documented range (2000-2100): a negative case stays negative.
+    first, last = _year(query.get("from_year")), _year(query.get("to_year"))
+    if first in _YEARS and last in _YEARS:
+        first, last = min(first, last), max(first, last)
+        query["from_year"], query["to_year"] = first, min(last, first + 20)
     return query

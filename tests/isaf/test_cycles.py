@@ -100,7 +100,16 @@ async def test_facility_types_sit_at_their_level(service):
             json={"location_code": "1208", "facility_type": "health_centre",
                   "name_km": "មណ្ឌល", "name_en": "HC"},
         )  # fmt: skip
-        assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "location_code"
+        # The document's variant for a sangkat's providers (chosen by facility_type) wants 6
+        # digits: the problem names the field inside that variant.
+        assert wrong.status_code == 422
+        assert wrong.json()["errors"][0]["field"] == "health_centre.location_code"
+        rural = await client.post(
+            "/facilities",
+            json={"location_code": "0102", "facility_type": "khan_administration",
+                  "name_km": "រដ្ឋបាល", "name_en": "Administration"},
+        )  # fmt: skip
+        assert rural.status_code == 422 and rural.json()["errors"][0]["field"] == "location_code"
         school = await facility(client, "120801", "primary_school", village_code="12080102")
         assert school["village_code"] == "12080102"
         elsewhere = await client.post(
@@ -109,4 +118,4 @@ async def test_facility_types_sit_at_their_level(service):
                   "village_code": "12080201", "name_km": "សាលា", "name_en": "School"},
         )  # fmt: skip
         assert elsewhere.status_code == 422
-        assert elsewhere.json()["errors"][0]["field"] == "village_code"
+        assert elsewhere.json()["errors"][0]["field"] == "primary_school.village_code"

@@ -41,3 +41,9 @@ def test_every_isaf_operation_has_a_summary():
         if not operation.get("summary")
     ]
     assert undocumented == []
+
+
+def test_the_isaf_code_lists_are_public_reference_data_like_the_other_services():
+    for path in ("/reference/code-lists", "/reference/code-lists/x1"):
+        rule = POLICY.match("isaf", "GET", path).rule
+        assert rule is not None and rule.public and rule.rate == POLICY.rate_classes["public-read"]

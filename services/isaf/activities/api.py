@@ -41,7 +41,7 @@ def activity_read(activity: Activity, language: Language) -> ActivityRead:
 @router.post(
     "/activities",
     status_code=201,
-    responses={k: PROBLEM_RESPONSES[k] for k in (403, 409)},
+    responses={k: PROBLEM_RESPONSES[k] for k in (403, 404, 409)},
     summary="Record an I4C dissemination, door-to-door round, JAAP committee meeting, "
     "interface meeting or public forum with its participants",
     description="Counts must add up: women + men <= total (the rest are of another sex), and "

@@ -13,7 +13,13 @@ from shared.gazetteer import CommuneCode, LocationCode
 from shared.text import Line
 
 Name = Annotated[Line, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Phone = Annotated[Line, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ]{6,20}$")]
+# The document states the pattern a client's value keeps after trimming (`Line`'s own pattern
+# would otherwise hide it), and `kh-phone`, the format of our phone numbers.
+Phone = Annotated[
+    Line,
+    StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ]{6,20}$"),
+    Field(json_schema_extra={"format": "kh-phone", "pattern": r"^\+?[0-9][0-9 ]{4,18}[0-9]$"}),
+]
 Topic = Annotated[Line, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
@@ -53,7 +59,9 @@ class CafRead(BaseModel):
 
 class TrainingCreate(Request):
     location_code: LocationCode = Field(
-        description="The area that organised it (commune, district/khan or province)."
+        description="The area that organised it (commune, district/khan or province); inside "
+        "your area (403 otherwise).",
+        examples=["120801"],
     )
     audience: Audience
     topics: list[Topic] = Field(min_length=1, max_length=30)
@@ -61,7 +69,12 @@ class TrainingCreate(Request):
     ends_on: date
     venue: Name
     attendees_total: int = Field(ge=0, le=10_000)
-    attendees_female: int = Field(ge=0, le=10_000)
+    attendees_female: int = Field(
+        ge=0,
+        le=10_000,
+        description="With attendees_male at most attendees_total (422 naming this field "
+        "otherwise); the rest are of another sex or did not say.",
+    )
     attendees_male: int = Field(ge=0, le=10_000)
     caf_ids: list[uuid.UUID] = Field(
         default_factory=list,

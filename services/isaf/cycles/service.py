@@ -135,11 +135,12 @@ async def change_stage(
 async def cycle_for_recording(
     session: AsyncSession, *, principal: Principal, cycle_id: uuid.UUID, field: str = "cycle_id"
 ) -> Cycle:
-    """The cycle a new record goes into: it exists (422 naming the field, not 404: the id is in
-    the body), lies in the caller's area (403) and is not closed (409)."""
+    """The cycle a new record goes into: it exists (404, a problem naming the field: the id is
+    well formed, the record it names is not there), lies in the caller's area (403) and is not
+    closed (409)."""
     cycle = await repository.get_cycle(session, cycle_id)
     if cycle is None:
-        raise Problem.invalid(field, "no such cycle")
+        raise Problem.invalid(field, "no such cycle", status=404)
     require_in_jurisdiction(principal, cycle.location_code, what="The cycle")
     if cycle.stage == Stage.CLOSED:
         raise transition_refused(field, "the cycle is closed; nothing more is recorded in it")

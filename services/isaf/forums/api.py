@@ -39,7 +39,7 @@ def item_read(item: ForumItem) -> ForumItemRead:
 @router.post(
     "/forum-items",
     status_code=201,
-    responses={k: PROBLEM_RESPONSES[k] for k in (403,)},
+    responses={k: PROBLEM_RESPONSES[k] for k in (403, 404)},
     summary="Record a question or issue raised at a public forum (and the answer given)",
 )
 async def record_forum_item(

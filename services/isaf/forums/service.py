@@ -27,7 +27,7 @@ async def record(
 ) -> ForumItem:
     forum = await activities.get(session, body.activity_id)
     if forum is None or forum.activity_type != ActivityType.PUBLIC_FORUM:
-        raise Problem.invalid("activity_id", "no such public forum")
+        raise Problem.invalid("activity_id", "no such public forum", status=404)
     require_in_jurisdiction(principal, forum.location_code, what="The public forum")
     place = body.place_code or forum.village_code or forum.location_code
     require_within(forum.location_code, place, field="place_code")

@@ -3,7 +3,9 @@ before a sitting (no login; nothing personal)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from services.isaf.codes import SCALE, FacilityType
@@ -44,7 +46,20 @@ class Catalogue(BaseModel):
     "pictogram and an audio reference for participants who cannot read.",
 )
 async def indicator_catalogue(
-    language: LanguageDep, facility_type: FacilityType | None = None, version: int | None = None
+    language: LanguageDep,
+    facility_type: Annotated[
+        FacilityType | None,
+        Query(description="Only this facility type's indicators.", examples=["health_centre"]),
+    ] = None,
+    version: Annotated[
+        int | None,
+        Query(
+            ge=min(CATALOGUE),
+            le=max(CATALOGUE),
+            description="The catalogue version; the current one by default.",
+            examples=[1],
+        ),
+    ] = None,
 ) -> Catalogue:
     version = version or CURRENT_VERSION
     if version not in CATALOGUE:

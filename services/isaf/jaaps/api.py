@@ -69,7 +69,7 @@ async def jaap_read(session, jaap: Jaap) -> JaapRead:
 @router.post(
     "/jaaps",
     status_code=201,
-    responses={k: PROBLEM_RESPONSES[k] for k in (403, 409)},
+    responses={k: PROBLEM_RESPONSES[k] for k in (403, 404, 409)},
     summary="Record the JAAP the interface meeting adopted, with its actions",
     description="One JAAP per cycle (409). Each action may name the facility and the "
     "scorecard indicator it answers (the indicator's median is copied as it stood), the "

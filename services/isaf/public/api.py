@@ -12,7 +12,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from services.isaf.areas import require_cycle_area
+from services.isaf.areas import CycleAreaCode, require_cycle_area
 from services.isaf.budget import repository as budget
 from services.isaf.codes import labels
 from services.isaf.cycles import repository as cycles
@@ -21,7 +21,7 @@ from services.isaf.jaaps import repository as jaaps
 from services.isaf.reports.rules import COUNTING_RULES
 from services.isaf.scorecards import repository as scorecards
 from shared.db import SessionDep
-from shared.gazetteer import LocationCode, get_gazetteer
+from shared.gazetteer import get_gazetteer
 from shared.problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/public", tags=["public"])
@@ -141,7 +141,7 @@ async def _results(session, scorecard) -> ScorecardResults | None:
     responses={k: PROBLEM_RESPONSES[k] for k in (422,)},
     summary="Public I4C view of a commune/sangkat or urban khan (no login, no personal data)",
 )
-async def public_commune(code: LocationCode, session: SessionDep) -> PublicCommune:
+async def public_commune(code: CycleAreaCode, session: SessionDep) -> PublicCommune:
     require_cycle_area(code, field="code")
     unit = get_gazetteer().get(code)
     assert unit is not None

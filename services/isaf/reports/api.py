@@ -145,8 +145,19 @@ class Scope:
 
 def _scope(
     principal: Reader,
-    from_year: Annotated[int, Query(ge=2000, le=2100, examples=[2020])],
-    to_year: Annotated[int, Query(ge=2000, le=2100, examples=[2024])],
+    from_year: Annotated[
+        int, Query(ge=2000, le=2100, examples=[2020], description="The first year covered.")
+    ],
+    to_year: Annotated[
+        int,
+        Query(
+            ge=2000,
+            le=2100,
+            examples=[2024],
+            description="The last year covered: not before `from_year` and at most 20 years "
+            "after it (a report covers at most 21 years); otherwise 422.",
+        ),
+    ],
     location: Annotated[LocationCode | None, Query(description="A subtree of your area")] = None,
 ) -> Scope:
     return Scope(principal, location, from_year, to_year)

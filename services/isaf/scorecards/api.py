@@ -80,7 +80,7 @@ def scorecard_read(scorecard: Scorecard, sitting=None) -> ScorecardRead:
 @router.post(
     "/scorecards",
     status_code=201,
-    responses={k: PROBLEM_RESPONSES[k] for k in (403, 409)},
+    responses={k: PROBLEM_RESPONSES[k] for k in (403, 404, 409)},
     summary="Plan a community scorecard or self-assessment of a facility in a cycle",
 )
 async def plan_scorecard(
