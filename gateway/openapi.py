@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _SCHEMAS = "#/components/schemas/"
 # The platform's own schemas (shared/problems.py): one copy, under their own name.
-PLATFORM_SCHEMAS = frozenset({"ProblemDocument", "FieldError"})
+# Defined once in shared/ for every service: not prefixed with a service's name.
+PLATFORM_SCHEMAS = frozenset({"ProblemDocument", "FieldError", "DciErrorDocument", "DciError"})
 _QUALIFIERS = frozenset({"schemas", "models", "api"})
 
 
@@ -101,6 +102,11 @@ def _gateway_errors(operation: dict[str, Any], rule: Any) -> None:
     responses.setdefault("503", _problem(503))
     for status, response in responses.items():
         if status.isdigit() and int(status) >= 400:
+            if getattr(rule, "errors", "problem") == "dci":
+                # DCI routes: the gateway's refusals too are the standard's HttpErrorResponse.
+                schema = {"$ref": _SCHEMAS + "DciErrorDocument"}
+                response["content"] = {"application/json": {"schema": schema}}
+                continue
             # Only problem documents leave the platform, whatever a service declared.
             schema = {"$ref": _SCHEMAS + "ProblemDocument"}
             response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": schema}}

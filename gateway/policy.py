@@ -104,7 +104,7 @@ class Policy:
                 for i, (_, rule) in enumerate(entries):
                     if method in rule.methods or (method == "HEAD" and "GET" in rule.methods):
                         alternatives.append(f"(?P<r{i}>{_pattern_source(rule.path)})")
-                        matches[f"r{i}"] = Match(rule, True)
+                        matches[f"r{i}"] = Match(rule, True, errors=rule.errors)
                 if alternatives:
                     combined = re.compile("^(?:" + "|".join(alternatives) + ")$")
                     self._compiled[(service, method)] = (combined, matches)

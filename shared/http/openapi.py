@@ -99,6 +99,35 @@ def problem_response(status: int) -> dict[str, Any]:
     return response
 
 
+# An error format a standard fixes for its routes (the DCI routes answer the standard's
+# HttpErrorResponse, shared/http/dci.py): where a route declares it, its errors keep it.
+STANDARD_ERROR_SCHEMAS = ("DciErrorDocument",)
+
+
+def standard_error_schema(responses: dict[str, Any]) -> str | None:
+    """The standard error schema (a component name) a route's declared errors use, if any."""
+    for status, response in responses.items():
+        if not (status.isdigit() and int(status) >= 400):
+            continue
+        schema = ((response.get("content") or {}).get("application/json") or {}).get("schema")
+        ref = (schema or {}).get("$ref", "")
+        for name in STANDARD_ERROR_SCHEMAS:
+            if ref.endswith("/" + name):
+                return name
+    return None
+
+
+def standard_error_response(name: str, status: int, description: str | None) -> dict[str, Any]:
+    kind = GENERIC.get(status)
+    response: dict[str, Any] = {
+        "description": description or (f"{kind.title}: {kind.description}" if kind else "Error"),
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
+    }
+    if status in (429, 503):
+        response["headers"] = {"Retry-After": dict(HEADERS["Retry-After"])}
+    return response
+
+
 def _marked(dependant: Dependant, mark: str) -> bool:
     if getattr(dependant.call, mark, False):
         return True
@@ -240,10 +269,12 @@ def _finish_operation(document: dict[str, Any], route: APIRoute, operation: dict
         operation["description"] = doc or f"{operation['summary']}."
 
     responses: dict[str, Any] = operation.setdefault("responses", {})
+    standard = standard_error_schema(responses)
     takes_if_match = any(p.get("name") == "If-Match" for p in operation.get("parameters", ()))
     for status in ("401", "412", "428"):
-        # 401 is the gateway's to document; 412 and 428 come only with If-Match.
-        if status != "401" and takes_if_match:
+        # 401 is the gateway's to document (but a standard's route answers its own, such as
+        # a bad message signature); 412 and 428 come only with If-Match.
+        if (status != "401" and takes_if_match) or (status == "401" and standard):
             continue
         responses.pop(status, None)
     errors = {int(s) for s in responses if s.isdigit() and int(s) >= 400}
@@ -258,6 +289,9 @@ def _finish_operation(document: dict[str, Any], route: APIRoute, operation: dict
         errors.update({409, 422})
     for status in sorted(errors):
         description = (responses.get(str(status)) or {}).get("description")
+        if standard:
+            responses[str(status)] = standard_error_response(standard, status, description)
+            continue
         response = problem_response(status)
         if description and description not in ("Validation Error",) and status != 422:
             response["description"] = description
