@@ -78,12 +78,17 @@ async def test_an_unopened_year_an_unknown_formula_or_run_is_not_found(service):
             json={"fiscal_year": 2099, "line_code": "social_assistance",
                   "formula_code": "NO_SUCH_FORMULA"},
         )  # fmt: skip
+        no_envelope = await client.post(
+            "/allocation-runs",
+            json={"fiscal_year": 2099, "line_code": "social_assistance",
+                  "formula_code": "COMMUNE_FUND_2024_2028"},
+        )  # fmt: skip
         no_run = await client.post(
             "/releases",
             json={"run_id": "0b8e3c1e-2f4a-4d7e-9a51-6f0c2d1e8a90", "admin_code": "12",
                   "amount_riel": 5_000_000, "planned_on": str(service.clock.today())},
         )  # fmt: skip
     for response, field in ((no_year, "fiscal_year"), (no_formula, "formula_code"),
-                            (no_run, "run_id")):  # fmt: skip
+                            (no_envelope, "line_code"), (no_run, "run_id")):  # fmt: skip
         assert response.status_code == 404, response.text
         assert response.json()["errors"][0]["field"] == field

@@ -62,7 +62,7 @@ async def _envelope(
         row = await planning.envelope(session, year, line_code)
         if row is None:
             raise Problem.invalid(
-                "line_code", f"no national envelope is set for {line_code} in {year}"
+                "line_code", f"no national envelope is set for {line_code} in {year}", status=404
             )
         return row.amount_riel, None
     found = await repository.published_amount(
