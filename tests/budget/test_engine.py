@@ -216,8 +216,13 @@ def test_a_national_run_over_every_commune_is_exact_beyond_64_bits():
     assert sum(1 for u in result.units if u.code.startswith("0")) == 768
 
 
-def test_weights_are_decimals_not_floats():
+def test_weights_are_decimal_strings_not_floats():
     formula = FormulaDefinition.model_validate(
-        {"components": [{"kind": "equal", "weight": 0.1}, {"kind": "equal", "weight": "0.9"}]}
+        {"components": [{"kind": "equal", "weight": "0.1"}, {"kind": "equal", "weight": "0.9"}]}
     )
     assert sum(c.weight for c in formula.components) == Decimal(1)
+    # A binary float cannot carry an exact weight: the contract says a decimal string.
+    with pytest.raises(ValidationError, match="decimal string"):
+        FormulaDefinition.model_validate(
+            {"components": [{"kind": "equal", "weight": 0.1}, {"kind": "equal", "weight": "0.9"}]}
+        )

@@ -170,7 +170,7 @@ async def test_only_the_allocating_unit_releases_and_only_the_receiving_unit_spe
     }.items():  # fmt: skip
         async with service.client(caller) as client:
             seen[name] = (await client.post("/releases", json=body)).status_code
-    assert seen == {"own commune": 422, "sibling": 422, "parent": 201, "province": 403,
+    assert seen == {"own commune": 404, "sibling": 404, "parent": 201, "province": 403,
                     "national": 403}  # fmt: skip
     # The commune and its sibling cannot even see the district's run (named as not found).
     async with service.client(TUEK_THLA) as sibling:

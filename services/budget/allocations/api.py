@@ -144,7 +144,15 @@ RunForChange = Annotated[AllocationRun, Depends(for_change(_run))]
 @router.post(
     "/allocation-runs",
     status_code=201,
-    responses={k: PROBLEM_RESPONSES[k] for k in (403, 409, 422)},
+    responses={
+        **{k: PROBLEM_RESPONSES[k] for k in (403, 409, 422)},
+        404: {
+            **PROBLEM_RESPONSES[404],
+            "description": "The fiscal year is not open, there is no such formula (version), "
+            "or no national envelope of the line is set for a national run (naming "
+            "`fiscal_year`, `formula_code` or `line_code`).",
+        },
+    },
     summary="Allocate your unit's envelope over its children: a draft with its preview",
     description=(
         "The allocating unit is yours: the national tier allocates the national envelope to "

@@ -62,7 +62,7 @@ async def _envelope(
         row = await planning.envelope(session, year, line_code)
         if row is None:
             raise Problem.invalid(
-                "line_code", f"no national envelope is set for {line_code} in {year}"
+                "line_code", f"no national envelope is set for {line_code} in {year}", status=404
             )
         return row.amount_riel, None
     found = await repository.published_amount(
@@ -135,13 +135,16 @@ async def draft(session: AsyncSession, *, principal: Principal, body: RunCreate)
     if principal.tier is Tier.CS:
         raise Problem.forbidden("A commune or sangkat has no units below it to allocate to.")
     if await planning.fiscal_year(session, body.fiscal_year) is None:
-        raise Problem.invalid("fiscal_year", f"the fiscal year {body.fiscal_year} is not open")
+        raise Problem.invalid(
+            "fiscal_year", f"the fiscal year {body.fiscal_year} is not open", status=404
+        )
     formula = await formulas.find(session, body.formula_code, body.formula_version)
     if formula is None:
         raise Problem.invalid(
             "formula_code",
             f"no formula {body.formula_code}"
             + (f" version {body.formula_version}" if body.formula_version else ""),
+            status=404,
         )
     level, codes = _units(principal, body)
     envelope, parent_run_id = await _envelope(

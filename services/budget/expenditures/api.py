@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.budget import roles
+from services.budget.amounts import riel
 from services.budget.codes import LineCode
 from services.budget.expenditures import repository, service
 from shared.db import SessionDep
@@ -30,13 +31,13 @@ Planner = Annotated[Principal, Depends(roles.PLANNING)]
 class ExpenditureCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"fiscal_year": 2027, "line_code": "social_assistance",
-                                         "amount_riel": 1_200_000, "spent_on": "2027-04-10",
+        json_schema_extra={"examples": [{"fiscal_year": 2026, "line_code": "social_assistance",
+                                         "amount_riel": 1_200_000, "spent_on": "2026-04-10",
                                          "description": "Transport for ID Poor outreach"}]},
     )  # fmt: skip
     fiscal_year: Annotated[int, Field(ge=2000, le=2100)]
     line_code: LineCode
-    amount_riel: Annotated[int, Field(gt=0, le=10**18, strict=True)]
+    amount_riel: riel(gt=0, le=10**18)  # type: ignore[valid-type]
     spent_on: IsoDate
     description: Annotated[Text, Field(min_length=1, max_length=1000)]
 

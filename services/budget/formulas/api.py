@@ -7,8 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path
 
 from services.budget import roles
+from services.budget.docs import answer_example
 from services.budget.formulas import service
 from services.budget.formulas.schemas import FormulaCreate, FormulaRead, FormulaVersionCreate
+from services.budget.formulas.shipped import SHIPPED
 from shared.db import SessionDep
 from shared.principal import Principal
 from shared.problems import PROBLEM_RESPONSES, Problem
@@ -20,7 +22,7 @@ NationalPlanner = Annotated[Principal, Depends(roles.NATIONAL_PLANNING)]
 Code = Annotated[str, Path(pattern=r"^[A-Z][A-Z0-9_]{1,39}$", examples=["POVERTY_2027"])]
 
 _WEIGHTS = (
-    "Weights are decimals (strings or numbers) that must sum to exactly 1; a formula whose "
+    'Weights are decimal strings (`"0.3"`) that must sum to exactly 1; a formula whose '
     "weights do not is refused with 422 naming `definition.components`. When a weighted "
     "component's indicator sums to zero over the units of a run, the run is refused naming "
     "the component, unless the component says `on_zero_total: equal_share`."
@@ -32,6 +34,7 @@ _WEIGHTS = (
     summary="Every formula version: shipped examples first, then stored ones",
     description="`COMMUNE_FUND_2024_2028` (30 % equal, 30 % population, 30 % villages, 10 % "
     "among villages) and `POVERTY_WEIGHTED` ship with the service.",
+    responses=answer_example([f.model_dump(mode="json") for f in SHIPPED.values()]),
 )
 async def list_formulas(session: SessionDep, principal: Reader) -> list[FormulaRead]:
     return await service.listing(session)

@@ -19,10 +19,20 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
+from services.budget.codes import OnZero
 from shared.text import Line, Text
 
 # Indicators a formula may read: from the registry's events (active households), from the
@@ -52,11 +62,55 @@ def check_indicator(value: str) -> str:
     raise ValueError(f"unknown indicator {value!r}; one of {known}")
 
 
-OnZero = Literal["refuse", "equal_share"]
+def _decimal_string(pattern: str, example: str, description: str) -> tuple[Any, ...]:
+    """A decimal sent as a string matching `pattern` (JSON numbers are refused: a binary
+    float cannot carry an exact weight), stated as such in the OpenAPI document."""
+    compiled = re.compile(pattern)
+
+    def check(value: object) -> object:
+        if isinstance(value, Decimal):
+            return value
+        if not isinstance(value, str) or not compiled.fullmatch(value):
+            raise ValueError(f"must be a decimal string such as {example!r}")
+        return value
+
+    schema = {"type": "string", "pattern": pattern, "examples": [example]}
+    return (
+        BeforeValidator(check),
+        # Shortest form out ("0.3", not "0.3000000000" as a NUMERIC column reads back), so
+        # an answer matches the pattern a request is held to.
+        PlainSerializer(lambda d: format(d.normalize(), "f"), when_used="json"),
+        WithJsonSchema({**schema, "description": description}),
+    )
+
+
+WEIGHT_PATTERN = r"^(0?\.[0-9]{0,9}[1-9]|1(\.0{1,10})?)$"
 Weight = Annotated[
     Decimal,
-    Field(gt=0, le=1, max_digits=12, decimal_places=10, description="A decimal, e.g. 0.3."),
+    Field(gt=0, le=1, max_digits=12, decimal_places=10),
+    *_decimal_string(
+        WEIGHT_PATTERN,
+        "0.3",
+        "The component's share, a decimal string above 0 and at most 1 with at most 10 "
+        'decimals, e.g. "0.3"; the weights of a formula sum to exactly 1.',
+    ),
 ]
+POVERTY_WEIGHT_PATTERN = r"^[0-9]{1,6}(\.[0-9]{1,6})?$"
+
+
+def poverty_weight(example: str) -> Any:
+    return Annotated[
+        Decimal,
+        Field(ge=0, max_digits=12, decimal_places=6),
+        *_decimal_string(
+            POVERTY_WEIGHT_PATTERN,
+            example,
+            "The weight of a household of this poverty level, a decimal string with at most "
+            "6 decimals; the two weights cannot both be zero.",
+        ),
+    ]
+
+
 _FORBID = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -80,8 +134,8 @@ class PovertyWeighted(BaseModel):
     model_config = _FORBID
     kind: Literal["poverty"] = "poverty"
     weight: Weight
-    poor_1_weight: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=6)] = Decimal(2)
-    poor_2_weight: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=6)] = Decimal(1)
+    poor_1_weight: poverty_weight("2") = Decimal(2)  # type: ignore[valid-type]
+    poor_2_weight: poverty_weight("1") = Decimal(1)  # type: ignore[valid-type]
     on_zero_total: OnZero = "refuse"
 
     @model_validator(mode="after")

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from pydantic import BaseModel
 
 from services.budget import roles
+from services.budget.docs import answer_example
 from services.budget.formulas.schemas import GAZETTEER_INDICATORS, REGISTRY_INDICATORS
 from services.budget.indicators import repository, service
 from services.budget.indicators.models import Dataset
@@ -94,7 +95,26 @@ async def upload_dataset(
     return dataset_read(row)
 
 
-@router.get("/datasets", summary="Uploaded datasets, newest reference date first per code")
+@router.get(
+    "/datasets",
+    summary="Uploaded datasets, newest reference date first per code",
+    responses=answer_example(
+        [
+            {
+                "id": "0b9f6a52-3c1d-4e8f-9a27-5d4c3b2a1f00",
+                "code": "population",
+                "name": "Census population per commune",
+                "source": "NIS General Population Census 2019",
+                "reference_date": "2019-03-03",
+                "level": "commune",
+                "area": "",
+                "row_count": 1652,
+                "uploaded_at": "2026-11-02T03:15:00Z",
+                "used_at": None,
+            }
+        ]
+    ),
+)
 async def list_datasets(session: SessionDep, principal: Reader) -> list[DatasetRead]:
     return [dataset_read(r) for r in await repository.datasets(session)]
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Response
 
 from services.budget import roles
 from services.budget.codes import LINES, LineCode
+from services.budget.docs import answer_example
 from services.budget.planning import repository, service
 from services.budget.planning.models import Envelope
 from services.budget.planning.schemas import (
@@ -37,7 +38,13 @@ def envelope_read(row: Envelope) -> EnvelopeRead:
     )  # fmt: skip
 
 
-@router.get("/budget-lines", summary="The social-protection budget lines of SNA budgets")
+@router.get(
+    "/budget-lines",
+    summary="The social-protection budget lines of SNA budgets",
+    responses=answer_example(
+        [{"code": c, "name_km": km, "name_en": en} for c, (km, en) in LINES.items()]
+    ),
+)
 async def list_budget_lines(principal: Reader) -> list[BudgetLineRead]:
     return [BudgetLineRead(code=c, name_km=km, name_en=en) for c, (km, en) in LINES.items()]
 
@@ -56,7 +63,20 @@ async def open_fiscal_year(
     return FiscalYearRead.model_validate(row, from_attributes=True)
 
 
-@router.get("/fiscal-years", summary="Open fiscal years")
+@router.get(
+    "/fiscal-years",
+    summary="Open fiscal years",
+    responses=answer_example(
+        [
+            {
+                "year": 2027,
+                "starts_on": "2027-01-01",
+                "ends_on": "2027-12-31",
+                "opened_at": "2026-10-01T02:00:00Z",
+            }
+        ]
+    ),
+)
 async def list_fiscal_years(session: SessionDep, principal: Reader) -> list[FiscalYearRead]:
     return [
         FiscalYearRead.model_validate(r, from_attributes=True)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.budget.amounts import riel
 from services.budget.codes import LineCode
 
 
@@ -27,7 +28,7 @@ class EnvelopeSet(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"amount_riel": 40_000_000_000}]}
     )
-    amount_riel: Annotated[int, Field(ge=0, le=10**18, description="Whole riel.", strict=True)]
+    amount_riel: riel(ge=0, le=10**18)  # type: ignore[valid-type]
 
 
 class EnvelopeRead(BaseModel):

@@ -39,7 +39,7 @@ async def open_year(session: AsyncSession, *, principal: Principal, year: int) -
 
 async def require_year(session: AsyncSession, year: int, *, field: str = "fiscal_year") -> None:
     if await repository.fiscal_year(session, year) is None:
-        raise Problem.invalid(field, f"the fiscal year {year} is not open")
+        raise Problem.invalid(field, f"the fiscal year {year} is not open", status=404)
 
 
 async def set_envelope(

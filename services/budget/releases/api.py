@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.budget import roles
+from services.budget.amounts import riel
 from services.budget.codes import LineCode
 from services.budget.releases import repository, service
 from services.budget.releases.models import Release
@@ -38,7 +39,7 @@ class ReleasePlan(BaseModel):
     )  # fmt: skip
     run_id: uuid.UUID
     admin_code: Annotated[str, Field(pattern=r"^[0-9]{2,6}$")]
-    amount_riel: Annotated[int, Field(gt=0, le=10**18, strict=True)]
+    amount_riel: riel(gt=0, le=10**18)  # type: ignore[valid-type]
     planned_on: IsoDate
 
 
@@ -88,7 +89,13 @@ ReleaseForChange = Annotated[Release, Depends(for_change(_release))]
 @router.post(
     "/releases",
     status_code=201,
-    responses={k: PROBLEM_RESPONSES[k] for k in (403, 422)},
+    responses={
+        **{k: PROBLEM_RESPONSES[k] for k in (403, 422)},
+        404: {
+            **PROBLEM_RESPONSES[404],
+            "description": "No allocation run `run_id` in your area (naming `run_id`).",
+        },
+    },
     summary="Plan a tranche of a unit's published allocation (the allocating unit's planner)",
     description="The tranches of a unit never add up to more than its allocation (422 naming "
     "`amount_riel`, with `allocated_riel`, `already_released_riel` and `available_riel`).",

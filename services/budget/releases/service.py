@@ -30,7 +30,7 @@ async def plan(
 ) -> Release:
     run = await runs.get_visible(session, principal, run_id)
     if run is None:
-        raise Problem.invalid("run_id", "no allocation run with this id in your area")
+        raise Problem.invalid("run_id", "no allocation run with this id in your area", status=404)
     require_unit(principal, run.allocating_admin_code, what="Releasing this allocation")
     roles.PLANNING.check(principal)
     if run.status != "published":

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.budget import roles
+from services.budget.amounts import riel
 from services.budget.codes import SUPPORT_TYPES, SupportStatus
 from services.budget.support import repository, service
 from services.budget.support.models import SupportRequest
@@ -45,7 +46,7 @@ class SupportRequestCreate(BaseModel):
     )
     request_type: SupportRequestType
     description: Annotated[Text, Field(min_length=1, max_length=2000)]
-    amount_riel: Annotated[int, Field(ge=0, le=10**15, strict=True)]
+    amount_riel: riel(ge=0, le=10**15)  # type: ignore[valid-type]
 
 
 class SupportDecision(BaseModel):
@@ -61,7 +62,7 @@ class SupportDecision(BaseModel):
         },
     )  # fmt: skip
     decision: Literal["approved", "partly_approved", "rejected"]
-    approved_amount_riel: Annotated[int | None, Field(ge=0, le=10**15, strict=True)] = None
+    approved_amount_riel: riel(ge=0, le=10**15, optional=True) = None  # type: ignore[valid-type]
     reason: Annotated[Text, Field(max_length=2000)] = ""
 
 
