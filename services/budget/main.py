@@ -10,6 +10,7 @@ from services.budget.formulas.api import router as formulas_router
 from services.budget.indicators.api import router as indicators_router
 from services.budget.planning.api import router as planning_router
 from services.budget.public.api import router as public_router
+from services.budget.reference import router as reference_router
 from services.budget.releases.api import router as releases_router
 from services.budget.reports.api import router as reports_router
 from services.budget.support.api import router as support_router
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         title="Social protection budget",
         description=DESCRIPTION,
         routers=[
+            reference_router,
             planning_router,
             formulas_router,
             indicators_router,

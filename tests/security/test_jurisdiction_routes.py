@@ -424,6 +424,7 @@ def path_values(world: dict) -> dict[tuple[str, str], str]:
         ("budget", "release_id"): world["budget"]["release"]["id"],
         ("budget", "request_id"): world["budget"]["support_request"]["id"],
         ("/reference/code-lists/{name}", "name"): "sex",
+        ("budget", "/reference/code-lists/{name}", "name"): "budget-lines",
         ("/reference/gazetteer/{code}", "code"): "01",
     }
 
@@ -467,7 +468,11 @@ def calls(world: dict, *, own: dict | None = None):
         service, path = route["service"], route["path"]
         url = path
         for name in re.findall(r"{(\w+)}", path):
-            value = values.get((path, name)) or values.get((service, name))
+            value = (
+                values.get((service, path, name))
+                or values.get((path, name))
+                or values.get((service, name))
+            )
             assert value, f"{service} {path}: map {{{name}}} in path_values()"
             url = url.replace(f"{{{name}}}", value)
         query = dict(QUERIES.get(path, {}))
