@@ -78,7 +78,7 @@ def code_lists(owner: str) -> dict[str, CodeList]:
 
 
 def enum_labels(
-    schema_name: str | None, values: list[Any] | None
+    schema_name: str | None, values: list[Any] | None, owner: str | None = None
 ) -> dict[str, dict[str, str]] | None:
     """Labels for an enum schema: the registered list of that name holding all its values. An
     inline enum (a `Literal` subset, no name) takes the one list holding all its values, when
@@ -86,10 +86,13 @@ def enum_labels(
     if not values:
         return None
     wanted = [str(v) for v in values]
+    # A service's document takes its own lists and the platform's (`owner`): another
+    # service's list of the same codes, loaded in the same process, is not its to use.
+    lists = [c for (o, _), c in _LISTS.items() if owner is None or o in (owner, "shared")]
     if schema_name is not None:
-        candidates = [c for c in _LISTS.values() if c.enum_name == schema_name]
+        candidates = [c for c in lists if c.enum_name == schema_name]
     else:
-        candidates = [c for c in _LISTS.values() if set(wanted) <= set(c.labels)]
+        candidates = [c for c in lists if set(wanted) <= set(c.labels)]
         if len({tuple(sorted(c.labels.items())) for c in candidates}) != 1:
             return None
     for listed in candidates:

@@ -357,7 +357,7 @@ def _no_control_characters(node: Any) -> None:
             _no_control_characters(value)
 
 
-def _finish_components(document: dict[str, Any]) -> None:
+def _finish_components(document: dict[str, Any], owner: str | None = None) -> None:
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for name in _FASTAPI_VALIDATION:
         schemas.pop(name, None)
@@ -368,9 +368,9 @@ def _finish_components(document: dict[str, Any]) -> None:
     schemas["FieldError"]["description"] = "One invalid field: where it is and why."
     for name, schema in schemas.items():
         schema["title"] = name
-        _label(schema, enum_labels(name, schema.get("enum")))
+        _label(schema, enum_labels(name, schema.get("enum"), owner))
         for inline in _inline_enums(schema):
-            _label(inline, enum_labels(None, inline["enum"]))
+            _label(inline, enum_labels(None, inline["enum"], owner))
 
 
 def _label(schema: dict[str, Any], labels: dict[str, dict[str, str]] | None) -> None:
@@ -437,7 +437,8 @@ def _request_schemas(document: dict[str, Any]) -> set[str]:
 
 
 def finish_document(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
-    _finish_components(document)
+    settings = getattr(app.state, "settings", None)
+    _finish_components(document, getattr(settings, "service_name", None))
     schemas = document.get("components", {}).get("schemas", {})
     for name in _request_schemas(document) - {"ProblemDocument", "FieldError"}:
         _no_control_characters(schemas[name])
