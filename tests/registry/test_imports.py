@@ -705,7 +705,11 @@ def test_cells_padded_with_any_whitespace_are_trimmed(pad):
             assert issues == [] and record == clean, (position, repr(pad))
 
 
-@pytest.mark.parametrize("control", ["\x00", "\x07", "\x1b[2J"], ids=["nul", "bell", "escape"])
+@pytest.mark.parametrize(
+    "control",
+    ["\x00", "\x07", "\x1b[2J", "\x7f", "\x9b"],
+    ids=["nul", "bell", "escape", "delete", "c1-csi"],
+)
 def test_a_cell_with_a_control_character_is_an_issue_naming_its_column(control):
     """As the API refuses it (shared/text.py), so does a file: the row's issue names the
     column, and the staged record carries no control character for PostgreSQL to refuse."""

@@ -22,6 +22,7 @@ each broken rule is a `FieldError` naming the field, with a stable `code`:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -76,11 +77,14 @@ def age_on(birth: date, day: date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
+@functools.lru_cache(maxsize=16)
 def oldest_birth_date(on: date) -> date:
-    """The earliest plausible birth date on `on` (an age of OLDEST_AGE)."""
+    """The earliest plausible birth date on `on` (an age of OLDEST_AGE). Remembered per
+    day: an import asks it for every row."""
     return years_before(on, OLDEST_AGE)
 
 
+@functools.lru_cache(maxsize=16)
 def latest_due_date(on: date) -> date:
     return on + timedelta(days=PREGNANCY_MAX_DAYS)
 

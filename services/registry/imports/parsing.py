@@ -14,7 +14,7 @@ lookup tables, no per-row model validation.
 from __future__ import annotations
 
 import csv
-import gc
+import gc  # noqa: F401
 import io
 import operator
 import re
@@ -37,6 +37,7 @@ from services.registry.households.models import (
 from services.registry.households.schemas import normalise_phone
 from services.registry.imports.models import FileFormat
 from shared.gazetteer import InvalidLocationCode, Level, get_gazetteer, normalise_code
+from shared.runtime import collector_paused
 from shared.text import has_control_characters, without_control_characters
 
 HOUSEHOLD_COLUMNS = (
@@ -146,13 +147,12 @@ _NATIONAL_ID = re.compile(r"^[0-9]{9,12}$")
 _DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
 _YMD_LOOSE = re.compile(r"^(\d{4})[/.\-](\d{1,2})[/.\-](\d{1,2})$")
 _YEAR = re.compile(r"^(\d{4})$")
-# Whitespace other than the space (str.isspace's set): a row holding any is stripped cell by
-# cell; one holding only spaces is when a space touches a cell's edge (cells joined by NUL).
-# A character-class scan plus substring tests: a regex for "whitespace at a cell's edge"
-# cost more than the rest of the row's checks.
-_ODD_SPACE = re.compile(
-    "[\t\n\x0b\x0c\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-)
+# What sends a row off its fast path, in one character-class scan: whitespace other than the
+# space (str.isspace's set; the row is then stripped cell by cell) and shared/text.py's control
+# characters (NUL, the row's joiner, is counted apart). A row holding only spaces is stripped
+# when a space touches a cell's edge (substring tests on the row joined by NUL): a regex for
+# "whitespace at a cell's edge" cost more than the rest of the row's checks.
+_SUSPECT = re.compile("[\x01-\x1f\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
 _CATEGORY_SPLIT = re.compile(r"\s*[;,|]\s*")
 
 
@@ -419,22 +419,26 @@ class RowChecker:
         if self._take is not None and len(cells) >= self._width:
             v = self._take(cells)
             joined = "\x00".join(v)
+            # One scan for what needs a closer look: odd spaces and control characters (a NUL
+            # of the file's own shows as one more than the joins').
+            suspect = _SUSPECT.search(joined) is not None or joined.count("\x00") >= len(v)
             if (
-                " \x00" in joined
+                suspect
+                or " \x00" in joined
                 or "\x00 " in joined
                 or joined[:1] == " "
                 or joined[-1:] == " "
-                or _ODD_SPACE.search(joined) is not None
             ):
                 v = [c.strip() for c in v]
         else:
             width = len(cells)
             v = [(cells[p].strip() if 0 <= p < width else "") for p in self.positions]
+            suspect = True
         # The file's text meets the same edge rule as the API's (shared/text.py): a cell with
         # a control character is an issue naming its column, and never reaches the database
         # (PostgreSQL refuses NUL). One scan of the row; cells only when it finds one.
         controlled = []
-        if has_control_characters("\t".join(v)):
+        if suspect and has_control_characters("\t".join(v)):
             v = list(v)
             for i, cell in enumerate(v):
                 if has_control_characters(cell):
@@ -765,13 +769,8 @@ class RowBatches:
     def next(self) -> tuple[list[tuple], list[Issue]] | None:
         # The cyclic garbage collector waits while a batch is read: rows and issues hold no
         # cycles, and the collections their allocations set off cost more than the checks.
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with collector_paused():
             return self._next()
-        finally:
-            if enabled:
-                gc.enable()
 
     def _next(self) -> tuple[list[tuple], list[Issue]] | None:
         records: list[tuple] = []

@@ -27,13 +27,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import hashlib
 import json
 import logging
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -67,6 +66,7 @@ from shared.http.pagination import PageParams
 from shared.outbox import emit
 from shared.principal import Principal
 from shared.problems import IMPORT_EXPIRED, IMPORT_NOT_VALIDATED, Problem, field_error
+from shared.runtime import collector_paused
 
 log = logging.getLogger(__name__)
 
@@ -465,13 +465,16 @@ async def _commit(
         while queue:
             index, (after, count) = queue.pop()
             numbers = await repository.next_household_numbers(conn, count)
-            created = await staging_tables.commit_batch(
-                after=after,
-                codes=[format_household_code(n) for n in numbers],
-                actor=actor,
-                announce=announce_households,
-                checkpoint=lambda index=index: checkpoint(index),
-            )
+            # The batch's rows, records and event models hold no cycles and go when it ends:
+            # the cyclic collector waits (shared/runtime.py).
+            with collector_paused():
+                created = await staging_tables.commit_batch(
+                    after=after,
+                    codes=[format_household_code(n) for n in numbers],
+                    actor=actor,
+                    announce=announce_households,
+                    checkpoint=lambda index=index: checkpoint(index),
+                )
             finished.add(index)
             if created and flag_duplicates:
                 # The review queue: likely duplicates of the new households (set-based). In
@@ -518,24 +521,8 @@ def announce_households(rows: list[asyncpg.Record]) -> list[tuple]:
     """The events of a committed batch, from the catalog's models, as for a household
     registered through the API: per household HouseholdRegistered (origin "import") carrying
     its members, then PovertyStatusChanged when it was imported with an assessed IDPoor
-    status. `rows`: one per created household (repository.StagingTables.commit_batch).
-
-    The cyclic garbage collector waits meanwhile: the models hold no cycles, and the
-    collections their allocations would set off in a large process cost more than
-    building them."""
-    with _collector_paused():
-        return _announce(rows)
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+    status. `rows`: one per created household (repository.StagingTables.commit_batch)."""
+    return _announce(rows)
 
 
 _text = json.dumps
