@@ -74,5 +74,7 @@ ENTRYPOINT ["/app/deploy/entrypoint.sh"]
 # One worker process per container: scale with replicas, not with workers.
 # The access log is off because the platform's middleware logs every request with its id.
 # --no-proxy-headers: the gateway itself judges X-Forwarded-For (GATEWAY_TRUSTED_PROXIES).
+# --http: uvicorn's httptools protocol writing each answer's head with its body (one write).
 CMD ["uvicorn", "gateway.main:app", "--host", "0.0.0.0", "--port", "8000", "--no-proxy-headers", \
+     "--http", "shared.http.server:OneWriteHttpToolsProtocol", \
      "--no-access-log", "--no-server-header", "--timeout-graceful-shutdown", "20"]

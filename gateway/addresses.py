@@ -24,8 +24,14 @@ from starlette.types import Scope
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # uvicorn options every way of running the gateway uses (devstack, the image's CMD, tests):
-# uvicorn must leave the peer address alone, since the gateway judges the forwarding headers.
-SERVER_OPTIONS = ("--no-proxy-headers",)
+# uvicorn must leave the peer address alone, since the gateway judges the forwarding headers;
+# and it writes each answer's head with its first body part (shared/http/server.py: one
+# socket write for a small answer instead of two, a sixth of the gateway's CPU per request).
+SERVER_OPTIONS = (
+    "--no-proxy-headers",
+    "--http",
+    "shared.http.server:OneWriteHttpToolsProtocol",
+)
 
 
 class TrustedProxies:

@@ -16,15 +16,11 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator
-from itertools import chain
+from urllib.parse import quote_from_bytes
 
-import aiohttp
-import httpx
-from aiohttp.client_exceptions import InvalidUrlClientError, NonHttpUrlClientError
-from multidict import CIMultiDict
 from starlette.types import Receive, Scope, Send
-from yarl import URL
 
+from gateway import http1
 from gateway.addresses import TrustedProxies
 from gateway.identity.tokens import TokenVerifier
 from gateway.paths import read_path
@@ -73,7 +69,9 @@ IDENTITY_HEADERS = frozenset(
     }
 )
 IDENTITY_PREFIXES = (b"x-principal-", b"x-user-", b"x-sp-", b"x-auth-")
-_NOT_FORWARDED = HOP_BY_HOP | IDENTITY_HEADERS
+# The client's own framing and expectations: the gateway frames what it sends itself.
+_REFRAMED = frozenset({b"content-length", b"expect"})
+_NOT_FORWARDED = HOP_BY_HOP | IDENTITY_HEADERS | _REFRAMED
 # The gateway sets its own request id and trace context; server and date come from uvicorn.
 _OWN_RESPONSE_HEADERS = frozenset({b"x-request-id", b"traceparent", b"server", b"date"})
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -81,27 +79,13 @@ SMALL_BODY = 64 * 1024
 # A problem document is small; a larger one is relayed as it came.
 MAX_PROBLEM_BYTES = 256 * 1024
 ANONYMOUS = Principal.anonymous()
-# A query made only of these characters is one httpx's URL parsing leaves exactly as it is, so
-# it goes to the service as sent without that parsing; any other is normalised by httpx first,
-# as every query was before (bench/gateway_proxy.py measured the parsing per request).
-_PLAIN_QUERY = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*")
-# A path and query (joined by "?") that httpx and yarl both leave exactly as they are (no
-# escape at all; read_path has refused dot segments): the URL is built from the upstream's
-# parsed base instead of parsing the whole text per request, which costs ~10-20 us when the
-# URL differs from the last ones (yarl caches parsed URLs; real traffic has many).
-_PLAIN_URL = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*\?[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*")
-# The aiohttp errors that mean "the service's answer failed" (what httpx-aiohttp turned into
-# httpx errors before; anything else is a bug of ours and goes to the 500 handler).
-UPSTREAM_ERRORS = (
-    aiohttp.ClientConnectionError,
-    aiohttp.ClientPayloadError,
-    NonHttpUrlClientError,
-    InvalidUrlClientError,
-)
-# Timeouts: aiohttp raised these where httpx-aiohttp reported an httpx timeout. A connection
-# the service dropped was reported as one too (ConnectTimeout): it stays a 504.
-_TIMEOUTS = (aiohttp.ServerTimeoutError, aiohttp.ClientConnectionError)
-RELAY_CHUNK = 16 * 1024
+_PROBLEM_MEDIA_TYPE = PROBLEM_MEDIA_TYPE.encode()
+# A request target the service can be sent as it is: visible ASCII only (uvicorn's parser has
+# refused spaces and control characters; read_path has escaped the path). Anything else (bytes
+# beyond ASCII in a query) is percent-encoded first, as httpx did before.
+_PLAIN_TARGET = re.compile(rb"[!-~]*")
+# What may stay unescaped when a target is percent-encoded: every visible ASCII character.
+_TARGET_SAFE = bytes(range(0x21, 0x7F))
 _INTERNAL_TOKEN = INTERNAL_TOKEN_HEADER.encode()
 
 
@@ -214,7 +198,7 @@ class ProxyApp:
 
     def _upstream_headers(
         self, scope: Scope, principal: Principal, upstream: Upstream
-    ) -> CIMultiDict[str]:
+    ) -> list[tuple[bytes, bytes]]:
         named_in_connection: set[bytes] = set()
         host = None
         out = []
@@ -240,7 +224,7 @@ class ProxyApp:
         out.append((b"x-request-id", (request_id_var.get() or "").encode()))
         out.append((b"traceparent", (traceparent_var.get() or "").encode()))
         out.append((_INTERNAL_TOKEN, self._internal_token(principal, upstream.name).encode()))
-        return _text_headers(upstream.host, out)
+        return out
 
     async def _forward(
         self,
@@ -268,39 +252,35 @@ class ProxyApp:
                 "The service is unavailable; try again shortly.",
                 headers={"Retry-After": str(int(upstream.breaker.reset_after))},
             )
-        query = scope.get("query_string", b"").decode("latin-1")
-        url: str | URL
-        if upstream.url is not None and _PLAIN_URL.fullmatch(service_path + "?" + query):
-            # What both httpx and yarl would leave as it is: built, not parsed and requoted.
-            url = upstream.url.with_path(service_path, encoded=True).with_query(query or None)
-        else:
-            url = upstream.base_url + service_path
-            if query:
-                url += "?" + query
-                if not _PLAIN_QUERY.fullmatch(query):
-                    url = str(httpx.URL(url))
+        target = path_bytes = upstream.prefix + service_path.encode("utf-8", "surrogateescape")
+        query: bytes = scope.get("query_string", b"")
+        if query:
+            target = path_bytes + b"?" + query
+        if not _PLAIN_TARGET.fullmatch(target):
+            target = quote_from_bytes(target, safe=_TARGET_SAFE).encode("ascii")
         timeout = rule.timeout or self.default_timeout
         can_retry = scope["method"] in IDEMPOTENT and not isinstance(content, _BodyStream)
         response = await self._send(
             upstream,
             scope["method"],
-            url,
+            target,
             self._upstream_headers(scope, principal, upstream),
             content,
-            _client_timeout(timeout),
+            timeout,
             limit,
+            declared,
             retries=int(can_retry),
         )
-        content_type = response.headers.get("Content-Type", "")
+        content_type = response.header(b"content-type") or b""
         if response.status >= 500:
             upstream.breaker.record_failure()
-            if not content_type.startswith(PROBLEM_MEDIA_TYPE):
+            if not content_type.startswith(_PROBLEM_MEDIA_TYPE):
                 # Not one of our problem documents: it may carry internals, so it stays here.
-                await response.__aexit__(None, None, None)
+                response.release()
                 raise Problem(502, "The service failed to answer this request.")
         else:
             upstream.breaker.record_success()
-        if content_type.startswith(PROBLEM_MEDIA_TYPE):
+        if content_type.startswith(_PROBLEM_MEDIA_TYPE):
             await self._relay_problem(scope, send, response, upstream)
         else:
             await self._relay_response(send, response, upstream)
@@ -309,61 +289,60 @@ class ProxyApp:
         self,
         upstream: Upstream,
         method: str,
-        url: str | URL,
-        headers: CIMultiDict[str],
+        target: bytes,
+        headers: list[tuple[bytes, bytes]],
         content: bytes | _BodyStream | None,
-        timeouts: aiohttp.ClientTimeout,
+        seconds: float,
         limit: int,
+        declared: int | None,
         retries: int,
-    ) -> aiohttp.ClientResponse:
-        """The service's response, its body not read yet, straight from aiohttp's pool: no
-        httpx Request or Response per call (bench/gateway_proxy.py measured those)."""
+    ) -> http1.Response:
+        """The service's response, its body not read yet, from the upstream's keep-alive pool
+        (gateway/http1.py: the request line and header lines written as they are)."""
         for attempt in range(retries + 1):
             try:
-                return await upstream.session.request(
+                return await upstream.pool.request(
                     method,
-                    url,
-                    headers=headers,
-                    data=content or None,
-                    allow_redirects=False,
-                    auto_decompress=False,
-                    compress=False,
-                    timeout=timeouts,
+                    target,
+                    headers,
+                    content,
+                    seconds=seconds,
+                    content_length=declared,
                 )
             except Exception as exc:
                 if isinstance(content, _BodyStream) and content.exceeded:
                     raise Problem(413, f"The request body is larger than {limit} bytes.") from exc
-                if not isinstance(exc, UPSTREAM_ERRORS):
+                if not isinstance(exc, http1.UpstreamError):
                     raise
-                refused = isinstance(exc, aiohttp.ClientConnectorError) and not isinstance(
-                    exc, aiohttp.ServerTimeoutError
-                )
-                # Only a refused connection is retried: the request cannot have been processed.
-                if refused and attempt < retries:
-                    await asyncio.sleep(0.05)
+                # Retried only when the request cannot have been processed: no connection,
+                # or a kept-alive one the service had closed before reading it.
+                unsent = isinstance(exc, http1.ConnectFailed | http1.Stale)
+                if unsent and attempt < retries:
+                    if isinstance(exc, http1.ConnectFailed):
+                        await asyncio.sleep(0.05)
                     continue
                 upstream.breaker.record_failure()
                 log.warning("%s failed: %s: %s", upstream.name, type(exc).__name__, exc)
-                if refused:
+                if isinstance(exc, http1.ConnectFailed):
                     raise Problem(502, "The service could not be reached.") from exc
-                if isinstance(exc, _TIMEOUTS):
+                if isinstance(exc, http1.UpstreamTimeout):
                     raise Problem(504, "The service did not answer in time.") from exc
                 raise Problem(502, "The service's answer could not be read.") from exc
         raise AssertionError("unreachable")
 
     async def _relay_problem(
-        self, scope: Scope, send: Send, response: aiohttp.ClientResponse, upstream: Upstream
+        self, scope: Scope, send: Send, response: http1.Response, upstream: Upstream
     ) -> None:
         """A service's problem document, its `instance` made the path the client called: the
         service knows only its own (`/households/<id>`), which 404s at the gateway."""
         try:
-            body = b"".join([chunk async for chunk in response.content.iter_chunked(RELAY_CHUNK)])
-        except UPSTREAM_ERRORS as exc:
+            body = await response.read()
+        except http1.UpstreamError as exc:
             log.warning("%s broke off its problem document: %s", upstream.name, exc)
             upstream.breaker.record_failure()
             raise Problem(502, "The service's answer could not be read.") from exc
         finally:
-            await response.__aexit__(None, None, None)
+            response.release()
         try:
             document = json.loads(body) if len(body) <= MAX_PROBLEM_BYTES else None
         except ValueError:
@@ -381,7 +360,7 @@ class ProxyApp:
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
     async def _relay_response(
-        self, send: Send, response: aiohttp.ClientResponse, upstream: Upstream
+        self, send: Send, response: http1.Response, upstream: Upstream
     ) -> None:
         headers = [
             (k.lower(), public_location(v, upstream) if k.lower() == b"location" else v)
@@ -389,33 +368,21 @@ class ProxyApp:
         ]
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         try:
-            async for chunk in response.content.iter_chunked(RELAY_CHUNK):
+            async for chunk in response.chunks():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        except UPSTREAM_ERRORS as exc:
+        except http1.UpstreamError as exc:
             # The status is already sent; all we can do is cut the body short and say so.
             log.warning("%s broke off its response: %s", upstream.name, exc)
             upstream.breaker.record_failure()
         finally:
-            await response.__aexit__(None, None, None)
+            response.release()
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-_TIMEOUT_CACHE: dict[float, aiohttp.ClientTimeout] = {}
-
-
-def _client_timeout(seconds: float) -> aiohttp.ClientTimeout:
-    """Connect, read and pool timeouts of `seconds`, built once per value."""
-    timeout = _TIMEOUT_CACHE.get(seconds)
-    if timeout is None:
-        timeout = aiohttp.ClientTimeout(sock_connect=seconds, sock_read=seconds, connect=seconds)
-        _TIMEOUT_CACHE[seconds] = timeout
-    return timeout
-
-
-def _relayed_headers(response: aiohttp.ClientResponse) -> list[tuple[bytes, bytes]]:
+def _relayed_headers(response: http1.Response) -> list[tuple[bytes, bytes]]:
     """The service's response headers a client may see: no hop-by-hop ones, none the gateway
     sets itself."""
-    raw = response.raw_headers
+    raw = response.headers
     named = {
         v.strip().lower()
         for k, value in raw
@@ -447,27 +414,6 @@ def public_location(value: bytes, upstream: Upstream) -> bytes:
     elif not text.startswith("/"):
         return value  # relative to the request's own path, which is already public
     return f"/{upstream.name}{text}".encode("latin-1")
-
-
-def _text_headers(host: str, pairs: list[tuple[bytes, bytes]]) -> CIMultiDict[str]:
-    """The headers as the service got them through httpx before: `host` first, names in lower
-    case, each name once (repeated ones joined with ", "), all decoded as ASCII, else UTF-8,
-    else ISO-8859-1 (httpx's rule, chosen for the whole set)."""
-    encoding = "ascii"
-    if not b"".join(chain.from_iterable(pairs)).isascii():
-        encoding = "utf-8"
-        try:
-            for k, v in pairs:
-                k.decode(encoding)
-                v.decode(encoding)
-        except UnicodeDecodeError:
-            encoding = "iso-8859-1"
-    merged: dict[str, str] = {"host": host}
-    for k, v in pairs:
-        key = k.decode(encoding).lower()
-        value = v.decode(encoding)
-        merged[key] = f"{merged[key]}, {value}" if key in merged else value
-    return CIMultiDict(merged)
 
 
 def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:

@@ -1,15 +1,16 @@
 """The services behind the gateway: pooled keep-alive connections and a circuit breaker each.
 
-Forwarded requests go straight to an aiohttp session (`Upstream.session`): aiohttp's
-connection pool costs far less CPU under concurrency than httpx's own, and calling it directly
-saves the httpx Request/Response built around every call (gateway/proxy.py keeps the headers
-and URL exactly as httpx gave them). No cookie jar, no redirects, no decompression: nothing a
-reverse proxy must not have. The gateway's own calls (readiness, OpenAPI) use an httpx client
-over the same session (`httpx-aiohttp`). bench/gateway_proxy.py measures it.
+Forwarded requests go through the gateway's own HTTP/1.1 client (`Upstream.pool`,
+gateway/http1.py): the request line and header lines written as the proxy built them, the
+answer's header lines and body handed on as they came, with nothing built per request that a
+reverse proxy does not need (bench/gateway_proxy.py measures it). The gateway's own calls
+(readiness, OpenAPI documents) use httpx over an aiohttp session (`httpx-aiohttp`): no cookie
+jar, no redirects, no decompression.
 """
 
 from __future__ import annotations
 
+import ssl
 import time
 from enum import StrEnum
 
@@ -17,6 +18,8 @@ import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 from yarl import URL
+
+from gateway.http1 import Pool
 
 
 class BreakerState(StrEnum):
@@ -77,11 +80,20 @@ class Upstream:
         self.base_url = base_url.rstrip("/")
         # The Host header the service gets, as httpx derived it from the URL.
         self.host = httpx.URL(self.base_url).netloc.decode("ascii")
-        # The base parsed once, for proxy URLs built without parsing (gateway/proxy.py); None
-        # when it has more than scheme, host and port (then every URL is parsed from text).
         base = URL(self.base_url)
-        plain = base.raw_path in ("", "/") and not (base.raw_query_string or base.raw_fragment)
-        self.url: URL | None = base if plain and not base.raw_user else None
+        if base.scheme not in ("http", "https") or not base.host:
+            raise ValueError(f"a service URL is http:// or https:// and a host: {base_url}")
+        if base.raw_query_string or base.raw_fragment or base.raw_user:
+            raise ValueError(f"a service URL has no query, fragment or user: {base_url}")
+        # A service behind a path (`http://host/registry`): its paths follow that prefix.
+        self.prefix = base.raw_path.rstrip("/").encode("ascii")
+        self.pool = Pool(
+            base.raw_host or base.host,
+            base.port or (443 if base.scheme == "https" else 80),
+            host_header=self.host,
+            ssl=ssl.create_default_context() if base.scheme == "https" else None,
+            limit=max_connections,
+        )
         self.breaker = breaker or CircuitBreaker()
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
@@ -116,5 +128,6 @@ class Upstream:
         return self._client
 
     async def aclose(self) -> None:
+        await self.pool.aclose()
         if self._session is not None:
             await self._session.close()
