@@ -3,8 +3,8 @@
 # One image for the five processes of the platform; the command chooses which one runs:
 #
 #   (default)  uvicorn gateway.main:app ...                the gateway
-#   uvicorn services.<name>.main:app --host 0.0.0.0 --port 8000
-#                                                          registry, grievance, isaf, budget
+#   uvicorn services.<name>.main:app --host 0.0.0.0 --port 8000 \
+#       --http shared.http.server:OneWriteHttpToolsProtocol  registry, grievance, isaf, budget
 #   python deploy/migrate.py [--wait] [SERVICE ...]        database migrations
 #   python deploy/kafka_topics.py create ...               Kafka topics
 #

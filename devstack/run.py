@@ -24,6 +24,7 @@ from devstack.broker import TansuBroker
 from devstack.postgres import EmbeddedPostgres, create_databases
 from devstack.process import die_with_parent
 from gateway.addresses import SERVER_OPTIONS
+from shared.http.server import SERVER_OPTIONS as PLATFORM_SERVER_OPTIONS
 from shared.platform import GATEWAY_PORT, SERVICES, default_port
 
 # Where portal teams run their development servers (React, Vite, Angular, Vue CLI).
@@ -137,7 +138,9 @@ class Stack:
         gateway_port = _env_port("SP_GATEWAY_PORT", GATEWAY_PORT)
         for service in SERVICES:
             port = _env_port(f"SP_{service.upper()}_PORT", default_port(service, gateway_port))
-            self.procs.append(Proc(service, port, f"services.{service}.main:app"))
+            self.procs.append(
+                Proc(service, port, f"services.{service}.main:app", PLATFORM_SERVER_OPTIONS)
+            )
             self.env.setdefault(f"GATEWAY_{service.upper()}_URL", f"http://127.0.0.1:{port}")
         self.procs.append(Proc("gateway", gateway_port, "gateway.main:app", SERVER_OPTIONS))
         return gateway_port

@@ -21,17 +21,15 @@ from collections.abc import Iterable
 
 from starlette.types import Scope
 
+from shared.http.server import SERVER_OPTIONS as PLATFORM_SERVER_OPTIONS
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # uvicorn options every way of running the gateway uses (devstack, the image's CMD, tests):
 # uvicorn must leave the peer address alone, since the gateway judges the forwarding headers;
-# and it writes each answer's head with its first body part (shared/http/server.py: one
-# socket write for a small answer instead of two, a sixth of the gateway's CPU per request).
-SERVER_OPTIONS = (
-    "--no-proxy-headers",
-    "--http",
-    "shared.http.server:OneWriteHttpToolsProtocol",
-)
+# and, as every process of the platform, it writes each answer's head with its first body part
+# (shared/http/server.py: one socket write for a small answer instead of two).
+SERVER_OPTIONS = ("--no-proxy-headers", *PLATFORM_SERVER_OPTIONS)
 
 
 class TrustedProxies:

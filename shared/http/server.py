@@ -23,6 +23,10 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
+# The uvicorn options every process of the platform runs with (the services and the gateway:
+# devstack, the image, compose, the Kubernetes manifests; tests/deploy checks them all).
+SERVER_OPTIONS = ("--http", "shared.http.server:OneWriteHttpToolsProtocol")
+
 
 class _HoldHead:
     """The transport while uvicorn writes a response's head: the bytes are kept."""

@@ -143,3 +143,50 @@ def test_the_chosen_kubernetes_version_has_schemas(version):
     from kubernetes_validate.utils import all_versions, major_minor
 
     assert version in {major_minor(v) for v in all_versions()}
+
+
+def uvicorn_commands() -> dict[str, list[str]]:
+    """Every uvicorn command the deployments run, by where it is: compose services and the
+    Kubernetes containers (args), and the image's default command (the gateway)."""
+    commands: dict[str, list[str]] = {}
+    for name, service in load_compose()["services"].items():
+        command = service.get("command")
+        if isinstance(command, list) and command[:1] == ["uvicorn"]:
+            commands[f"compose:{name}"] = command
+    for path in sorted(K8S_DIR.glob("*.yaml")):
+        for document in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            if not isinstance(document, dict) or document.get("kind") != "Deployment":
+                continue
+            for container in document["spec"]["template"]["spec"]["containers"]:
+                args = container.get("args") or []
+                if args[:1] == ["uvicorn"]:
+                    commands[f"{path.name}:{container['name']}"] = args
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    cmd = next(line for line in dockerfile.splitlines() if line.startswith("CMD"))
+    commands["Dockerfile:CMD"] = json.loads(cmd.removeprefix("CMD").strip())
+    return commands
+
+
+def _options(argv: list[str]) -> list[str]:
+    """`--name=value` and `--name value` alike, as a flat list."""
+    flat: list[str] = []
+    for arg in argv:
+        flat.extend(arg.split("=", 1) if arg.startswith("--") and "=" in arg else [arg])
+    return flat
+
+
+def test_every_deployed_server_runs_with_the_platforms_server_options():
+    """One socket write per small answer (shared/http/server.py) in every service and the
+    gateway, however they are deployed."""
+    from shared.http.server import SERVER_OPTIONS
+
+    commands = uvicorn_commands()
+    services = {"registry", "grievance", "isaf", "budget"}
+    assert {name.split(":")[1] for name in commands if name.startswith("compose:")} >= services
+    assert sum(name.endswith(tuple(services)) for name in commands if ".yaml:" in name) == 4
+    for where, argv in commands.items():
+        flat = _options(argv)
+        at = [
+            i for i in range(len(flat)) if flat[i : i + len(SERVER_OPTIONS)] == list(SERVER_OPTIONS)
+        ]
+        assert at, f"{where} runs uvicorn without {' '.join(SERVER_OPTIONS)}"
