@@ -3,7 +3,7 @@ a fuzzy name search in one district, with 8 concurrent clients.
 
     python -m bench.registry_reads [--households 4000000] [--reuse] [--duration 15]
                                    [--clients 8] [--workers 1] [--no-gateway]
-                                   [--aiohttp-client] [--only lookup]
+                                   [--aiohttp-client] [--only lookup] [--no-baseline]
 
 Loads synthetic households (bench/registry_synthetic.py's: real village codes from the
 gazetteer, Khmer and Latin names, plausible ages and relationships, IDPoor levels in realistic
@@ -16,9 +16,22 @@ and closed-loop clients (bench/load_client.py, in this process) call it over HTT
 gateway's internal token; with the gateway, the same requests go through it too. Prints a
 table; asserts nothing.
 
+The baseline, measured in the same run: the lookup and the verification query are also sent
+to a bare asyncpg endpoint (bench/_bare_registry_reads.py, its own uvicorn process with the
+registry's server options, one worker, a read pool of the registry's size, against the same
+database): a plain ASGI callable running the registry's own statement for each read (national
+shape, so the same indexes) without the access-log row, authentication or jurisdiction, and
+answering a small orjson body. It is the floor the service is compared with: the same
+requests (token included, ignored), the same clients and the same duration. A second table
+gives, per query, req/s, p50 and tail for bare, service and gateway, the throughput ratios
+service/bare and gateway/service, and each process's CPU per request (with PostgreSQL's
+backends and the client's); then the target line "lookup through the gateway >= 0.85 of the
+service's own throughput", met or not by the measured ratio. `--no-baseline` skips the bare
+endpoint (the target line still prints when the gateway was measured).
+
 Targets (issue 4): p99 under 10 ms at the service for the lookup and the verification query,
-p95 under 100 ms for the search. Reference: a trivial asyncpg primary-key endpoint served about
-2,800 req/s with p99 19 ms at 32 connections on this machine.
+p95 under 100 ms for the search. The gateway's: the lookup through it at 0.85 of the service's
+own throughput or more.
 """
 
 from __future__ import annotations
@@ -593,6 +606,7 @@ class Scenario:
     person: str  # the demo person the gateway run uses (same area)
     tail: int  # the tail percentile reported beside p50 (99 or 95)
     target_ms: float
+    baseline: bool = False  # also measured at the bare endpoint (bench/_bare_registry_reads.py)
 
 
 @dataclass
@@ -840,6 +854,61 @@ def print_table(
     )
 
 
+# Issue target: the gateway's lookup throughput relative to the service's own.
+GATEWAY_LOOKUP_TARGET = 0.85
+
+
+def print_baseline(results: list[Measured]) -> None:
+    """Per request with a baseline: bare endpoint, service and gateway side by side, the
+    throughput ratios service/bare and gateway/service, and each process's CPU per request;
+    then the issue's target for the lookup through the gateway."""
+    by = {(r.label, r.via): r for r in results}
+    labels = list(dict.fromkeys(r.label for r in results if r.via == "bare"))
+    if labels:
+        print()
+        print(
+            "baseline: the same requests, clients and duration against a bare asyncpg endpoint "
+            "(bench/_bare_registry_reads.py: plain ASGI on uvicorn, the registry's statement "
+            "without the access-log row, no auth, no jurisdiction, small orjson body)"
+        )
+        print(
+            f"{'request':<52}{'via':<9}{'req/s':>8}{'p50 ms':>8}{'tail':>6}{'ms':>8}  "
+            f"{'ratio (req/s)':<22}CPU ms per request"
+        )
+    for label in labels:
+        bare, service, gateway = (by.get((label, via)) for via in ("bare", "service", "gateway"))
+        for r, ratio in (
+            (bare, ""),
+            (service, f"service/bare {_ratio(service, bare)}"),
+            (gateway, f"gateway/service {_ratio(gateway, service)}"),
+        ):
+            if r is None:
+                continue
+            used = ", ".join(f"{name} {ms:.2f}" for name, ms in r.cpu_ms.items())
+            print(
+                f"{label if r is bare else '':<52}{r.via:<9}{r.requests / r.seconds:>8,.0f}"
+                f"{r.percentile(50):>8.2f}{'p' + str(r.tail):>6}{r.percentile(r.tail):>8.2f}  "
+                f"{ratio:<22}{used}"
+            )
+    lookups = [r for r in results if r.label.startswith("lookup")]
+    service = next((r for r in lookups if r.via == "service"), None)
+    gateway = next((r for r in lookups if r.via == "gateway"), None)
+    if service and gateway:
+        ratio = (gateway.requests / gateway.seconds) / (service.requests / service.seconds)
+        verdict = "met" if ratio >= GATEWAY_LOOKUP_TARGET else "NOT met"
+        print()
+        print(
+            f"target: lookup through the gateway >= {GATEWAY_LOOKUP_TARGET} of the service's own "
+            f"throughput: {ratio:.2f} -> {verdict}"
+        )
+
+
+def _ratio(a: Measured | None, b: Measured | None) -> str:
+    if a is None or b is None or not b.requests:
+        return "-"
+    return f"{(a.requests / a.seconds) / (b.requests / b.seconds):.2f}"
+
+
 # ---------------------------------------------------------------------------------------------
 # The requests
 
@@ -929,6 +998,7 @@ async def sample_requests(dsn: str) -> tuple[list[Scenario], dict[str, int]]:
             "national.officer",
             99,
             10.0,
+            baseline=True,
         ),
         Scenario(
             "verification (code, national ID, names + birth)",
@@ -937,6 +1007,7 @@ async def sample_requests(dsn: str) -> tuple[list[Scenario], dict[str, int]]:
             "national.officer",
             99,
             10.0,
+            baseline=True,
         ),
         Scenario(
             f"fuzzy name search, district {district} (km/latin)",
@@ -965,6 +1036,7 @@ def run_benchmark(
     reports: bool = True,
     only: str = "",
     lean: bool = True,
+    baseline: bool = True,
 ) -> None:
     scenarios, sizes = asyncio.run(sample_requests(asyncpg_dsn(database_url)))
     scenarios = [s for s in scenarios if only in s.label]
@@ -973,12 +1045,13 @@ def run_benchmark(
     report_timings: list[tuple[str, float, int]] = []
     try:
         print(f"==> starting the registry ({workers} uvicorn worker(s), relay and consumers off)")
+        pool_size = max(clients, 10)  # the registry's read pool, and the bare endpoint's
         service_url = servers.start(
             "registry",
             "services.registry.main:app",
             {
                 "REGISTRY_DATABASE_URL": database_url,
-                "REGISTRY_DATABASE_POOL_SIZE": str(max(clients, 10)),
+                "REGISTRY_DATABASE_POOL_SIZE": str(pool_size),
                 "REGISTRY_RELAY_ENABLED": "false",
                 "REGISTRY_CONSUMERS_ENABLED": "false",
                 "REGISTRY_LOG_JSON": "true",
@@ -1002,9 +1075,31 @@ def run_benchmark(
                     "GATEWAY_LOG_LEVEL": "WARNING",
                 },
             )
+        bare_url = None
+        if baseline and any(s.baseline for s in scenarios):
+            print("==> starting the bare asyncpg endpoint (the baseline; 1 uvicorn worker)")
+            bare_url = servers.start(
+                "bare",
+                "bench._bare_registry_reads:app",
+                {"BENCH_BARE_DATABASE_URL": database_url, "BENCH_BARE_POOL_SIZE": str(pool_size)},
+            )
         signer = InternalTokenSigner(DEV_INTERNAL_TOKEN_PRIVATE_KEY, ttl_seconds=3600)
         for scenario in scenarios:
             token = signer.sign(scenario.principal, audience="registry")
+            if bare_url and scenario.baseline:
+                # The same request bytes as the service's (the token is sent and ignored).
+                results.append(
+                    measure(
+                        scenario,
+                        "bare",
+                        bare_url,
+                        {INTERNAL_TOKEN_HEADER: token},
+                        clients=clients,
+                        seconds=seconds,
+                        pids={"bare": servers.pids["bare"]},
+                        lean=lean,
+                    )
+                )
             results.append(
                 measure(
                     scenario,
@@ -1034,7 +1129,7 @@ def run_benchmark(
                         {"Authorization": f"Bearer {bearer}"},
                         clients=clients,
                         seconds=seconds,
-                        pids=dict(servers.pids),
+                        pids={name: pid for name, pid in servers.pids.items() if name != "bare"},
                         lean=lean,
                     )
                 )
@@ -1051,6 +1146,7 @@ def run_benchmark(
         workers=workers,
         lean=lean,
     )
+    print_baseline(results)
     if reports:
         print()
         print(f"{'report (one client, via the service)':<52}{'seconds':>9}{'rows':>7}")
@@ -1068,6 +1164,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers of the registry")
     parser.add_argument("--no-gateway", action="store_true", help="measure at the service only")
     parser.add_argument("--no-reports", action="store_true", help="skip the report timings")
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="skip the bare asyncpg endpoint (bench/_bare_registry_reads.py) the lookup and the "
+        "verification query are compared with",
+    )
     parser.add_argument(
         "--aiohttp-client",
         action="store_true",
@@ -1092,6 +1194,7 @@ def main() -> None:
             reports=not args.no_reports,
             only=args.only,
             lean=not args.aiohttp_client,
+            baseline=not args.no_baseline,
         )
 
 
