@@ -62,10 +62,12 @@ from bench import load_client
 from bench.registry_synthetic import HouseholdGenerator
 from devstack.postgres import EmbeddedPostgres, create_databases, free_port
 from devstack.process import die_with_parent
+from gateway.addresses import SERVER_OPTIONS as GATEWAY_SERVER_OPTIONS
 from gateway.identity.dev_issuer import DevIssuer
 from services.registry.households.codes import format_household_code
 from services.registry.imports.parsing import COLUMNS as IMPORT_COLUMNS
 from shared.db.engine import asyncpg_dsn
+from shared.http.server import SERVER_OPTIONS as PLATFORM_SERVER_OPTIONS
 from shared.migrations import upgrade
 from shared.principal import INTERNAL_TOKEN_HEADER, InternalTokenSigner, Principal
 from shared.settings import DEV_INTERNAL_TOKEN_PRIVATE_KEY
@@ -533,12 +535,21 @@ class Servers:
         self.logs = DATA_DIR / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
 
-    def start(self, name: str, app: str, env: dict[str, str], workers: int = 1) -> str:
+    def start(
+        self,
+        name: str,
+        app: str,
+        env: dict[str, str],
+        workers: int = 1,
+        options: tuple[str, ...] = PLATFORM_SERVER_OPTIONS,
+    ) -> str:
+        """A uvicorn process as deployed: uvloop and the platform's server options (the
+        one-write httptools protocol; the gateway's own options for the gateway)."""
         port = free_port()
         argv = [
             sys.executable, "-m", "uvicorn", app, "--host", HOST, "--port", str(port),
             "--workers", str(workers), "--no-access-log", "--log-level", "warning",
-            "--loop", "uvloop", "--http", "httptools",
+            "--loop", "uvloop", *options,
         ]  # fmt: skip
         with (self.logs / f"{name}.log").open("wb") as log:
             proc = subprocess.Popen(
@@ -1074,6 +1085,7 @@ def run_benchmark(
                     "GATEWAY_LOG_JSON": "true",
                     "GATEWAY_LOG_LEVEL": "WARNING",
                 },
+                options=GATEWAY_SERVER_OPTIONS,
             )
         bare_url = None
         if baseline and any(s.baseline for s in scenarios):
