@@ -290,6 +290,17 @@ class Response:
     async def read(self) -> bytes:
         return b"".join([chunk async for chunk in self.chunks()])
 
+    def received_whole(self) -> bytes | None:
+        """The whole body when the answer has already arrived to its end (most answers: one
+        read brings head and body), else None and the body is to be streamed."""
+        connection = self._connection
+        if not connection._complete or connection._error is not None:
+            return None
+        body = b"".join(connection._body)
+        connection._body.clear()
+        connection._buffered = 0
+        return body
+
     def release(self) -> None:
         """Back to the pool when the answer was read to its end, else closed. Idempotent."""
         if not self._released:

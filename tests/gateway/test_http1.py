@@ -370,3 +370,25 @@ async def test_the_pool_never_opens_more_than_its_limit():
         assert await asyncio.gather(*(one() for _ in range(20))) == [b"hello"] * 20
         assert most <= 3
         await pool.aclose()
+
+
+async def test_an_answer_already_received_is_handed_over_whole():
+    async def handler(reader, writer):
+        while True:
+            await peer.read_request(reader)
+            writer.write(ok(b"all of it"))
+
+    async with Peer(handler) as peer:
+        pool = peer.pool()
+        response = await pool.request("GET", b"/", [], None, seconds=5)
+        for _ in range(20):  # the body follows the head in the same read, or just after
+            if response._connection._complete:
+                break
+            await asyncio.sleep(0.01)
+        assert response.received_whole() == b"all of it"
+        response.release()
+        again = await pool.request("GET", b"/", [], None, seconds=5)
+        assert await again.read() == b"all of it"
+        again.release()
+        assert peer.connections == 1  # handed over whole, the connection was reusable
+        await pool.aclose()
