@@ -229,7 +229,16 @@ class ConsumerRunner:
                     "consumer %s paused, retrying in %.1fs: %s", self.consumer.group, backoff, exc
                 )
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff)
+                # A restart is the consumer's own decision (a topic re-created, a commit that
+                # cannot succeed), not an outage: its pauses stay short, or a few of them in a
+                # row (a topic re-created while the broker comes back) would wait up to
+                # max_backoff each before the consumer reads again.
+                ceiling = (
+                    self.transient_max_backoff
+                    if isinstance(exc, ConsumerRestart)
+                    else self.max_backoff
+                )
+                backoff = min(backoff * 2, ceiling)
 
     async def _consume(self) -> None:
         topics = self.consumer.topics

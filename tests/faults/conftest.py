@@ -60,7 +60,8 @@ def fault_postgres() -> Iterator[EmbeddedPostgres]:
         yield postgres
     finally:
         postgres.stop()
-        shutil.rmtree(LOGS, ignore_errors=True)
+        if not os.environ.get("SP_KEEP_FAULT_LOGS"):  # set it to read the processes' logs
+            shutil.rmtree(LOGS, ignore_errors=True)
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
@@ -230,3 +231,42 @@ async def test_an_outage_is_waited_out_beyond_the_attempts_and_never_dead_letter
         infrastructure.bootstrap_servers, dlq, until=lambda rs: any(r.key == marker for r in rs)
     )
     assert [r for r in records if r.key == key] == []
+
+
+async def test_a_restart_pauses_briefly_where_an_outage_backs_off_further(monkeypatch):
+    """Restarts are the consumer's own decision (a topic re-created while the broker comes
+    back): a run of them must not wait up to max_backoff each before reading again."""
+    from shared.consumer import ConsumerRestart
+
+    delays: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def recorded_sleep(seconds: float) -> None:
+        delays.append(seconds)
+        await real_sleep(0)
+
+    failures = iter(
+        [ConsumerRestart("topic sp.test.thing was re-created")] * 8
+        + [ConnectionRefusedError(111, "broker away")] * 7
+    )
+
+    async def consume() -> None:
+        failure = next(failures, None)
+        if failure is None:
+            raise asyncio.CancelledError
+        raise failure
+
+    running = ConsumerRunner(
+        consumer,
+        database=None,  # never reached: _consume is replaced
+        bootstrap_servers="127.0.0.1:1",
+        max_backoff=30.0,
+        transient_max_backoff=5.0,
+    )
+    monkeypatch.setattr(running, "_consume", consume)
+    monkeypatch.setattr(asyncio, "sleep", recorded_sleep)
+    with pytest.raises(asyncio.CancelledError):
+        await running.run()
+    assert len(delays) == 15
+    assert max(delays[:8]) <= 5.0  # restarts: short pauses
+    assert delays[-1] == 30.0  # an outage backs off to max_backoff
