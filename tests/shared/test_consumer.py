@@ -240,8 +240,12 @@ async def test_a_restart_pauses_briefly_where_an_outage_backs_off_further(monkey
 
     delays: list[float] = []
     real_sleep = asyncio.sleep
+    under_test: asyncio.Task | None = None
 
-    async def recorded_sleep(seconds: float) -> None:
+    async def recorded_sleep(seconds: float, *args) -> None:
+        if asyncio.current_task() is not under_test:  # other tests' tasks share the loop
+            await real_sleep(seconds, *args)
+            return
         delays.append(seconds)
         await real_sleep(0)
 
@@ -265,8 +269,9 @@ async def test_a_restart_pauses_briefly_where_an_outage_backs_off_further(monkey
     )
     monkeypatch.setattr(running, "_consume", consume)
     monkeypatch.setattr(asyncio, "sleep", recorded_sleep)
+    under_test = asyncio.create_task(running.run())
     with pytest.raises(asyncio.CancelledError):
-        await running.run()
+        await under_test
     assert len(delays) == 15
     assert max(delays[:8]) <= 5.0  # restarts: short pauses
     assert delays[-1] == 30.0  # an outage backs off to max_backoff
