@@ -402,7 +402,8 @@ class Pool:
         if chunked:
             transport.write(b"0\r\n\r\n")
 
-    async def _acquire(self, loop: asyncio.AbstractEventLoop, seconds: float) -> _Connection:
+    def _take_idle(self) -> _Connection | None:
+        """A kept-alive connection still fit for a request (closed or expired ones go)."""
         now = time.monotonic()
         while self._idle:
             connection = self._idle.pop()
@@ -410,6 +411,12 @@ class Pool:
                 connection.reused = True
                 return connection
             self._discard(connection)
+        return None
+
+    async def _acquire(self, loop: asyncio.AbstractEventLoop, seconds: float) -> _Connection:
+        connection = self._take_idle()
+        if connection is not None:
+            return connection
         while self._open >= self.limit:
             waiter = loop.create_future()
             self._waiters.append(waiter)
@@ -420,14 +427,9 @@ class Pool:
             finally:
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
-            if self._idle:
-                connection = self._idle.pop()
-                if not connection.closed and time.monotonic() - connection.idle_since < (
-                    KEEPALIVE_EXPIRY
-                ):
-                    connection.reused = True
-                    return connection
-                self._discard(connection)
+            connection = self._take_idle()
+            if connection is not None:
+                return connection
         self._open += 1
         try:
             _, connection = await asyncio.wait_for(
