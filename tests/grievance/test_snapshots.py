@@ -57,18 +57,22 @@ class GrievanceReadModel:
 
 async def grievance_rows(infrastructure) -> dict[str, dict]:
     connection = await asyncpg.connect(asyncpg_dsn(infrastructure.database_url("grievance")))
+    # One snapshot for the three reads: an event published between two of them would be
+    # neither pending nor among the published ids, and the replay would silently miss it.
     try:
-        rows = await connection.fetch(
-            "SELECT id::text AS grievance_id, category, location_code, handling_tier, "
-            "handling_admin_code, status, decision, household_id::text AS household_id, "
-            "member_id::text AS member_id, reopen_count, rating FROM grievance"
-        )
-        ids = await connection.fetch(
-            "SELECT id::text FROM outbox WHERE topic = $1 AND published_at IS NOT NULL", TOPICS[0]
-        )
-        pending = await connection.fetchval(
-            "SELECT count(*) FROM outbox WHERE published_at IS NULL"
-        )
+        async with connection.transaction(isolation="repeatable_read", readonly=True):
+            rows = await connection.fetch(
+                "SELECT id::text AS grievance_id, category, location_code, handling_tier, "
+                "handling_admin_code, status, decision, household_id::text AS household_id, "
+                "member_id::text AS member_id, reopen_count, rating FROM grievance"
+            )
+            ids = await connection.fetch(
+                "SELECT id::text FROM outbox WHERE topic = $1 AND published_at IS NOT NULL",
+                TOPICS[0],
+            )
+            pending = await connection.fetchval(
+                "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+            )
     finally:
         await connection.close()
     return {
