@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
 import re
 
+import httpx
 import pytest
 
 from devstack.postgres import free_port
 from gateway.main import create_app
 from gateway.openapi import PLATFORM_SCHEMAS
+from shared.observability import JsonFormatter
 from shared.principal import InternalTokenVerifier
 from shared.settings import DEV_INTERNAL_TOKEN_PUBLIC_KEY
 from tests.gateway.conftest import gateway_client, gateway_settings
@@ -83,6 +87,34 @@ async def test_request_id_is_generated_or_kept_and_reaches_the_service(gateway, 
     rid = generated.headers["x-request-id"]
     assert len(rid) == 32 and generated.json()["headers"]["x-request-id"] == rid
     assert generated.json()["headers"]["traceparent"].startswith("00-")
+
+
+async def test_a_failure_inside_the_gateway_is_a_500_problem_its_request_id_finds_in_the_log(
+    gateway, issuer, monkeypatch
+):
+    """The last resort of a proxied request: the caller gets a problem document that says
+    nothing of the cause, and its X-Request-ID is the one on the logged traceback."""
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("limiter state corrupt at 10.0.3.7")
+
+    monkeypatch.setattr(gateway.state.proxy.limiter, "take", broken)
+    logged = io.StringIO()
+    handler = logging.StreamHandler(logged)
+    handler.setFormatter(JsonFormatter("gateway"))
+    logging.getLogger("shared.problems").addHandler(handler)
+    try:
+        transport = httpx.ASGITransport(app=gateway, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as c:
+            response = await c.get("/registry/things", headers=bearer(issuer))
+    finally:
+        logging.getLogger("shared.problems").removeHandler(handler)
+    problem = assert_problem(response, 500)
+    assert "10.0.3.7" not in response.text and "RuntimeError" not in response.text
+    assert problem["instance"] == "/registry/things"
+    request_id = response.headers["x-request-id"]
+    assert f'"request_id": "{request_id}"' in logged.getvalue()
+    assert "limiter state corrupt" in logged.getvalue()
 
 
 # -- limits ----------------------------------------------------------------------------------
