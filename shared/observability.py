@@ -84,11 +84,14 @@ ErrorHandler = Callable[[Request, Exception], Awaitable[Response]]
 class RequestContextMiddleware:
     """Pure ASGI (no BaseHTTPMiddleware), so streaming bodies pass through untouched.
 
-    With `on_error`, it is also the last resort for an exception the app let through: the
-    answer is `on_error`'s (a 500 problem document) when no response has started, and the
-    exception goes on to the server either way, as starlette's ServerErrorMiddleware does. The
-    gateway's proxied requests use this instead of a layer of their own (one wrapper of `send`
-    fewer on the hot path, bench/gateway_proxy.py)."""
+    With `on_error`, it is also the last resort for an exception the app let through, inside
+    the request's context: `on_error` logs it (with the request id) and its answer (a 500
+    problem document) goes out with X-Request-ID. starlette's ServerErrorMiddleware, outside
+    this layer, did the same after the context was reset: the client's 500 had no request id
+    and the logged traceback none either. When the response had already started, the
+    exception goes on to the server, which closes the connection (the answer is cut short).
+    The gateway's proxied requests have no other last resort (one wrapper of `send` fewer on
+    the hot path); the services keep starlette's for what happens outside this layer."""
 
     def __init__(self, app: ASGIApp, *, service: str, on_error: ErrorHandler | None = None) -> None:
         self.app = app
@@ -142,12 +145,10 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_context)
         except Exception as exc:
-            if self.on_error is None:
+            if self.on_error is None or response_started:
                 raise
-            if not response_started:
-                answer = await self.on_error(Request(scope), exc)
-                await answer(scope, receive, send_with_context)
-            raise
+            answer = await self.on_error(Request(scope), exc)
+            await answer(scope, receive, send_with_context)
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")

@@ -147,7 +147,9 @@ def create_service_app(
     # Inside the token check: only the gateway's requests are read for control characters.
     app.add_middleware(ControlCharacterGuard)
     app.add_middleware(InternalTokenGuard, verifier=verifier)
-    app.add_middleware(RequestContextMiddleware, service=service)
+    app.add_middleware(
+        RequestContextMiddleware, service=service, on_error=app.exception_handlers[Exception]
+    )
     app.add_middleware(ClockMiddleware)
 
     @app.get("/health", tags=["operations"], include_in_schema=False)

@@ -1,0 +1,62 @@
+"""An exception no handler knows is a 500 problem document that names nothing of the cause,
+and its X-Request-ID is the id on the one logged traceback: what a caller reports finds the
+log line (services built by create_service_app; the gateway's side: tests/gateway)."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import httpx
+from fastapi import APIRouter
+
+from shared.observability import JsonFormatter
+from shared.service_app import create_service_app
+from tests.harness import NATIONAL, internal_headers, running
+from tests.shared.sample_app import SampleSettings
+
+router = APIRouter()
+
+
+@router.get("/broken")
+async def broken() -> dict:
+    raise RuntimeError("ledger row 4711 of Sok Dara is inconsistent")
+
+
+async def test_an_unexpected_failure_is_a_500_whose_request_id_is_on_its_logged_traceback(
+    infrastructure,
+):
+    app = create_service_app(
+        SampleSettings(
+            database_url=infrastructure.database_url("platform"),
+            kafka_bootstrap_servers=infrastructure.bootstrap_servers,
+            relay_enabled=False,
+            consumers_enabled=False,
+            log_json=False,
+        ),
+        title="last resort",
+        description="last resort",
+        routers=[router],
+    )
+    logged = io.StringIO()
+    handler = logging.StreamHandler(logged)
+    handler.setFormatter(JsonFormatter("sample"))
+    problems = logging.getLogger("shared.problems")
+    async with running(app):
+        problems.addHandler(handler)
+        try:
+            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                response = await client.get("/broken", headers=internal_headers(NATIONAL, "sample"))
+        finally:
+            problems.removeHandler(handler)
+    assert response.status_code == 500, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "Sok Dara" not in response.text and "RuntimeError" not in response.text
+    request_id = response.headers["x-request-id"]
+    assert response.json()["request_id"] == request_id
+    lines = logged.getvalue().splitlines()
+    tracebacks = [line for line in lines if "unhandled error" in line]
+    assert len(tracebacks) == 1, lines
+    assert f'"request_id": "{request_id}"' in tracebacks[0]
+    assert "ledger row 4711" in tracebacks[0]
