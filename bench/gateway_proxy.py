@@ -33,7 +33,6 @@ the benchmark run as root or with ptrace rights) and prints where the gateway's 
 from __future__ import annotations
 
 import argparse
-import collections
 import contextlib
 import importlib.util
 import os
@@ -54,6 +53,7 @@ from pathlib import Path
 import jwt
 import yaml
 
+from bench._profile import RATE, ProfileError, recording, summarise
 from devstack.postgres import free_port
 from devstack.process import die_with_parent
 from gateway.addresses import SERVER_OPTIONS
@@ -352,116 +352,20 @@ def measure(target: Target, *, duration: int, connections: int) -> Result:
 # The profile (py-spy)
 
 
-def py_spy() -> str | None:
-    local = Path(sys.executable).parent / "py-spy"
-    return str(local) if local.exists() else shutil.which("py-spy")
-
-
-def _frame_name(frame: str) -> str:
-    """`handle (gateway/proxy.py:123)` -> `handle (gateway/proxy.py)`: per function, not line."""
-    match = re.fullmatch(r"(.*) \((.*?)(?::\d+)?\)", frame.strip())
-    if not match:
-        return frame.strip()
-    function, path = match.groups()
-    for marker in ("site-packages/", "/work/main/", str(ROOT) + "/", "lib/python3."):
-        if marker in path:
-            path = path.split(marker, 1)[1]
-            break
-    return f"{function} ({path})"
-
-
-def summarise_profile(raw: Path, top: int = 25) -> str:
-    """Self and inclusive time per function, and per area, from py-spy's collapsed stacks."""
-    own: collections.Counter[str] = collections.Counter()
-    inclusive: collections.Counter[str] = collections.Counter()
-    areas: collections.Counter[str] = collections.Counter()
-    total = 0
-    for line in raw.read_text().splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit():
-            continue
-        count = int(count_text)
-        frames = [_frame_name(f) for f in stack.split(";") if f.strip()]
-        if not frames:
-            continue
-        # py-spy's first frame is the thread name; drop non-code frames.
-        frames = [f for f in frames if "(" in f] or frames
-        total += count
-        own[frames[-1]] += count
-        for name in set(frames):
-            inclusive[name] += count
-        areas[_area(frames)] += count
-    if not total:
-        return "    (no samples)"
-    lines = [f"    {total} samples of a busy gateway process (idle time excluded)", ""]
-    lines.append("    by area (innermost frame of ours or of a library, attributed once):")
-    for area, count in areas.most_common():
-        lines.append(f"      {100 * count / total:5.1f}%  {area}")
-    lines += ["", "    self time (the function itself was running):"]
-    for name, count in own.most_common(top):
-        lines.append(f"      {100 * count / total:5.1f}%  {name}")
-    lines += ["", "    inclusive time (the function or what it called):"]
-    for name, count in inclusive.most_common(top + 15):
-        lines.append(f"      {100 * count / total:5.1f}%  {name}")
-    return "\n".join(lines)
-
-
-_AREAS = (
-    ("jwt/", "PyJWT (encode/decode)"),
-    ("cryptography/", "cryptography"),
-    ("httpx_aiohttp/", "httpx-aiohttp transport"),
-    ("aiohttp/", "aiohttp client"),
-    ("httpx/", "httpx client"),
-    ("prometheus_client/", "prometheus_client"),
-    ("logging/", "logging"),
-    ("uuid", "uuid"),
-    ("pydantic", "pydantic"),
-    ("shared/observability", "shared/observability.py"),
-    ("shared/context", "shared/context.py"),
-    ("gateway/identity", "gateway/identity"),
-    ("gateway/proxy", "gateway/proxy.py"),
-    ("gateway/", "gateway (other)"),
-    ("fastapi/", "fastapi"),
-    ("starlette/", "starlette"),
-    ("uvicorn/", "uvicorn (server, http protocol)"),
-    ("asyncio/", "asyncio"),
-)
-
-
-def _area(frames: list[str]) -> str:
-    for frame in reversed(frames):
-        for marker, area in _AREAS:
-            if marker in frame:
-                return area
-    return "other: " + frames[-1]
-
-
 def profile_gateway(
-    target: Target, out: Path, *, duration: int, connections: int, rate: int = 250
+    target: Target, out: Path, *, duration: int, connections: int, rate: int = RATE
 ) -> None:
-    tool = py_spy()
-    if tool is None:
-        raise BenchError("py-spy is not installed (`.venv/bin/pip install py-spy`)")
-    out.mkdir(parents=True, exist_ok=True)
-    pid = target.pids["gateway"]
     raw = out / "gateway.collapsed.txt"
     print(f"==> profiling {target.label} with py-spy ({duration} s, {rate} Hz) -> {out}")
     wrk(target, duration=WARMUP_SECONDS, connections=connections)
-    recorder = subprocess.Popen(
-        [tool, "record", "--pid", str(pid), "--rate", str(rate), "--duration", str(duration),
-         "--format", "raw", "--output", str(raw)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=die_with_parent,
-    )  # fmt: skip
-    time.sleep(0.5)
     try:
-        rps, p50, _, _ = parse_wrk(wrk(target, duration=duration, connections=connections))
-    finally:
-        _, err = recorder.communicate(timeout=duration + 60)
-    if recorder.returncode != 0:
-        raise BenchError(f"py-spy failed: {err.decode(errors='replace')}")
+        with recording(target.pids["gateway"], raw, seconds=duration, rate=rate):
+            rps, p50, _, _ = parse_wrk(wrk(target, duration=duration, connections=connections))
+    except ProfileError as exc:
+        raise BenchError(str(exc)) from exc
     # py-spy stops the process for each sample (consistent stacks), hence lower figures.
     print(f"    under the profiler: {rps:,.0f} req/s, p50 {p50:.2f} ms")
-    print(summarise_profile(raw))
+    print(summarise(raw, process="gateway"))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ a fuzzy name search in one district, with 8 concurrent clients.
     python -m bench.registry_reads [--households 4000000] [--reuse] [--duration 15]
                                    [--clients 8] [--workers 1] [--no-gateway]
                                    [--aiohttp-client] [--only lookup] [--no-baseline]
+                                   [--profile DIR]
 
 Loads synthetic households (bench/registry_synthetic.py's: real village codes from the
 gazetteer, Khmer and Latin names, plausible ages and relationships, IDPoor levels in realistic
@@ -27,7 +28,10 @@ gives, per query, req/s, p50 and tail for bare, service and gateway, the through
 service/bare and gateway/service, and each process's CPU per request (with PostgreSQL's
 backends and the client's); then the target line "lookup through the gateway >= 0.85 of the
 service's own throughput", met or not by the measured ratio. `--no-baseline` skips the bare
-endpoint (the target line still prints when the gateway was measured).
+endpoint (the target line still prints when the gateway was measured). `--profile DIR` adds,
+after the measurements, one more load of each request kind at the service with py-spy
+sampling the registry (bench/_profile.py): its CPU by area (FastAPI, asyncpg, the event loop,
+the service's own code) and by function.
 
 Targets (issue 4): p99 under 10 ms at the service for the lookup and the verification query,
 p95 under 100 ms for the search. The gateway's: the lookup through it at 0.85 of the service's
@@ -59,6 +63,7 @@ import asyncpg
 import yaml
 
 from bench import load_client
+from bench._profile import recording, summarise
 from bench.registry_synthetic import HouseholdGenerator
 from devstack.postgres import EmbeddedPostgres, create_databases, free_port
 from devstack.process import die_with_parent
@@ -1048,12 +1053,14 @@ def run_benchmark(
     only: str = "",
     lean: bool = True,
     baseline: bool = True,
+    profile: Path | None = None,
 ) -> None:
     scenarios, sizes = asyncio.run(sample_requests(asyncpg_dsn(database_url)))
     scenarios = [s for s in scenarios if only in s.label]
     servers = Servers()
     results: list[Measured] = []
     report_timings: list[tuple[str, float, int]] = []
+    profiles: list[str] = []
     try:
         print(f"==> starting the registry ({workers} uvicorn worker(s), relay and consumers off)")
         pool_size = max(clients, 10)  # the registry's read pool, and the bare endpoint's
@@ -1148,6 +1155,20 @@ def run_benchmark(
         if reports:
             print("==> reports, one at a time (median of 3)")
             report_timings = asyncio.run(time_reports(service_url, sizes["district"]))
+        if profile is not None:
+            profiles = [
+                profile_registry(
+                    scenario,
+                    service_url,
+                    {INTERNAL_TOKEN_HEADER: signer.sign(scenario.principal, audience="registry")},
+                    servers.pids["registry"],
+                    profile,
+                    clients=clients,
+                    seconds=seconds,
+                    lean=lean,
+                )
+                for scenario in scenarios
+            ]
     finally:
         servers.stop_all()
     print_table(
@@ -1164,6 +1185,38 @@ def run_benchmark(
         print(f"{'report (one client, via the service)':<52}{'seconds':>9}{'rows':>7}")
         for label, seconds, rows in report_timings:
             print(f"{label:<52}{seconds:>9.2f}{rows:>7}")
+    if profile is not None:
+        for text in profiles:
+            print()
+            print(text)
+
+
+def profile_registry(
+    scenario: Scenario,
+    service_url: str,
+    headers: dict,
+    pid: int,
+    out: Path,
+    *,
+    clients: int,
+    seconds: float,
+    lean: bool,
+) -> str:
+    """One more load of `scenario` at the service, with py-spy sampling the registry process
+    (bench/_profile.py): where its CPU per request goes. Run after the measurements, so the
+    profiler never touches the figures above."""
+    name = "".join(c if c.isalnum() else "-" for c in scenario.label.split(" (")[0]).strip("-")
+    raw = out / f"registry-{name}.collapsed.txt"
+    print(f"==> profiling the registry under {scenario.label} ({seconds:.0f} s) -> {raw}")
+    run_clients(service_url, headers, scenario.paths, clients=clients, seconds=2, lean=lean)
+    with recording(pid, raw, seconds=seconds):
+        count, elapsed, *_ = run_clients(
+            service_url, headers, scenario.paths, clients=clients, seconds=seconds, lean=lean
+        )
+    return (
+        f"where the registry's CPU goes: {scenario.label} at the service "
+        f"({count / elapsed:,.0f} req/s under the profiler)\n" + summarise(raw, process="registry")
+    )
 
 
 def main() -> None:
@@ -1176,6 +1229,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers of the registry")
     parser.add_argument("--no-gateway", action="store_true", help="measure at the service only")
     parser.add_argument("--no-reports", action="store_true", help="skip the report timings")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="after the measurements, one more load of each request kind at the service under "
+        "py-spy (needs `pip install py-spy` and ptrace rights): where the registry's CPU goes",
+    )
     parser.add_argument(
         "--no-baseline",
         action="store_true",
@@ -1207,6 +1267,7 @@ def main() -> None:
             only=args.only,
             lean=not args.aiohttp_client,
             baseline=not args.no_baseline,
+            profile=args.profile,
         )
 
 
