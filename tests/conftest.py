@@ -178,6 +178,12 @@ async def platform(infrastructure: Infrastructure) -> AsyncIterator[Platform]:
                         f"{prefix}_LOG_JSON": "false",
                         f"{prefix}_OUTBOX_POLL_INTERVAL_SECONDS": "0.2",
                         "SP_ENVIRONMENT": "test",
+                        # No SLA passes of its own: it runs on the real clock, on the database
+                        # the in-process grievance tests fill with grievances dated by their
+                        # injected clock (long due by today's date), and a pass landing inside
+                        # one of them escalated its grievance under it. The tests that need a
+                        # pass run one themselves, with the clock they choose.
+                        "GRIEVANCE_SLA_SCHEDULER_ENABLED": "false",
                         # The DCI callback receivers of the tests listen on this machine.
                         "REGISTRY_DCI_CALLBACK_URLS": json.dumps(
                             {"moh-health-equity": ["http://127.0.0.1:*/"]}
