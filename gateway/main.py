@@ -194,10 +194,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         }
         proxied = CORSMiddleware(proxied, **cors)
         app.add_middleware(CORSMiddleware, **cors)
-    app.add_middleware(RequestContextMiddleware, service="gateway")
-    app.proxied = RequestContextMiddleware(
-        proxied, service="gateway", on_error=app.exception_handlers[Exception]
-    )
+    last_resort = app.exception_handlers[Exception]
+    app.add_middleware(RequestContextMiddleware, service="gateway", on_error=last_resort)
+    app.proxied = RequestContextMiddleware(proxied, service="gateway", on_error=last_resort)
     app.proxied_prefixes = tuple(f"/{name}/" for name in upstreams)
     return app
 

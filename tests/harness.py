@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
+import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from fastapi import FastAPI
 
+from shared.observability import JsonFormatter
 from shared.principal import INTERNAL_TOKEN_HEADER, InternalTokenSigner, Principal
 from shared.settings import DEV_INTERNAL_TOKEN_PRIVATE_KEY
 from shared.tiers import Tier
@@ -57,6 +60,19 @@ async def running(app: FastAPI) -> AsyncIterator[FastAPI]:
     """The app with its lifespan (database, relay, consumers) started."""
     async with app.router.lifespan_context(app):
         yield app
+
+
+@contextlib.contextmanager
+def json_log(logger: str, service: str) -> Iterator[io.StringIO]:
+    """What `logger` writes meanwhile, as the platform's JSON lines (request id included)."""
+    lines = io.StringIO()
+    handler = logging.StreamHandler(lines)
+    handler.setFormatter(JsonFormatter(service))
+    logging.getLogger(logger).addHandler(handler)
+    try:
+        yield lines
+    finally:
+        logging.getLogger(logger).removeHandler(handler)
 
 
 def client_for(app: FastAPI, principal: Principal | None, *, audience: str) -> httpx.AsyncClient:

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import io
-import logging
 import re
 
 import httpx
 import pytest
 
 from devstack.postgres import free_port
+from gateway import main as gateway_main
 from gateway.main import create_app
 from gateway.openapi import PLATFORM_SCHEMAS
-from shared.observability import JsonFormatter
 from shared.principal import InternalTokenVerifier
 from shared.settings import DEV_INTERNAL_TOKEN_PUBLIC_KEY
 from tests.gateway.conftest import gateway_client, gateway_settings
-from tests.harness import running
+from tests.harness import json_log, running
 
 
 def bearer(issuer, who: str = "national.officer") -> dict[str, str]:
@@ -99,22 +97,32 @@ async def test_a_failure_inside_the_gateway_is_a_500_problem_its_request_id_find
         raise RuntimeError("limiter state corrupt at 10.0.3.7")
 
     monkeypatch.setattr(gateway.state.proxy.limiter, "take", broken)
-    logged = io.StringIO()
-    handler = logging.StreamHandler(logged)
-    handler.setFormatter(JsonFormatter("gateway"))
-    logging.getLogger("shared.problems").addHandler(handler)
-    try:
+    with json_log("shared.problems", "gateway") as logged:
         transport = httpx.ASGITransport(app=gateway, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as c:
             response = await c.get("/registry/things", headers=bearer(issuer))
-    finally:
-        logging.getLogger("shared.problems").removeHandler(handler)
     problem = assert_problem(response, 500)
     assert "10.0.3.7" not in response.text and "RuntimeError" not in response.text
     assert problem["instance"] == "/registry/things"
     request_id = response.headers["x-request-id"]
     assert f'"request_id": "{request_id}"' in logged.getvalue()
     assert "limiter state corrupt" in logged.getvalue()
+
+
+async def test_a_failure_in_the_gateways_own_routes_is_a_500_with_its_request_id(
+    gateway, monkeypatch
+):
+    def broken():
+        raise RuntimeError("catalog file unreadable at /srv/secret")
+
+    monkeypatch.setattr(gateway_main, "_asyncapi", broken)
+    with json_log("shared.problems", "gateway") as logged:
+        transport = httpx.ASGITransport(app=gateway, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as c:
+            response = await c.get("/asyncapi.json")
+    assert_problem(response, 500)
+    assert "/srv/secret" not in response.text
+    assert f'"request_id": "{response.headers["x-request-id"]}"' in logged.getvalue()
 
 
 # -- limits ----------------------------------------------------------------------------------

@@ -142,14 +142,19 @@ async def list_notes(session: SessionDep, principal: PrincipalDep, page: PageDep
     return Page(items=[NotePublic.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
-def create_sample_app(database_url: str, bootstrap_servers: str, **overrides):
-    settings = SampleSettings(
+def sample_settings(database_url: str, bootstrap_servers: str, **overrides) -> SampleSettings:
+    """A library test service's settings: no relay, plain log lines."""
+    return SampleSettings(
         database_url=database_url,
         kafka_bootstrap_servers=bootstrap_servers,
         relay_enabled=False,
         log_json=False,
         **overrides,
     )
+
+
+def create_sample_app(database_url: str, bootstrap_servers: str, **overrides):
+    settings = sample_settings(database_url, bootstrap_servers, **overrides)
     return create_service_app(
         settings, title="Sample", description="Library test service", routers=[router]
     )

@@ -14,7 +14,7 @@ from shared import clock
 from shared.clock import CAMBODIA, ManualClock, cambodia_date
 from shared.service_app import create_service_app
 from tests.harness import NATIONAL, internal_headers, running
-from tests.shared.sample_app import SampleSettings
+from tests.shared.sample_app import sample_settings
 
 
 def test_today_is_the_date_in_cambodia_not_in_utc():
@@ -54,12 +54,10 @@ async def test_requests_and_background_work_of_an_app_read_its_injected_clock(in
         seen["background"] = clock.now()
 
     app = create_service_app(
-        SampleSettings(
-            database_url=infrastructure.database_url("platform"),
-            kafka_bootstrap_servers=infrastructure.bootstrap_servers,
-            relay_enabled=False,
+        sample_settings(
+            infrastructure.database_url("platform"),
+            infrastructure.bootstrap_servers,
             consumers_enabled=False,
-            log_json=False,
         ),
         title="clock",
         description="clock",

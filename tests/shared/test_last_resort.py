@@ -4,16 +4,12 @@ log line (services built by create_service_app; the gateway's side: tests/gatewa
 
 from __future__ import annotations
 
-import io
-import logging
-
 import httpx
 from fastapi import APIRouter
 
-from shared.observability import JsonFormatter
 from shared.service_app import create_service_app
-from tests.harness import NATIONAL, internal_headers, running
-from tests.shared.sample_app import SampleSettings
+from tests.harness import NATIONAL, internal_headers, json_log, running
+from tests.shared.sample_app import sample_settings
 
 router = APIRouter()
 
@@ -27,29 +23,20 @@ async def test_an_unexpected_failure_is_a_500_whose_request_id_is_on_its_logged_
     infrastructure,
 ):
     app = create_service_app(
-        SampleSettings(
-            database_url=infrastructure.database_url("platform"),
-            kafka_bootstrap_servers=infrastructure.bootstrap_servers,
-            relay_enabled=False,
+        sample_settings(
+            infrastructure.database_url("platform"),
+            infrastructure.bootstrap_servers,
             consumers_enabled=False,
-            log_json=False,
         ),
         title="last resort",
         description="last resort",
         routers=[router],
     )
-    logged = io.StringIO()
-    handler = logging.StreamHandler(logged)
-    handler.setFormatter(JsonFormatter("sample"))
-    problems = logging.getLogger("shared.problems")
     async with running(app):
-        problems.addHandler(handler)
-        try:
+        with json_log("shared.problems", "sample") as logged:
             transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
                 response = await client.get("/broken", headers=internal_headers(NATIONAL, "sample"))
-        finally:
-            problems.removeHandler(handler)
     assert response.status_code == 500, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert "Sok Dara" not in response.text and "RuntimeError" not in response.text

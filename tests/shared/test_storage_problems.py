@@ -12,7 +12,7 @@ from devstack.postgres import free_port
 from shared.db.session import SessionDep
 from shared.service_app import create_service_app
 from tests.harness import NATIONAL, internal_headers, running
-from tests.shared.sample_app import SampleSettings
+from tests.shared.sample_app import sample_settings
 
 router = APIRouter()
 
@@ -33,13 +33,7 @@ async def database_now(session: SessionDep) -> dict:
 
 def app_on(database_url: str, infrastructure):
     return create_service_app(
-        SampleSettings(
-            database_url=database_url,
-            kafka_bootstrap_servers=infrastructure.bootstrap_servers,
-            relay_enabled=False,
-            consumers_enabled=False,
-            log_json=False,
-        ),
+        sample_settings(database_url, infrastructure.bootstrap_servers, consumers_enabled=False),
         title="storage",
         description="storage",
         routers=[router],
