@@ -153,6 +153,18 @@ def sample_settings(database_url: str, bootstrap_servers: str, **overrides) -> S
     )
 
 
+def app_with_routes(database_url: str, bootstrap_servers: str, routers: list, **app_options):
+    """A service built by create_service_app around a test's own routes, with the library
+    test settings and no consumers (`app_options`: create_service_app's, e.g. `clock`)."""
+    return create_service_app(
+        sample_settings(database_url, bootstrap_servers, consumers_enabled=False),
+        title="library test",
+        description="library test",
+        routers=routers,
+        **app_options,
+    )
+
+
 def create_sample_app(database_url: str, bootstrap_servers: str, **overrides):
     settings = sample_settings(database_url, bootstrap_servers, **overrides)
     return create_service_app(

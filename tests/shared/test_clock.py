@@ -12,9 +12,8 @@ from fastapi import APIRouter, FastAPI
 
 from shared import clock
 from shared.clock import CAMBODIA, ManualClock, cambodia_date
-from shared.service_app import create_service_app
 from tests.harness import NATIONAL, internal_headers, running
-from tests.shared.sample_app import sample_settings
+from tests.shared.sample_app import app_with_routes
 
 
 def test_today_is_the_date_in_cambodia_not_in_utc():
@@ -53,15 +52,10 @@ async def test_requests_and_background_work_of_an_app_read_its_injected_clock(in
     async def background(app: FastAPI) -> None:
         seen["background"] = clock.now()
 
-    app = create_service_app(
-        sample_settings(
-            infrastructure.database_url("platform"),
-            infrastructure.bootstrap_servers,
-            consumers_enabled=False,
-        ),
-        title="clock",
-        description="clock",
-        routers=[router],
+    app = app_with_routes(
+        infrastructure.database_url("platform"),
+        infrastructure.bootstrap_servers,
+        [router],
         background=[background],
         clock=manual,
     )

@@ -7,9 +7,8 @@ from __future__ import annotations
 import httpx
 from fastapi import APIRouter
 
-from shared.service_app import create_service_app
 from tests.harness import NATIONAL, internal_headers, json_log, running
-from tests.shared.sample_app import sample_settings
+from tests.shared.sample_app import app_with_routes
 
 router = APIRouter()
 
@@ -22,15 +21,8 @@ async def broken() -> dict:
 async def test_an_unexpected_failure_is_a_500_whose_request_id_is_on_its_logged_traceback(
     infrastructure,
 ):
-    app = create_service_app(
-        sample_settings(
-            infrastructure.database_url("platform"),
-            infrastructure.bootstrap_servers,
-            consumers_enabled=False,
-        ),
-        title="last resort",
-        description="last resort",
-        routers=[router],
+    app = app_with_routes(
+        infrastructure.database_url("platform"), infrastructure.bootstrap_servers, [router]
     )
     async with running(app):
         with json_log("shared.problems", "sample") as logged:

@@ -10,9 +10,8 @@ from sqlalchemy import text
 
 from devstack.postgres import free_port
 from shared.db.session import SessionDep
-from shared.service_app import create_service_app
 from tests.harness import NATIONAL, internal_headers, running
-from tests.shared.sample_app import sample_settings
+from tests.shared.sample_app import app_with_routes
 
 router = APIRouter()
 
@@ -32,12 +31,7 @@ async def database_now(session: SessionDep) -> dict:
 
 
 def app_on(database_url: str, infrastructure):
-    return create_service_app(
-        sample_settings(database_url, infrastructure.bootstrap_servers, consumers_enabled=False),
-        title="storage",
-        description="storage",
-        routers=[router],
-    )
+    return app_with_routes(database_url, infrastructure.bootstrap_servers, [router])
 
 
 async def get(app, url: str, **params) -> httpx.Response:
